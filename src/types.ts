@@ -1,0 +1,141 @@
+/**
+ * The small vocabulary shared by the reconciler's modules. Names follow AWS KMS spelling.
+ */
+
+/**
+ * A KMS key state, spelled as the API spells it.
+ * Source: API_KeyMetadata `KeyState` [S2]; key-state table [S1 key-state.md].
+ */
+export type KeyState =
+  | 'Creating'
+  | 'Enabled'
+  | 'Disabled'
+  | 'PendingDeletion'
+  | 'PendingImport'
+  | 'PendingReplicaDeletion'
+  | 'Unavailable'
+  | 'Updating';
+
+/** A KMS key as observed by `DescribeKey`, reduced to what reconciling needs. */
+export interface KeyDescription {
+  readonly keyId: string;
+  readonly arn: string;
+  /** The Region the key lives in (the Region of the ARN). */
+  readonly region: string;
+  readonly keyState: KeyState;
+  readonly description: string;
+  /** `AWS_KMS`, `EXTERNAL`, ... */
+  readonly origin: string;
+  readonly multiRegion: boolean;
+  /** Absent for single-Region keys. */
+  readonly multiRegionKeyType?: 'PRIMARY' | 'REPLICA';
+  /** The primary key of the family; absent for single-Region keys. */
+  readonly primaryKey?: RegionalKeyRef;
+  /** Every replica of the family (no state: `ReplicaKeys` entries carry none [S2]). */
+  readonly replicaKeys: readonly RegionalKeyRef[];
+  /** Set only in `PendingDeletion`. */
+  readonly deletionDate?: Date;
+}
+
+/** A key named by ARN and Region, as in `MultiRegionConfiguration`. */
+export interface RegionalKeyRef {
+  readonly arn: string;
+  readonly region: string;
+}
+
+/** A tag as KMS stores it (keys and values are case-sensitive). */
+export interface Tag {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** What the trigger names: a key in a Region. Never a source of state. */
+export interface ReconcileRequest {
+  /** Key id, `mrk-` id or key ARN, as found in the event. */
+  readonly keyId: string;
+  /** The Region to look the key up in (from the ARN, else the event's `awsRegion`). */
+  readonly region: string;
+  /** The CloudTrail `eventName`, or `Sweep` / `Manual` for other triggers. */
+  readonly eventName: string;
+  /** The CloudTrail `eventID` (for dedupe and correlation), or a generated id. */
+  readonly eventId: string;
+  /** When the triggering call happened (CloudTrail `eventTime`). */
+  readonly eventTime?: Date;
+  /**
+   * What the event suggests the key is (`REPLICA` for the replica-Region `CreateKey` made by
+   * `ReplicateKey`). Only a hint for choosing which reads to start first; never trusted as state.
+   */
+  readonly keyTypeHint?: 'PRIMARY' | 'REPLICA';
+}
+
+/**
+ * The status of one desired Region (or one bad tag token, or one extra replica) after a
+ * reconcile. Meanings: `design.md` §2.
+ */
+export type RegionStatusCode =
+  | 'present'
+  | 'creating'
+  | 'pending-import'
+  | 'replica-disabled'
+  | 'blocked-pending-deletion'
+  | 'missing'
+  | 'created'
+  | 'already-exists'
+  | 'restored'
+  | 'invalid-region'
+  | 'region-not-allowed'
+  | 'other-partition'
+  | 'failed'
+  | 'extra';
+
+/** A classified error attached to a `failed` status. */
+export interface ErrorSummary {
+  /** The AWS error name, e.g. `AccessDeniedException`. */
+  readonly name: string;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+
+/** One line of a reconcile's report. */
+export interface RegionStatus {
+  /** A Region code, or the raw tag token for `invalid-region`. */
+  readonly region: string;
+  readonly status: RegionStatusCode;
+  /** The replica's key state when one was observed. */
+  readonly keyState?: KeyState;
+  /** ISO-8601 deletion date of a replica in `PendingDeletion`. */
+  readonly deletionDate?: string;
+  /** A human-readable explanation for statuses that need one. */
+  readonly message?: string;
+  readonly error?: ErrorSummary;
+}
+
+/** Whole-key result of a reconcile. */
+export type ReconcileResult =
+  /** desired vs actual compared; see `regions`. */
+  | 'reconciled'
+  /** the primary carries no Region tag: nothing to do. */
+  | 'unmanaged'
+  /** a single-Region key carries the tag: it can never be replicated. */
+  | 'not-multi-region'
+  /** the primary's state forbids `ReplicateKey`; no writes were made. */
+  | 'primary-not-enabled'
+  /** the key named by the event no longer exists. */
+  | 'key-not-found';
+
+/** The report of one reconcile: what was observed, decided and done. */
+export interface ReconcileOutcome {
+  readonly result: ReconcileResult;
+  /** The key id shared by the whole multi-Region family. */
+  readonly keyId: string;
+  readonly primaryArn?: string;
+  readonly primaryRegion?: string;
+  readonly primaryKeyState?: KeyState;
+  /** One entry per desired Region, bad token and extra replica, sorted by Region. */
+  readonly regions: readonly RegionStatus[];
+  /** Number of write calls made (`ReplicateKey`, ...). */
+  readonly writes: number;
+  readonly dryRun: boolean;
+  /** Human-readable reason for a non-`reconciled` result. */
+  readonly message?: string;
+}
