@@ -1,0 +1,178 @@
+/**
+ * The edge where an EventBridge "AWS API Call via CloudTrail" event from KMS becomes a
+ * reconcile request, a skip with a reason, or a clear complaint. Nothing in the event is
+ * trusted as current state (design §2): only which key, in which Region, and why.
+ *
+ * Shapes: `kms-facts.md` §5 ([S1 ct-*.md], [S9], [S10 eb-events.md], [S14]).
+ */
+import { z } from 'zod';
+import { REGION_CODE_PATTERN } from './regions.js';
+import type { ReconcileRequest } from './types.js';
+
+/**
+ * The CloudTrail `eventName`s that can change what a key family should look like (design §3).
+ * The EventBridge rule in `serverless.yml` lists the same names.
+ */
+export const TRIGGER_EVENT_NAMES = [
+  'CreateKey',
+  'ReplicateKey',
+  'TagResource',
+  'UntagResource',
+  'UpdatePrimaryRegion',
+  'ScheduleKeyDeletion',
+  'CancelKeyDeletion',
+  'EnableKey',
+] as const;
+
+/** One of `TRIGGER_EVENT_NAMES`. */
+export type TriggerEventName = (typeof TRIGGER_EVENT_NAMES)[number];
+
+/** The EventBridge `source` and `detail-type` of KMS API calls recorded by CloudTrail [S9]. */
+export const KMS_SOURCE = 'aws.kms';
+export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+
+/** The outcome of reading one event. */
+export type TriggerParse =
+  | { readonly kind: 'request'; readonly request: ReconcileRequest }
+  /** A well-formed event that asks for nothing (failed call, other event, our own echo). */
+  | { readonly kind: 'skip'; readonly reason: string; readonly eventId?: string }
+  /** An event that cannot be read; `problem` names what is wrong. */
+  | { readonly kind: 'invalid'; readonly problem: string; readonly eventId?: string };
+
+/** What the reader needs besides the event. */
+export interface TriggerContext {
+  /** `RECONCILER_PRINCIPAL_ARN`: events made by this principal are skipped as our own echoes. */
+  readonly reconcilerPrincipalArn?: string;
+}
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(\S+)$/;
+const KEY_ID = /^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+const optionalObject = z.record(z.string(), z.unknown()).nullish();
+
+const envelopeSchema = z.object({
+  id: z.string().optional(),
+  'detail-type': z.string({ error: "the field 'detail-type' is missing or not a string" }),
+  source: z.string({ error: "the field 'source' is missing or not a string" }),
+  region: z.string().optional(),
+  detail: z.record(z.string(), z.unknown(), { error: "the field 'detail' is missing or not an object" }),
+});
+
+const detailSchema = z.object({
+  eventName: z.string({ error: "detail.eventName is missing or not a string" }),
+  eventID: z.string().optional(),
+  eventTime: z.string().optional(),
+  awsRegion: z.string({ error: "detail.awsRegion is missing or not a string" }),
+  errorCode: z.string().optional(),
+  userIdentity: optionalObject,
+  requestParameters: optionalObject,
+  responseElements: optionalObject,
+  resources: z.array(z.object({ ARN: z.string().optional(), type: z.string().optional() }).loose()).nullish(),
+});
+
+/**
+ * Reads an EventBridge event.
+ *
+ * Skips: another `source` or `detail-type`, a failed call (`detail.errorCode`, [S14]), an
+ * `eventName` outside `TRIGGER_EVENT_NAMES`, an event made by the reconciler's own principal.
+ * The key is taken from `detail.resources[].ARN`, `responseElements.keyMetadata.arn`,
+ * `responseElements.keyId` or `requestParameters.keyId`, in that order, since the top-level
+ * `resources` is empty for CloudTrail events and `detail.resources` can be absent (the new-primary
+ * record of `UpdatePrimaryRegion`) [S1][S10]. The Region is the ARN's, else `detail.awsRegion`.
+ *
+ * @param event - anything (the raw Lambda input).
+ * @param context - the reconciler's own principal, for echo suppression.
+ * @returns a request, a skip or an invalid verdict. Never throws.
+ */
+export function parseTrigger(event: unknown, context: TriggerContext = {}): TriggerParse {
+  const envelope = envelopeSchema.safeParse(event);
+  if (!envelope.success) return { kind: 'invalid', problem: `not an EventBridge event: ${firstIssue(envelope.error)}` };
+  const { source, detail: rawDetail } = envelope.data;
+  const detailType = envelope.data['detail-type'];
+  if (source !== KMS_SOURCE) return { kind: 'skip', reason: `source '${source}' is not ${KMS_SOURCE}` };
+  if (detailType !== CLOUDTRAIL_DETAIL_TYPE) return { kind: 'skip', reason: `detail-type '${detailType}' is not a CloudTrail API call` };
+
+  const parsed = detailSchema.safeParse(rawDetail);
+  const eventIdGuess = typeof rawDetail.eventID === 'string' ? rawDetail.eventID : envelope.data.id;
+  const withId = eventIdGuess ? { eventId: eventIdGuess } : {};
+  if (!parsed.success) return { kind: 'invalid', problem: `malformed CloudTrail record: ${firstIssue(parsed.error)}`, ...withId };
+  const detail = parsed.data;
+
+  if (detail.errorCode !== undefined) {
+    return { kind: 'skip', reason: `${detail.eventName} failed with ${detail.errorCode}; failed calls change nothing`, ...withId };
+  }
+  if (!(TRIGGER_EVENT_NAMES as readonly string[]).includes(detail.eventName)) {
+    return { kind: 'skip', reason: `${detail.eventName} is not a trigger event`, ...withId };
+  }
+  if (context.reconcilerPrincipalArn && madeBy(detail.userIdentity, context.reconcilerPrincipalArn)) {
+    return { kind: 'skip', reason: `${detail.eventName} was made by the reconciler itself`, ...withId };
+  }
+  if (!REGION_CODE_PATTERN.test(detail.awsRegion)) {
+    return { kind: 'invalid', problem: `detail.awsRegion '${detail.awsRegion}' is not a Region code`, ...withId };
+  }
+
+  const keyRef = findKeyReference(detail);
+  if (keyRef === undefined) {
+    return { kind: 'invalid', problem: `${detail.eventName} record names no KMS key (no resources ARN, keyMetadata or keyId)`, ...withId };
+  }
+  const arn = KEY_ARN.exec(keyRef);
+  if (!arn && !KEY_ID.test(keyRef)) {
+    return { kind: 'invalid', problem: `key reference '${truncate(keyRef)}' is neither a key ARN nor a key id`, ...withId };
+  }
+  const region = arn?.[1] ?? detail.awsRegion;
+  if (!REGION_CODE_PATTERN.test(region)) {
+    return { kind: 'invalid', problem: `key ARN '${truncate(keyRef)}' names no valid Region`, ...withId };
+  }
+
+  const eventTime = detail.eventTime ? new Date(detail.eventTime) : undefined;
+  const keyTypeHint = keyTypeOf(detail.responseElements);
+  return {
+    kind: 'request',
+    request: {
+      keyId: keyRef,
+      region,
+      eventName: detail.eventName,
+      eventId: detail.eventID ?? envelope.data.id ?? 'unknown',
+      ...(eventTime && !Number.isNaN(eventTime.getTime()) ? { eventTime } : {}),
+      ...(keyTypeHint ? { keyTypeHint } : {}),
+    },
+  };
+}
+
+function findKeyReference(detail: z.infer<typeof detailSchema>): string | undefined {
+  const fromResources = detail.resources?.find((r) => r.type === 'AWS::KMS::Key' && typeof r.ARN === 'string')?.ARN;
+  const response = detail.responseElements ?? {};
+  const keyMetadata = response.keyMetadata as { arn?: unknown; keyId?: unknown } | undefined;
+  const candidates: unknown[] = [
+    fromResources,
+    keyMetadata?.arn,
+    response.keyId,
+    detail.requestParameters?.keyId,
+    keyMetadata?.keyId,
+  ];
+  return candidates.find((c): c is string => typeof c === 'string' && c.trim() !== '')?.trim();
+}
+
+function keyTypeOf(response: Record<string, unknown> | null | undefined): 'PRIMARY' | 'REPLICA' | undefined {
+  const keyMetadata = response?.keyMetadata as { multiRegionConfiguration?: { multiRegionKeyType?: unknown } } | undefined;
+  const type = keyMetadata?.multiRegionConfiguration?.multiRegionKeyType;
+  return type === 'PRIMARY' || type === 'REPLICA' ? type : undefined;
+}
+
+function madeBy(identity: Record<string, unknown> | null | undefined, principalArn: string): boolean {
+  if (!identity) return false;
+  if (identity.arn === principalArn) return true;
+  const issuer = (identity.sessionContext as { sessionIssuer?: { arn?: unknown } } | undefined)?.sessionIssuer;
+  return issuer?.arn === principalArn;
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'unknown problem';
+  const path = issue.path.length > 0 ? ` (at ${issue.path.join('.')})` : '';
+  return `${issue.message}${path}`;
+}
+
+function truncate(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

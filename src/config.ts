@@ -1,0 +1,202 @@
+/**
+ * The one typed reader of the environment (design §7). Every setting is documented in the
+ * README; an unknown or malformed value fails at start-up with the variable named.
+ */
+import { z } from 'zod';
+import { REGION_CODE_PATTERN } from './regions.js';
+
+/** Log levels understood by the Powertools Logger. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+
+/** The reconciler's settings, read once per container. */
+export interface Config {
+  /** `REPLICA_REGIONS_TAG`: the tag key that names the desired Regions. Default `replica-regions`. */
+  readonly tagKey: string;
+  /** `ALLOWED_REGIONS`: Regions replicas may be created in; `undefined` = any of the partition. */
+  readonly allowedRegions?: ReadonlySet<string>;
+  /** `ON_PENDING_DELETION`: `report` (default) or `restore`. */
+  readonly onPendingDeletion: 'report' | 'restore';
+  /** `REPLICA_POLICY`: `default` (KMS default key policy, default) or `primary`. */
+  readonly replicaPolicy: 'default' | 'primary';
+  /** `COPY_TAGS`: copy the primary's tags to new replicas. Default `true`. */
+  readonly copyTags: boolean;
+  /** `COPY_DESCRIPTION`: copy the primary's description to new replicas. Default `true`. */
+  readonly copyDescription: boolean;
+  /** `OUTCOME_EVENT_BUS`: name or ARN of the EventBridge bus for outcome events; unset = none. */
+  readonly outcomeEventBus?: string;
+  /** `QUOTA_SHARE`: share (0 < x ≤ 1) of each KMS request quota the reconciler may use. Default 0.5. */
+  readonly quotaShare: number;
+  /** `DRY_RUN`: observe and plan, write nothing. Default `false`. */
+  readonly dryRun: boolean;
+  /** `LOG_LEVEL` (or `POWERTOOLS_LOG_LEVEL`). Default `INFO`. */
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /**
+   * `RECONCILER_PRINCIPAL_ARN`: the IAM role (or user) ARN the reconciler calls KMS as. Events
+   * whose `userIdentity` is this principal are our own echoes and are skipped without a read.
+   */
+  readonly reconcilerPrincipalArn?: string;
+  /** `AWS_ENDPOINT_URL_KMS`, else `AWS_ENDPOINT_URL`: a KMS-compatible endpoint (LocalStack, the embedded KMS). */
+  readonly kmsEndpoint?: string;
+  /** `AWS_ENDPOINT_URL_EVENTBRIDGE`, else `AWS_ENDPOINT_URL`. */
+  readonly eventBridgeEndpoint?: string;
+  /** `AWS_REGION`: the Region this deployment runs in (the sweep's Region). */
+  readonly homeRegion?: string;
+}
+
+/** Thrown by `loadConfig`; the message lists every bad variable with what it accepts. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  /** @param problems - one line per bad variable. */
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const bool = (name: string, fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const v = value.trim().toLowerCase();
+      if (v === 'true') return true;
+      if (v === 'false') return false;
+      ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got '${value}'` });
+      return z.NEVER;
+    });
+
+const choice = <T extends string>(name: string, values: readonly [T, ...T[]], fallback: T) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx): T => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const v = value.trim();
+      const found = values.find((allowed) => allowed.toLowerCase() === v.toLowerCase());
+      if (found) return found;
+      ctx.addIssue({ code: 'custom', message: `${name} must be one of ${values.join(', ')}; got '${value}'` });
+      return z.NEVER;
+    });
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const url = (name: string) =>
+  optionalText.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+      return value;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be an http(s) URL, got '${value}'` });
+      return z.NEVER;
+    }
+  });
+
+const schema = z.object({
+  REPLICA_REGIONS_TAG: optionalText.transform((value, ctx) => {
+    const tagKey = value ?? 'replica-regions';
+    if (tagKey.length > 128 || tagKey.toLowerCase().startsWith('aws:')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `REPLICA_REGIONS_TAG must be a tag key of 1-128 characters not starting with 'aws:', got '${tagKey}'`,
+      });
+      return z.NEVER;
+    }
+    return tagKey;
+  }),
+  ALLOWED_REGIONS: optionalText.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const regions = value.split(/[\s,;]+/).filter((r) => r !== '');
+    const bad = regions.filter((r) => !REGION_CODE_PATTERN.test(r));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `ALLOWED_REGIONS must list Region codes such as 'us-west-2 eu-west-1'; not Region codes: ${bad.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return new Set(regions);
+  }),
+  ON_PENDING_DELETION: choice('ON_PENDING_DELETION', ['report', 'restore'], 'report'),
+  REPLICA_POLICY: choice('REPLICA_POLICY', ['default', 'primary'], 'default'),
+  COPY_TAGS: bool('COPY_TAGS', true),
+  COPY_DESCRIPTION: bool('COPY_DESCRIPTION', true),
+  OUTCOME_EVENT_BUS: optionalText,
+  QUOTA_SHARE: optionalText.transform((value, ctx) => {
+    if (value === undefined) return 0.5;
+    const share = Number(value);
+    if (!Number.isFinite(share) || share <= 0 || share > 1) {
+      ctx.addIssue({ code: 'custom', message: `QUOTA_SHARE must be a number greater than 0 and at most 1, got '${value}'` });
+      return z.NEVER;
+    }
+    return share;
+  }),
+  DRY_RUN: bool('DRY_RUN', false),
+  LOG_LEVEL: choice('LOG_LEVEL', LOG_LEVELS, 'INFO'),
+  POWERTOOLS_LOG_LEVEL: optionalText,
+  RECONCILER_PRINCIPAL_ARN: optionalText.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    if (!/^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `RECONCILER_PRINCIPAL_ARN must be an IAM role or user ARN such as arn:aws:iam::111122223333:role/name, got '${value}'`,
+      });
+      return z.NEVER;
+    }
+    return value;
+  }),
+  AWS_ENDPOINT_URL: url('AWS_ENDPOINT_URL'),
+  AWS_ENDPOINT_URL_KMS: url('AWS_ENDPOINT_URL_KMS'),
+  AWS_ENDPOINT_URL_EVENTBRIDGE: url('AWS_ENDPOINT_URL_EVENTBRIDGE'),
+  AWS_REGION: optionalText.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    if (!REGION_CODE_PATTERN.test(value)) {
+      ctx.addIssue({ code: 'custom', message: `AWS_REGION must be a Region code such as us-east-1, got '${value}'` });
+      return z.NEVER;
+    }
+    return value;
+  }),
+});
+
+/**
+ * Reads and validates the settings.
+ *
+ * @param env - the environment (`process.env` in Lambda; a literal object in tests).
+ * @returns the typed configuration, defaults applied.
+ * @throws {ConfigError} naming every invalid variable and the values it accepts.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  const e = parsed.data;
+  const logLevel = e.POWERTOOLS_LOG_LEVEL && !env.LOG_LEVEL ? powertoolsLevel(e.POWERTOOLS_LOG_LEVEL) : e.LOG_LEVEL;
+  const kmsEndpoint = e.AWS_ENDPOINT_URL_KMS ?? e.AWS_ENDPOINT_URL;
+  const eventBridgeEndpoint = e.AWS_ENDPOINT_URL_EVENTBRIDGE ?? e.AWS_ENDPOINT_URL;
+  return {
+    tagKey: e.REPLICA_REGIONS_TAG,
+    ...(e.ALLOWED_REGIONS ? { allowedRegions: e.ALLOWED_REGIONS } : {}),
+    onPendingDeletion: e.ON_PENDING_DELETION,
+    replicaPolicy: e.REPLICA_POLICY,
+    copyTags: e.COPY_TAGS,
+    copyDescription: e.COPY_DESCRIPTION,
+    ...(e.OUTCOME_EVENT_BUS ? { outcomeEventBus: e.OUTCOME_EVENT_BUS } : {}),
+    quotaShare: e.QUOTA_SHARE,
+    dryRun: e.DRY_RUN,
+    logLevel,
+    ...(e.RECONCILER_PRINCIPAL_ARN ? { reconcilerPrincipalArn: e.RECONCILER_PRINCIPAL_ARN } : {}),
+    ...(kmsEndpoint ? { kmsEndpoint } : {}),
+    ...(eventBridgeEndpoint ? { eventBridgeEndpoint } : {}),
+    ...(e.AWS_REGION ? { homeRegion: e.AWS_REGION } : {}),
+  };
+}
+
+function powertoolsLevel(value: string): Config['logLevel'] {
+  const upper = value.toUpperCase();
+  const found = LOG_LEVELS.find((l) => l === upper);
+  if (!found) throw new ConfigError([`POWERTOOLS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got '${value}'`]);
+  return found;
+}

@@ -1,0 +1,48 @@
+/**
+ * The two kinds of failure the reconciler knows (design §4). Everything that goes wrong is
+ * turned into one of these by `classifyAwsError` or at the edge where the input is read.
+ */
+
+/**
+ * A failure that retrying cannot fix: a malformed event, a bad setting, a validation error,
+ * access denied, an unsupported operation. Reported, never thrown into a retry loop.
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
+  /**
+   * @param message - names the problem for a human.
+   * @param code - the AWS error name or a reconciler code, e.g. `AccessDeniedException`, `InvalidEvent`.
+   * @param options - `cause`: the original error.
+   */
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A failure that may pass: throttling, 5xx, network errors, timeouts, transitional key states
+ * (`Updating`, `Creating`), `NotFoundException` right after creation. The Lambda handler throws
+ * it so that Lambda's asynchronous retries (and then the sweep) try again.
+ */
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+  /**
+   * @param message - names the problem for a human.
+   * @param code - the AWS error name or a reconciler code, e.g. `ThrottlingException`.
+   * @param options - `cause`: the original error.
+   */
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Either of the reconciler's error kinds. */
+export type ReconcilerError = TerminalError | RetryableError;

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      tagKey: 'replica-regions',
+      onPendingDeletion: 'report',
+      replicaPolicy: 'default',
+      copyTags: true,
+      copyDescription: true,
+      quotaShare: 0.5,
+      dryRun: false,
+      logLevel: 'INFO',
+    });
+  });
+
+  it('reads every setting', () => {
+    expect(
+      loadConfig({
+        REPLICA_REGIONS_TAG: 'dr-regions',
+        ALLOWED_REGIONS: 'us-west-2, eu-west-1',
+        ON_PENDING_DELETION: 'restore',
+        REPLICA_POLICY: 'primary',
+        COPY_TAGS: 'false',
+        COPY_DESCRIPTION: 'FALSE',
+        OUTCOME_EVENT_BUS: 'reconciler-outcomes',
+        QUOTA_SHARE: '0.25',
+        DRY_RUN: 'true',
+        LOG_LEVEL: 'debug',
+        RECONCILER_PRINCIPAL_ARN: 'arn:aws:iam::111122223333:role/reconciler',
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:4599',
+        AWS_REGION: 'us-east-1',
+      }),
+    ).toEqual({
+      tagKey: 'dr-regions',
+      allowedRegions: new Set(['us-west-2', 'eu-west-1']),
+      onPendingDeletion: 'restore',
+      replicaPolicy: 'primary',
+      copyTags: false,
+      copyDescription: false,
+      outcomeEventBus: 'reconciler-outcomes',
+      quotaShare: 0.25,
+      dryRun: true,
+      logLevel: 'DEBUG',
+      reconcilerPrincipalArn: 'arn:aws:iam::111122223333:role/reconciler',
+      kmsEndpoint: 'http://127.0.0.1:4599',
+      eventBridgeEndpoint: 'http://127.0.0.1:4599',
+      homeRegion: 'us-east-1',
+    });
+  });
+
+  it('names every bad variable and what it accepts', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ ON_PENDING_DELETION: 'delete', DRY_RUN: 'yes', QUOTA_SHARE: '2', ALLOWED_REGIONS: 'us-west-2 EU-WEST-1' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).problems).toEqual([
+      "ALLOWED_REGIONS must list Region codes such as 'us-west-2 eu-west-1'; not Region codes: EU-WEST-1",
+      "ON_PENDING_DELETION must be one of report, restore; got 'delete'",
+      "QUOTA_SHARE must be a number greater than 0 and at most 1, got '2'",
+      "DRY_RUN must be true or false, got 'yes'",
+    ]);
+  });
+
+  it('rejects a tag key AWS reserves', () => {
+    expect(() => loadConfig({ REPLICA_REGIONS_TAG: 'aws:regions' })).toThrow(
+      "REPLICA_REGIONS_TAG must be a tag key of 1-128 characters not starting with 'aws:', got 'aws:regions'",
+    );
+  });
+});
