@@ -1,0 +1,125 @@
+/**
+ * Standalone embedded KMS: `npm run emulator -- --port 4599 [--events]`.
+ * Serves until SIGINT/SIGTERM, then closes cleanly. Invalid options exit with status 2.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { pathToFileURL } from 'node:url';
+import { startEmbeddedKms, type EmbeddedKms } from './index.js';
+
+/** Parsed command-line options. */
+export interface CliOptions {
+  port: number;
+  host: string;
+  account: string;
+  replicaDelayMs: number;
+  events: boolean;
+  allowRemote: boolean;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65_535) {
+    throw new InvalidArgumentError('expected an integer from 0 to 65535 (0 picks a free port).');
+  }
+  return Number(value);
+}
+
+function parseAccount(value: string): string {
+  if (!/^\d{12}$/.test(value)) throw new InvalidArgumentError('expected a 12-digit AWS account id, e.g. 111122223333.');
+  return value;
+}
+
+function parseDelay(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer number of milliseconds.');
+  return Number(value);
+}
+
+/** Builds the commander program (exported so tests can inspect the help text). */
+export function buildProgram(): Command {
+  return new Command()
+    .name('embedded-kms')
+    .description(
+      'Emulates the AWS KMS JSON 1.1 API for multi-Region keys on a local HTTP endpoint.\n' +
+        'The Region of each call is read from its SigV4 credential scope; signatures are not verified.',
+    )
+    .addOption(new Option('--port <n>', 'TCP port (0 picks a free one)').default(4599).argParser(parsePort))
+    .addOption(new Option('--host <host>', 'interface to bind (loopback only unless --allow-remote)').default('127.0.0.1'))
+    .addOption(new Option('--allow-remote', 'allow binding a non-loopback interface').default(false))
+    .addOption(new Option('--account <id>', '12-digit account id of every key').default('111122223333').argParser(parseAccount))
+    .addOption(
+      new Option('--replica-delay-ms <ms>', 'how long a new replica stays Creating').default(0).argParser(parseDelay),
+    )
+    .addOption(new Option('--events', 'print each CloudTrail event as one JSON line on stdout').default(false))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+}
+
+/**
+ * Runs the CLI with `argv` (user arguments only). Resolves with the exit status once the
+ * emulator has been stopped by a signal, or at once on a usage error.
+ */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    }
+    throw error;
+  }
+  const options = program.opts<CliOptions>();
+  if (!options.allowRemote && !LOOPBACK_HOSTS.has(options.host)) {
+    process.stderr.write(`error: --host ${options.host} is not a loopback address; pass --allow-remote to bind it anyway.\n`);
+    return 2;
+  }
+
+  let kms: EmbeddedKms;
+  try {
+    kms = await startEmbeddedKms({
+      host: options.host,
+      port: options.port,
+      account: options.account,
+      replicaDelayMs: options.replicaDelayMs,
+    });
+  } catch (error) {
+    process.stderr.write(`error: cannot start the embedded KMS: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  // Events are drained as they come so a long session does not accumulate them.
+  kms.subscribe((event) => {
+    if (options.events) process.stdout.write(`${JSON.stringify(event)}\n`);
+    kms.takeEvents();
+  });
+  process.stdout.write(
+    `embedded KMS listening on ${kms.endpoint} (account ${kms.account})\n` +
+      `try: aws kms list-keys --endpoint-url ${kms.endpoint} --region us-east-1\n`,
+  );
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stderr.write(`received ${signal}, stopping\n`);
+      kms.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,142 @@
+import { newRequestId } from './ids.js';
+import type { CloudTrailEventBridgeEvent, CloudTrailRecord, CloudTrailUserIdentity } from './types.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+
+/**
+ * Formats epoch ms as CloudTrail prints dates inside KMS payloads, in UTC:
+ * `Nov 18, 2020, 1:29:18 AM` [S1 ct-replicate-key.md][fact sheet §5.1].
+ */
+export function formatCloudTrailDate(epochMs: number): string {
+  const date = new Date(epochMs);
+  const hours = date.getUTCHours();
+  const hour12 = hours % 12 === 0 ? 12 : hours % 12;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return (
+    `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()}, ` +
+    `${hour12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`
+  );
+}
+
+/** Epoch ms as CloudTrail's `eventTime`: ISO 8601, whole seconds, `Z` (`2020-11-18T01:29:18Z`). */
+export function formatEventTime(epochMs: number): string {
+  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * Converts an API-shaped value (PascalCase keys, `Date`s) to CloudTrail's shape: keys with a
+ * lower-cased first letter (so `AWSAccountId` becomes `aWSAccountId`, as in AWS's own records)
+ * and dates as display strings [fact sheet §5.1].
+ */
+export function toCloudTrailShape(value: unknown): unknown {
+  if (value instanceof Date) return formatCloudTrailDate(value.getTime());
+  if (Array.isArray(value)) return value.map(toCloudTrailShape);
+  if (typeof value === 'object' && value !== null) {
+    const shaped: Record<string, unknown> = {};
+    for (const [key, member] of Object.entries(value)) {
+      if (member === undefined) continue;
+      shaped[key.charAt(0).toLowerCase() + key.slice(1)] = toCloudTrailShape(member);
+    }
+    return shaped;
+  }
+  return value;
+}
+
+/** Inputs of one CloudTrail record for a KMS API call. */
+export interface ApiCallRecordInput {
+  eventName: string;
+  /** The Region where the call is recorded (`awsRegion`, envelope `region`). */
+  region: string;
+  account: string;
+  userIdentity: CloudTrailUserIdentity;
+  sourceIPAddress: string;
+  userAgent: string;
+  requestId: string;
+  /** Epoch ms of the call. */
+  at: number;
+  /** API-shaped (PascalCase); converted with {@link toCloudTrailShape}. `null` when absent. */
+  requestParameters: Record<string, unknown> | null;
+  /** API-shaped (PascalCase); converted with {@link toCloudTrailShape}. `null` when absent. */
+  responseElements: Record<string, unknown> | null;
+  /** Key ARNs the call acted on; an empty list omits `resources`. */
+  resourceArns: readonly string[];
+  error?: { code: string; message: string };
+}
+
+/** CloudTrail truncates `errorMessage` beyond 1 KB [S14 record-contents]. */
+const ERROR_MESSAGE_MAX = 1024;
+
+/**
+ * Builds the EventBridge "AWS API Call via CloudTrail" event for one KMS API call, shaped as in
+ * [S1 ct-createkey.md, ct-replicate-key.md][S10 eb-events.md][fact sheet §5]: envelope
+ * `resources: []`, `detail.resources` naming the key (omitted when no key was resolved), and for
+ * a failed call `errorCode`, `errorMessage` and `responseElements: null`.
+ */
+export function buildCloudTrailEvent(input: ApiCallRecordInput): CloudTrailEventBridgeEvent {
+  const time = formatEventTime(input.at);
+  const detail: CloudTrailRecord = {
+    eventVersion: '1.08',
+    userIdentity: input.userIdentity,
+    eventTime: time,
+    eventSource: 'kms.amazonaws.com',
+    eventName: input.eventName,
+    awsRegion: input.region,
+    sourceIPAddress: input.sourceIPAddress,
+    userAgent: input.userAgent,
+    requestParameters: shapeOrNull(input.requestParameters),
+    responseElements: input.error ? null : shapeOrNull(input.responseElements),
+    requestID: input.requestId,
+    eventID: newRequestId(),
+    readOnly: false,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: input.account,
+    eventCategory: 'Management',
+  };
+  if (input.error) {
+    detail.errorCode = input.error.code;
+    detail.errorMessage = input.error.message.slice(0, ERROR_MESSAGE_MAX);
+  }
+  if (input.resourceArns.length > 0) {
+    detail.resources = input.resourceArns.map((ARN) => ({
+      accountId: input.account,
+      type: 'AWS::KMS::Key' as const,
+      ARN,
+    }));
+  }
+  return {
+    version: '0',
+    id: newRequestId(),
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.kms',
+    account: input.account,
+    time,
+    region: input.region,
+    resources: [],
+    detail: orderDetail(detail),
+  };
+}
+
+function shapeOrNull(value: Record<string, unknown> | null): Record<string, unknown> | null {
+  return value === null ? null : (toCloudTrailShape(value) as Record<string, unknown>);
+}
+
+/** Puts `errorCode`/`errorMessage` after `userAgent`, where CloudTrail prints them [S14]. */
+function orderDetail(detail: CloudTrailRecord): CloudTrailRecord {
+  const {
+    eventVersion,
+    userIdentity,
+    eventTime,
+    eventSource,
+    eventName,
+    awsRegion,
+    sourceIPAddress,
+    userAgent,
+    errorCode,
+    errorMessage,
+    ...rest
+  } = detail;
+  const head = { eventVersion, userIdentity, eventTime, eventSource, eventName, awsRegion, sourceIPAddress, userAgent };
+  const error = errorCode === undefined ? {} : { errorCode, errorMessage };
+  return { ...head, ...error, ...rest };
+}

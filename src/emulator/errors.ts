@@ -1,0 +1,125 @@
+import type { KeyState } from './types.js';
+
+/**
+ * An error the emulator answers with: `code` goes to the body's `__type` and the
+ * `x-amzn-ErrorType` header, `statusCode` is 400 for client errors and 500 for
+ * `KMSInternalException` [S11 `$fault`].
+ */
+export class KmsApiError extends Error {
+  override readonly name = 'KmsApiError';
+
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode: number = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** `NotFoundException` (400): the key does not exist in the caller's Region [S2][S7]. */
+export function notFoundError(message: string): KmsApiError {
+  return new KmsApiError('NotFoundException', message);
+}
+
+/** `NotFoundException` with AWS's wording for an unknown key: `Key '<arn>' does not exist` [S7 REC]. */
+export function keyDoesNotExistError(arn: string): KmsApiError {
+  return notFoundError(`Key '${arn}' does not exist`);
+}
+
+/** `InvalidArnException` (400): an ARN in the request is not a valid ARN [S2]. */
+export function invalidArnError(arn: string): KmsApiError {
+  return new KmsApiError('InvalidArnException', `Invalid arn ${arn}`);
+}
+
+/** `AlreadyExistsException` (400) [S2 ReplicateKey]. */
+export function alreadyExistsError(message: string): KmsApiError {
+  return new KmsApiError('AlreadyExistsException', message);
+}
+
+/** `UnsupportedOperationException` (400) [S2][S7]. */
+export function unsupportedOperationError(message: string): KmsApiError {
+  return new KmsApiError('UnsupportedOperationException', message);
+}
+
+/** `DisabledException` (400): `<arn> is disabled.` [S1 key-state.md]. */
+export function disabledError(arn: string): KmsApiError {
+  return new KmsApiError('DisabledException', `${arn} is disabled.`);
+}
+
+const STATE_PHRASES: Readonly<Record<KeyState, string>> = {
+  Creating: 'is creating',
+  Enabled: 'is enabled',
+  Disabled: 'is disabled',
+  PendingDeletion: 'is pending deletion',
+  PendingImport: 'is pending import',
+  PendingReplicaDeletion: 'is pending replica deletion',
+  Unavailable: 'is unavailable',
+  Updating: 'is updating',
+};
+
+/**
+ * `KMSInvalidStateException` (400) naming the key's state, e.g. `<arn> is pending import.`
+ * [S1 key-state.md footnotes 5 and 15].
+ */
+export function invalidStateError(arn: string, state: KeyState): KmsApiError {
+  return new KmsApiError('KMSInvalidStateException', `${arn} ${STATE_PHRASES[state]}.`);
+}
+
+/** `KMSInvalidStateException` (400) with a custom message, e.g. `<arn> is not pending deletion.` */
+export function invalidStateMessageError(message: string): KmsApiError {
+  return new KmsApiError('KMSInvalidStateException', message);
+}
+
+/** `TagException` (400): reserved prefix, duplicate keys or too many tags [S7 REC][fact sheet §4]. */
+export function tagError(message: string): KmsApiError {
+  return new KmsApiError('TagException', message);
+}
+
+/** `ValidationException` (400, not modelled in the SDK) for model constraint violations [S7]. */
+export function validationError(violations: readonly string[]): KmsApiError {
+  const count = violations.length;
+  const head = `${count} validation error${count === 1 ? '' : 's'} detected: `;
+  return new KmsApiError('ValidationException', head + violations.join('; '));
+}
+
+/** `InvalidMarkerException` (400): the pagination marker is not one this emulator issued [S2]. */
+export function invalidMarkerError(): KmsApiError {
+  return new KmsApiError('InvalidMarkerException', 'The marker that specifies where pagination should next begin is not valid.');
+}
+
+/** `MalformedPolicyDocumentException` (400): the key policy is not a JSON object [S2]. */
+export function malformedPolicyError(message: string): KmsApiError {
+  return new KmsApiError('MalformedPolicyDocumentException', message);
+}
+
+/** `SerializationException` (400): the body is not JSON or a member has the wrong JSON type. */
+export function serializationError(message: string): KmsApiError {
+  return new KmsApiError('SerializationException', message);
+}
+
+/** `UnknownOperationException` (400): the `X-Amz-Target` names no operation the emulator serves. */
+export function unknownOperationError(target: string): KmsApiError {
+  return new KmsApiError('UnknownOperationException', `Unknown operation ${target === '' ? '(no X-Amz-Target header)' : target}`);
+}
+
+/** `MissingAuthenticationTokenException` (400): no `Authorization` header. */
+export function missingAuthenticationError(): KmsApiError {
+  return new KmsApiError(
+    'MissingAuthenticationTokenException',
+    'Missing Authentication Token: the embedded KMS needs a SigV4 Authorization header to learn the Region',
+  );
+}
+
+/** `IncompleteSignatureException` (400): an `Authorization` header without a SigV4 credential scope. */
+export function incompleteSignatureError(): KmsApiError {
+  return new KmsApiError(
+    'IncompleteSignatureException',
+    "Authorization header requires 'Credential' parameter in the form AWS4-HMAC-SHA256 Credential=<access key id>/<yyyymmdd>/<region>/kms/aws4_request",
+  );
+}
+
+/** `KMSInternalException` (500): an unexpected failure inside the emulator [S11]. */
+export function internalError(message: string): KmsApiError {
+  return new KmsApiError('KMSInternalException', message, 500);
+}

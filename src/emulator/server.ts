@@ -1,0 +1,111 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CallerCredentials, KmsEngine } from './engine.js';
+import { incompleteSignatureError, missingAuthenticationError, type KmsApiError } from './errors.js';
+
+/** The JSON 1.1 content type of every request and response [S2 protocol awsJson1_1]. */
+export const AMZ_JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/** Bodies beyond this are refused; the largest KMS input here (a 128 KiB policy) fits easily. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const CREDENTIAL_PATTERN = /Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request/;
+
+/**
+ * Reads the caller from a SigV4 `Authorization` header:
+ * `AWS4-HMAC-SHA256 Credential=AKID/20261130/us-west-2/kms/aws4_request, SignedHeaders=…, Signature=…`.
+ * The signature is not verified. Returns the error to answer with when the header is missing or
+ * carries no credential scope.
+ */
+export function parseAuthorization(header: string | undefined): CallerCredentials | KmsApiError {
+  if (header === undefined || header.trim() === '') return missingAuthenticationError();
+  if (!header.startsWith('AWS4-HMAC-SHA256 ')) return incompleteSignatureError();
+  const match = CREDENTIAL_PATTERN.exec(header);
+  if (!match || !match[1] || !match[3]) return incompleteSignatureError();
+  return { accessKeyId: match[1], region: match[3] };
+}
+
+/** A listening HTTP front end for a {@link KmsEngine}. */
+export interface KmsHttpServer {
+  /** `http://<host>:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Stops listening and drops idle keep-alive connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the KMS JSON 1.1 protocol for `engine`: POST with `X-Amz-Target: TrentService.<Op>`,
+ * JSON body; answers JSON with `Content-Type: application/x-amz-json-1.1`, an
+ * `x-amzn-RequestId` header and, on failure, `x-amzn-ErrorType` and `{"__type","message"}`.
+ * @throws Error when the port cannot be bound.
+ */
+export async function startHttpServer(engine: KmsEngine, host: string, port: number): Promise<KmsHttpServer> {
+  const server: Server = createServer((request, response) => {
+    serve(engine, request, response);
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    endpoint: `http://${shownHost}:${address.port}`,
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  request.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) tooLarge = true;
+    else chunks.push(chunk);
+  });
+  request.on('end', () => {
+    if (tooLarge) {
+      send(response, 413, 'embedded-kms', JSON.stringify({ __type: 'RequestEntityTooLargeException', message: 'Request body too large' }), 'RequestEntityTooLargeException');
+      return;
+    }
+    const answer = engine.invoke({
+      target: headerValue(request, 'x-amz-target') ?? '',
+      caller: parseAuthorization(headerValue(request, 'authorization')),
+      body: Buffer.concat(chunks).toString('utf8'),
+      sourceIPAddress: request.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: headerValue(request, 'user-agent') ?? '',
+    });
+    send(response, answer.statusCode, answer.requestId, answer.body, answer.errorCode);
+  });
+  request.on('error', () => {
+    response.destroy();
+  });
+}
+
+function headerValue(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function send(response: ServerResponse, status: number, requestId: string, body: string, errorCode?: string): void {
+  const headers: Record<string, string | number> = {
+    'Content-Type': AMZ_JSON_CONTENT_TYPE,
+    'Content-Length': Buffer.byteLength(body),
+    'x-amzn-RequestId': requestId,
+  };
+  if (errorCode !== undefined) headers['x-amzn-ErrorType'] = errorCode;
+  response.writeHead(status, headers);
+  response.end(body);
+}

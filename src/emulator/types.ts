@@ -1,0 +1,164 @@
+/**
+ * Public types of the embedded KMS. Shapes follow the KMS API model (PascalCase, as the SDK
+ * returns them) and the CloudTrail record layout (lower camelCase), per the fact sheet
+ * (`docs/kms-facts.md`) §1, §2 and §5.
+ */
+
+/**
+ * A KMS key state, spelled as AWS spells it [S2 KeyState enum][S1 key-state.md].
+ * `Creating`, `Updating` and `PendingReplicaDeletion` exist only for multi-Region keys.
+ */
+export type KeyState =
+  | 'Creating'
+  | 'Enabled'
+  | 'Disabled'
+  | 'PendingDeletion'
+  | 'PendingImport'
+  | 'PendingReplicaDeletion'
+  | 'Unavailable'
+  | 'Updating';
+
+/** Every {@link KeyState}, in the order of the API model's enum. */
+export const KEY_STATES: readonly KeyState[] = [
+  'Creating',
+  'Enabled',
+  'Disabled',
+  'PendingDeletion',
+  'PendingImport',
+  'PendingReplicaDeletion',
+  'Unavailable',
+  'Updating',
+];
+
+/** Where the key material comes from [S2 OriginType]. The emulator models these two. */
+export type KeyOrigin = 'AWS_KMS' | 'EXTERNAL';
+
+/** `MultiRegionKey` of the API model: an ARN and its Region, no state [S2]. */
+export interface MultiRegionKeyView {
+  Arn: string;
+  Region: string;
+}
+
+/** `MultiRegionConfiguration` of the API model [S2][fact sheet §2]. */
+export interface MultiRegionConfigurationView {
+  MultiRegionKeyType: 'PRIMARY' | 'REPLICA';
+  PrimaryKey: MultiRegionKeyView;
+  /** Every replica of the key, in any state (PendingDeletion included) [S1 multi-region-keys-delete.md]. */
+  ReplicaKeys: MultiRegionKeyView[];
+}
+
+/**
+ * `KeyMetadata` as `DescribeKey` returns it through the SDK: PascalCase, dates as `Date`
+ * (on the wire they are epoch seconds). Optional members are absent, never `undefined`-valued,
+ * when they do not apply:
+ * - `DeletionDate` only in `PendingDeletion`;
+ * - `PendingDeletionWindowInDays` only in `PendingReplicaDeletion`;
+ * - `MultiRegionConfiguration` only for multi-Region keys [S7 REC].
+ */
+export interface KeyMetadataView {
+  AWSAccountId: string;
+  KeyId: string;
+  Arn: string;
+  CreationDate: Date;
+  Enabled: boolean;
+  Description: string;
+  KeyUsage: string;
+  KeyState: KeyState;
+  DeletionDate?: Date;
+  Origin: KeyOrigin;
+  KeyManager: 'CUSTOMER';
+  CustomerMasterKeySpec: string;
+  KeySpec: string;
+  EncryptionAlgorithms: string[];
+  MultiRegion: boolean;
+  MultiRegionConfiguration?: MultiRegionConfigurationView;
+  PendingDeletionWindowInDays?: number;
+}
+
+/** A KMS tag, as the API spells it [S2 Tag]. */
+export interface TagView {
+  TagKey: string;
+  TagValue: string;
+}
+
+/**
+ * The identity that made a call, as it appears in a CloudTrail record's `userIdentity`
+ * [S14 cloudtrail-event-reference-user-identity]. `accessKeyId` is the one in the caller's SigV4
+ * credential scope.
+ */
+export interface CloudTrailUserIdentity {
+  type: string;
+  principalId: string;
+  arn: string;
+  accountId: string;
+  accessKeyId: string;
+  userName?: string;
+  /** Set when an AWS service made the call on the caller's behalf, e.g. `kms.amazonaws.com`. */
+  invokedBy?: string;
+}
+
+/** One entry of a CloudTrail record's `resources` [fact sheet §5.1]. */
+export interface CloudTrailResource {
+  accountId: string;
+  type: 'AWS::KMS::Key';
+  ARN: string;
+}
+
+/**
+ * A CloudTrail record for a KMS API call (the EventBridge event's `detail`) [fact sheet §5.1].
+ * `requestParameters` / `responseElements` use lower camelCase keys and display-string dates.
+ * Failed calls carry `errorCode` and `errorMessage` and `responseElements: null`.
+ */
+export interface CloudTrailRecord {
+  eventVersion: '1.08';
+  userIdentity: CloudTrailUserIdentity;
+  eventTime: string;
+  eventSource: 'kms.amazonaws.com';
+  eventName: string;
+  awsRegion: string;
+  sourceIPAddress: string;
+  userAgent: string;
+  errorCode?: string;
+  errorMessage?: string;
+  requestParameters: Record<string, unknown> | null;
+  responseElements: Record<string, unknown> | null;
+  requestID: string;
+  eventID: string;
+  readOnly: false;
+  resources?: CloudTrailResource[];
+  eventType: 'AwsApiCall';
+  managementEvent: true;
+  recipientAccountId: string;
+  eventCategory: 'Management';
+}
+
+/**
+ * An "AWS API Call via CloudTrail" event as EventBridge delivers it to a rule target
+ * [fact sheet §5.3]. The top-level `resources` is always `[]`; `region` is the Region where the
+ * call was recorded.
+ */
+export interface CloudTrailEventBridgeEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'AWS API Call via CloudTrail';
+  source: 'aws.kms';
+  account: string;
+  time: string;
+  region: string;
+  resources: [];
+  detail: CloudTrailRecord;
+}
+
+/**
+ * One API call the emulator served (failed ones included), for tests that count calls.
+ * - `region`: the caller's Region (from SigV4); `''` when the request carried no usable signature.
+ * - `keyId`: the bare key id the call resolved to; when resolution failed, the `KeyId` as sent.
+ * - `at`: the emulator clock (ms) when the call arrived.
+ */
+export interface CallRecord {
+  operation: string;
+  region: string;
+  keyId?: string;
+  errorCode?: string;
+  at: number;
+}

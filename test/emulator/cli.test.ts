@@ -1,0 +1,93 @@
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = 'src/emulator/cli.ts';
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function startCli(args: readonly string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+}
+
+function finish(child: ChildProcessWithoutNullStreams): Promise<Finished> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Resolves with stdout once it contains `pattern`. */
+function waitForOutput(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        child.stdout.off('data', onData);
+        resolve(seen);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('close', () => reject(new Error(`CLI exited before printing ${pattern}; got: ${seen}`)));
+  });
+}
+
+describe('embedded KMS CLI', () => {
+  it('prints usage for --help and exits 0', async () => {
+    const result = await finish(startCli(['--help']));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: embedded-kms [options]');
+    for (const option of ['--port <n>', '--host <host>', '--account <id>', '--replica-delay-ms <ms>', '--events']) {
+      expect(result.stdout).toContain(option);
+    }
+  });
+
+  it('rejects an account id that is not 12 digits with exit status 2', async () => {
+    const result = await finish(startCli(['--account', '12345']));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("option '--account <id>' argument '12345' is invalid");
+    expect(result.stderr).toContain('12-digit');
+  });
+
+  it('rejects a negative replica delay with exit status 2', async () => {
+    const result = await finish(startCli(['--replica-delay-ms', '-5']));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("option '--replica-delay-ms <ms>' argument '-5' is invalid");
+  });
+
+  it('refuses a non-loopback host with exit status 2', async () => {
+    const result = await finish(startCli(['--host', '0.0.0.0', '--port', '0']));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('not a loopback address');
+  });
+
+  it('serves the SDK, prints each CloudTrail event as a JSON line and stops cleanly on SIGTERM', async () => {
+    const child = startCli(['--port', '0', '--events', '--account', '444455556666']);
+    const finished = finish(child);
+    const banner = await waitForOutput(child, /aws kms list-keys --endpoint-url (http:\/\/127\.0\.0\.1:\d+) --region us-east-1/);
+    const endpoint = /--endpoint-url (\S+)/.exec(banner)?.[1] ?? '';
+    const client = new KMSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' }, maxAttempts: 1 });
+
+    const eventLine = waitForOutput(child, /"eventName":"CreateKey"/);
+    const created = await client.send(new CreateKeyCommand({ MultiRegion: true }));
+    const output = await eventLine;
+    client.destroy();
+    child.kill('SIGTERM');
+    const result = await finished;
+
+    expect(created.KeyMetadata?.Arn).toMatch(/^arn:aws:kms:us-east-1:444455556666:key\/mrk-[0-9a-f]{32}$/);
+    const line = output.split('\n').find((l) => l.startsWith('{')) ?? '';
+    const event = JSON.parse(line) as { account: string; detail: { eventName: string; resources: { ARN: string }[] } };
+    expect(event.account).toBe('444455556666');
+    expect(event.detail.resources[0]?.ARN).toBe(created.KeyMetadata?.Arn);
+    expect(result.code).toBe(0);
+  });
+});

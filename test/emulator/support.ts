@@ -1,0 +1,73 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
+
+/** A clock tests move by hand (epoch ms). */
+export class ManualClock {
+  constructor(public current = Date.UTC(2026, 10, 30, 15, 29, 18)) {}
+  readonly now = (): number => this.current;
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+/** A running emulator plus cached SDK clients, one per Region (and access key id). */
+export interface KmsHarness {
+  kms: EmbeddedKms;
+  client(region: string, accessKeyId?: string): KMSClient;
+  close(): Promise<void>;
+}
+
+/** Starts an embedded KMS and hands out unmodified SDK clients pointed at it over HTTP. */
+export async function startHarness(options: EmbeddedKmsOptions = {}): Promise<KmsHarness> {
+  const kms = await startEmbeddedKms(options);
+  const clients = new Map<string, KMSClient>();
+  return {
+    kms,
+    client(region, accessKeyId = 'AKIDEXAMPLE') {
+      const cacheKey = `${region}/${accessKeyId}`;
+      let client = clients.get(cacheKey);
+      if (!client) {
+        client = new KMSClient({
+          endpoint: kms.endpoint,
+          region,
+          credentials: { accessKeyId, secretAccessKey: 'x' },
+          maxAttempts: 1,
+        });
+        clients.set(cacheKey, client);
+      }
+      return client;
+    },
+    async close() {
+      for (const client of clients.values()) client.destroy();
+      await kms.close();
+    },
+  };
+}
+
+/** The error a promise rejects with (name and message); fails the test if it resolves. */
+export async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    return status === undefined ? { name: e.name, message: e.message } : { name: e.name, message: e.message, status };
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** A raw JSON 1.1 POST, for what the SDK cannot send (bad JSON, unknown targets, no auth). */
+export async function rawCall(
+  endpoint: string,
+  init: { target?: string; body?: string; authorization?: string | null },
+): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/x-amz-json-1.1' };
+  if (init.target !== undefined) headers['X-Amz-Target'] = init.target;
+  const authorization =
+    init.authorization === undefined
+      ? 'AWS4-HMAC-SHA256 Credential=AKIDRAW/20261130/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00'
+      : init.authorization;
+  if (authorization !== null) headers['Authorization'] = authorization;
+  const response = await fetch(endpoint, { method: 'POST', headers, body: init.body ?? '{}' });
+  return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
+}
