@@ -159,11 +159,20 @@ function keyTypeOf(response: Record<string, unknown> | null | undefined): 'PRIMA
   return type === 'PRIMARY' || type === 'REPLICA' ? type : undefined;
 }
 
+/**
+ * Whether `userIdentity` is the given principal: the same ARN, a session of that role
+ * (`sessionContext.sessionIssuer.arn`), or its STS form `arn:<p>:sts::<acct>:assumed-role/<name>/<session>`
+ * for a role ARN `arn:<p>:iam::<acct>:role/<path/><name>` [S14 userIdentity].
+ */
 function madeBy(identity: Record<string, unknown> | null | undefined, principalArn: string): boolean {
   if (!identity) return false;
   if (identity.arn === principalArn) return true;
   const issuer = (identity.sessionContext as { sessionIssuer?: { arn?: unknown } } | undefined)?.sessionIssuer;
-  return issuer?.arn === principalArn;
+  if (issuer?.arn === principalArn) return true;
+  const role = /^arn:([a-z-]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(principalArn);
+  if (!role || typeof identity.arn !== 'string') return false;
+  const [, partition, account, name] = role;
+  return identity.arn.startsWith(`arn:${partition}:sts::${account}:assumed-role/${name}/`);
 }
 
 function firstIssue(error: z.ZodError): string {

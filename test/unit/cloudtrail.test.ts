@@ -75,6 +75,14 @@ describe('parseTrigger', () => {
     expect(parseTrigger(event, { reconcilerPrincipalArn: 'arn:aws:iam::111122223333:role/Other' }).kind).toBe('request');
   });
 
+  it('recognises a session of the reconciler role by its assumed-role ARN alone', () => {
+    const event = loadFixture('replicate-key');
+    delete event.detail.userIdentity.sessionContext;
+    expect(parseTrigger(event, { reconcilerPrincipalArn: 'arn:aws:iam::111122223333:role/service/KeyAdmin' }).kind).toBe('skip');
+    expect(parseTrigger(event, { reconcilerPrincipalArn: 'arn:aws:iam::111122223333:role/KeyAdminX' }).kind).toBe('request');
+    expect(parseTrigger(event, { reconcilerPrincipalArn: 'arn:aws:iam::999999999999:role/KeyAdmin' }).kind).toBe('request');
+  });
+
   it.each([
     [null, 'not an EventBridge event: Invalid input: expected object, received null'],
     ['{"truncated":', 'not an EventBridge event: Invalid input: expected object, received string'],

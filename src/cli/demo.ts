@@ -1,0 +1,211 @@
+/**
+ * `npm start`: the reconciler's main job, end to end, on the embedded KMS. Seeds the key a
+ * CloudTrail fixture describes, delivers the fixture to the real key-event handler, then keeps
+ * delivering the embedded KMS's own CloudTrail events until none are left, and prints the
+ * family before and after.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Table from 'cli-table3';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
+import { loadConfig } from '../config.js';
+import { createKeyEventHandler, type KeyEventResult } from '../key-event.js';
+import { reconcileKey } from '../reconcile.js';
+import { createRuntime, type Runtime } from '../runtime.js';
+import type { ReconcileOutcome } from '../types.js';
+import { deliverUntilQuiet, type Delivery } from './local-lambda.js';
+
+const ACCESS_KEY_ID = 'AKIAEMBEDDEDDEMO0001';
+const ROLE_NAME = 'kms-replica-reconciler-local-lambdaRole';
+
+interface DemoOptions {
+  readonly fixture: string;
+  readonly replicaDelayMs: number;
+  readonly skipOwnEvents: boolean;
+  readonly json: boolean;
+  readonly logLevel: string;
+}
+
+/** The fixture's key, as `CreateKey` described it (lower camelCase CloudTrail fields [S1]). */
+interface FixtureKey {
+  readonly keyId: string;
+  readonly region: string;
+  readonly multiRegion: boolean;
+  readonly description: string;
+  readonly tags: Record<string, string>;
+}
+
+function parseArgs(argv: readonly string[]): DemoOptions {
+  const program = new Command()
+    .name('npm start --')
+    .description(
+      'Runs kms-replica-reconciler end to end on the embedded KMS: seeds the key described by a CloudTrail\n' +
+        'CreateKey fixture (with its tags), delivers the fixture to the real key-event Lambda handler, then\n' +
+        "delivers the embedded KMS's own CloudTrail events (ReplicateKey, the replica-Region CreateKey, ...)\n" +
+        'until none are left, and prints the key family before and after. Nothing leaves 127.0.0.1.',
+    )
+    .option('--fixture <file>', 'CloudTrail CreateKey event (EventBridge envelope) to start from', 'events/create-key.json')
+    .option('--replica-delay-ms <ms>', 'how long new replicas stay Creating in the embedded KMS', parseMs, 0)
+    .option('--no-skip-own-events', "reconcile the reconciler's own ReplicateKey echoes instead of skipping them")
+    .option('--json', 'print one JSON document instead of tables')
+    .addOption(new Option('--log-level <level>', 'handler log level').choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('SILENT'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npm start\n  npm start -- --fixture events/create-key.json --replica-delay-ms 5000\n  npm start -- --json\n',
+    )
+    .showHelpAfterError()
+    .parse(argv, { from: 'user' });
+  const o = program.opts<{ fixture: string; replicaDelayMs: number; skipOwnEvents: boolean; json?: boolean; logLevel: string }>();
+  return { fixture: o.fixture, replicaDelayMs: o.replicaDelayMs, skipOwnEvents: o.skipOwnEvents, json: o.json === true, logLevel: o.logLevel };
+}
+
+function parseMs(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('expected a whole number of milliseconds (0 or more)');
+  return ms;
+}
+
+function readFixture(path: string): { event: Record<string, unknown>; key: FixtureKey } {
+  let event: Record<string, any>;
+  try {
+    event = JSON.parse(readFileSync(resolve(path), 'utf8')) as Record<string, any>;
+  } catch (error) {
+    throw new Error(`cannot read fixture ${path}: ${(error as Error).message}`);
+  }
+  const detail = event.detail as Record<string, any> | undefined;
+  const metadata = detail?.responseElements?.keyMetadata as Record<string, any> | undefined;
+  if (detail?.eventName !== 'CreateKey' || !metadata || typeof metadata.keyId !== 'string') {
+    throw new Error(`fixture ${path} is not a successful CloudTrail CreateKey event with responseElements.keyMetadata`);
+  }
+  const tagList = (detail.requestParameters?.tags ?? []) as { tagKey: string; tagValue: string }[];
+  return {
+    event,
+    key: {
+      keyId: metadata.keyId,
+      region: String(detail.awsRegion),
+      multiRegion: metadata.multiRegion === true,
+      description: String(metadata.description ?? ''),
+      tags: Object.fromEntries(tagList.map((t) => [t.tagKey, t.tagValue])),
+    },
+  };
+}
+
+async function snapshot(runtime: Runtime, key: FixtureKey): Promise<ReconcileOutcome> {
+  // A dry-run reconcile is exactly the reconciler's own view of the family: observe and plan.
+  return reconcileKey(
+    { keyId: key.keyId, region: key.region, eventName: 'Manual', eventId: 'demo-snapshot' },
+    { ...runtime, settings: { ...runtime.settings, dryRun: true } },
+  );
+}
+
+function describeDelivery(d: Delivery<KeyEventResult>): { event: string; region: string; result: string } {
+  const detail = (d.event as { detail?: { eventName?: string; awsRegion?: string } }).detail ?? {};
+  const event = detail.eventName ?? '?';
+  const region = detail.awsRegion ?? '?';
+  if (d.error) return { event, region, result: `error (Lambda would retry): ${(d.error as Error).message}` };
+  const r = d.result;
+  if (!r) return { event, region, result: 'no result' };
+  switch (r.status) {
+    case 'skipped':
+      return { event, region, result: `skipped: ${r.reason}` };
+    case 'rejected':
+      return { event, region, result: `rejected: ${r.error.code}: ${r.error.message}` };
+    case 'reconciled': {
+      const changed = r.outcome.regions.filter((s) => s.status !== 'present' && s.status !== 'creating');
+      const summary = changed.length > 0 ? changed.map((s) => `${s.region} ${s.status}`).join(', ') : 'nothing to do';
+      return { event, region, result: `${r.outcome.result}: ${summary} (${r.outcome.writes} writes)` };
+    }
+  }
+}
+
+function familyTable(outcome: ReconcileOutcome, title: string): string {
+  const table = new Table({
+    head: ['Key', 'Region', 'Role', 'Status', 'Key state'],
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+  const primaryStatus = outcome.result === 'reconciled' ? 'managed' : outcome.result;
+  table.push([outcome.keyId, outcome.primaryRegion ?? '-', 'primary', primaryStatus, outcome.primaryKeyState ?? '-']);
+  for (const r of outcome.regions) table.push([outcome.keyId, r.region, 'replica', r.status, r.keyState ?? '-']);
+  return `${title}\n${table.toString()}`;
+}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const { event, key } = readFixture(options.fixture);
+  let kms: EmbeddedKms | undefined;
+  try {
+    kms = await startEmbeddedKms({
+      replicaDelayMs: options.replicaDelayMs,
+      callerIdentities: {
+        [ACCESS_KEY_ID]: {
+          type: 'AssumedRole',
+          principalId: 'AROAEMBEDDEDDEMO:keyEvent',
+          arn: `arn:aws:sts::111122223333:assumed-role/${ROLE_NAME}/keyEvent`,
+        },
+      },
+    });
+    kms.seedKey({ region: key.region, keyId: key.keyId, multiRegion: key.multiRegion, description: key.description, tags: key.tags });
+
+    const config = loadConfig({
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      LOG_LEVEL: options.logLevel,
+      ...(options.skipOwnEvents ? { RECONCILER_PRINCIPAL_ARN: `arn:aws:iam::${kms.account}:role/${ROLE_NAME}` } : {}),
+    });
+    const runtime = createRuntime(config, { credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'embedded' } });
+    const handler = createKeyEventHandler(runtime);
+
+    const before = await snapshot(runtime, key);
+    kms.resetCalls();
+    if (!options.json) {
+      process.stdout.write(`Embedded KMS at ${kms.endpoint} (account ${kms.account})\n`);
+      process.stdout.write(`Seeded ${key.keyId} in ${key.region} from ${options.fixture}, tag ${config.tagKey} = "${key.tags[config.tagKey] ?? ''}"\n\n`);
+      process.stdout.write(`${familyTable(before, 'Before')}\n\nDeliveries (EventBridge rule → key-event handler)\n`);
+    }
+    const deliveries = await deliverUntilQuiet<KeyEventResult>({
+      source: kms,
+      handler: (e, context) => handler(e, context),
+      first: [event],
+      onDelivery: (d) => {
+        if (options.json) return;
+        const line = describeDelivery(d);
+        const origin = d.index === 1 ? options.fixture : 'embedded KMS';
+        process.stdout.write(`  ${String(d.index).padStart(2)}. ${line.event.padEnd(13)} ${line.region.padEnd(10)} ${origin.padEnd(24)} ${line.result}\n`);
+      },
+    });
+    const calls = [...kms.calls()];
+    const byOperation: Record<string, number> = {};
+    for (const c of calls) byOperation[c.operation] = (byOperation[c.operation] ?? 0) + 1;
+    const after = await snapshot(runtime, key);
+
+    if (options.json) {
+      const summary = {
+        endpoint: kms.endpoint,
+        key,
+        before,
+        deliveries: deliveries.map((d) => ({ index: d.index, ...describeDelivery(d) })),
+        kmsCalls: { total: calls.length, byOperation },
+        after,
+      };
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    } else {
+      const ops = Object.entries(byOperation).map(([op, n]) => `${op} ${n}`).join(', ');
+      process.stdout.write(`\nKMS calls made by the handler: ${calls.length} (${ops})\n\n${familyTable(after, 'After')}\n`);
+    }
+    const failed = deliveries.some((d) => d.error !== undefined || d.result?.status === 'rejected');
+    return failed ? 1 : 0;
+  } finally {
+    await kms?.close();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,58 @@
+/**
+ * The integration harness: the embedded KMS over HTTP on 127.0.0.1, the real key-event
+ * handler built from a literal environment, and the local EventBridge delivery loop.
+ */
+import type { Context } from 'aws-lambda';
+import { createLocalLambdaContext, deliverUntilQuiet, type Delivery } from '../../src/cli/local-lambda.js';
+import { loadConfig } from '../../src/config.js';
+import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
+import { createKeyEventHandler, type KeyEventResult } from '../../src/key-event.js';
+import type { KmsGateway } from '../../src/kms-gateway.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+
+export const TEST_ACCESS_KEY_ID = 'AKIATESTRECONCILER01';
+export const TEST_ROLE_ARN = 'arn:aws:iam::111122223333:role/kms-replica-reconciler-test';
+
+export interface Harness {
+  readonly kms: EmbeddedKms;
+  readonly runtime: Runtime;
+  invoke(event: unknown): Promise<KeyEventResult>;
+  deliverAll(first?: readonly unknown[]): Promise<Delivery<KeyEventResult>[]>;
+  /** Number of calls of `operation` served by the embedded KMS since the last `resetCalls`. */
+  count(operation: string): number;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly env?: Record<string, string>;
+  readonly kms?: EmbeddedKmsOptions;
+  /** Wraps the SDK gateway (to force interleavings in race tests). */
+  readonly wrapGateway?: (gateway: KmsGateway) => KmsGateway;
+}
+
+/** Starts the embedded KMS and builds the real handler against it. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const kms = await startEmbeddedKms({
+    callerIdentities: {
+      [TEST_ACCESS_KEY_ID]: {
+        type: 'AssumedRole',
+        principalId: 'AROATESTRECONCILER:keyEvent',
+        arn: 'arn:aws:sts::111122223333:assumed-role/kms-replica-reconciler-test/keyEvent',
+      },
+    },
+    ...options.kms,
+  });
+  const config = loadConfig({ AWS_ENDPOINT_URL_KMS: kms.endpoint, LOG_LEVEL: 'SILENT', ...options.env });
+  const built = createRuntime(config, { credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: 'test' }, maxAttempts: 1 });
+  const runtime: Runtime = options.wrapGateway ? { ...built, kms: options.wrapGateway(built.kms) } : built;
+  const handler = createKeyEventHandler(runtime);
+  const invoke = (event: unknown, context: Context = createLocalLambdaContext()): Promise<KeyEventResult> => handler(event, context);
+  return {
+    kms,
+    runtime,
+    invoke,
+    deliverAll: (first = []) => deliverUntilQuiet<KeyEventResult>({ source: kms, handler: invoke, first, maxDeliveries: 200 }),
+    count: (operation) => kms.calls().filter((c) => c.operation === operation).length,
+    close: () => kms.close(),
+  };
+}
