@@ -3,12 +3,8 @@
  * turned into one of these by `classifyAwsError` or at the edge where the input is read.
  */
 
-/**
- * A failure that retrying cannot fix: a malformed event, a bad setting, a validation error,
- * access denied, an unsupported operation. Reported, never thrown into a retry loop.
- */
-export class TerminalError extends Error {
-  override readonly name = 'TerminalError';
+/** What both error kinds carry: a message for humans and the AWS (or reconciler) error code. */
+abstract class ClassifiedError extends Error {
   /**
    * @param message - names the problem for a human.
    * @param code - the AWS error name or a reconciler code, e.g. `AccessDeniedException`, `InvalidEvent`.
@@ -24,24 +20,20 @@ export class TerminalError extends Error {
 }
 
 /**
+ * A failure that retrying cannot fix: a malformed event, a bad setting, a validation error,
+ * access denied, an unsupported operation. Reported, never thrown into a retry loop.
+ */
+export class TerminalError extends ClassifiedError {
+  override readonly name = 'TerminalError';
+}
+
+/**
  * A failure that may pass: throttling, 5xx, network errors, timeouts, transitional key states
  * (`Updating`, `Creating`), `NotFoundException` right after creation. The Lambda handler throws
  * it so that Lambda's asynchronous retries (and then the sweep) try again.
  */
-export class RetryableError extends Error {
+export class RetryableError extends ClassifiedError {
   override readonly name = 'RetryableError';
-  /**
-   * @param message - names the problem for a human.
-   * @param code - the AWS error name or a reconciler code, e.g. `ThrottlingException`.
-   * @param options - `cause`: the original error.
-   */
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Either of the reconciler's error kinds. */
