@@ -1,10 +1,11 @@
 /**
- * Standalone embedded KMS: `npm run emulator -- --port 4599 [--events]`.
+ * Standalone embedded KMS: `npm run emulator -- --port 4599 [--events] [--quotas]
+ * [--latency-ms 20] [--seed 7 --faults '{"rules":[{"throttleRate":0.1}]}']`.
  * Serves until SIGINT/SIGTERM, then closes cleanly. Invalid options exit with status 2.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pathToFileURL } from 'node:url';
-import { startEmbeddedKms, type EmbeddedKms } from './index.js';
+import { startEmbeddedKms, type EmbeddedKms, type FaultPlan } from './index.js';
 
 /** Parsed command-line options. */
 export interface CliOptions {
@@ -12,8 +13,15 @@ export interface CliOptions {
   host: string;
   account: string;
   replicaDelayMs: number;
+  primaryUpdateDelayMs: number;
   events: boolean;
   allowRemote: boolean;
+  /** Enforce the documented request quotas. */
+  quotas: boolean;
+  latencyMs: number;
+  seed: number;
+  maxKeysPerRegion?: number;
+  faults?: FaultPlan;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -35,6 +43,27 @@ function parseDelay(value: string): number {
   return Number(value);
 }
 
+function parseSeed(value: string): number {
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('expected an integer.');
+  return Number(value);
+}
+
+function parseCount(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer.');
+  return Number(value);
+}
+
+function parseFaults(value: string): FaultPlan {
+  let plan: unknown;
+  try {
+    plan = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('expected a JSON fault plan, e.g. \'{"rules":[{"operation":"ReplicateKey","throttleRate":0.2}]}\'.');
+  }
+  if (typeof plan !== 'object' || plan === null || Array.isArray(plan)) throw new InvalidArgumentError('expected a JSON object.');
+  return plan as FaultPlan;
+}
+
 /** Builds the commander program (exported so tests can inspect the help text). */
 export function buildProgram(): Command {
   return new Command()
@@ -50,7 +79,15 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--replica-delay-ms <ms>', 'how long a new replica stays Creating').default(0).argParser(parseDelay),
     )
+    .addOption(
+      new Option('--primary-update-delay-ms <ms>', 'how long UpdatePrimaryRegion keeps both keys Updating').default(0).argParser(parseDelay),
+    )
     .addOption(new Option('--events', 'print each CloudTrail event as one JSON line on stdout').default(false))
+    .addOption(new Option('--quotas', 'enforce the documented KMS requests-per-second quotas (ThrottlingException)').default(false))
+    .addOption(new Option('--latency-ms <ms>', 'real-time delay before every answer').default(0).argParser(parseDelay))
+    .addOption(new Option('--max-keys-per-region <n>', 'keys per Region before LimitExceededException (default 100000)').argParser(parseCount))
+    .addOption(new Option('--faults <json>', 'fault plan as JSON: {"rules":[{"operation","region","throttleRate",…}],"events":{…}}').argParser(parseFaults))
+    .addOption(new Option('--seed <n>', 'seed of the fault-injection PRNG').default(1).argParser(parseSeed))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 }
@@ -82,8 +119,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       port: options.port,
       account: options.account,
       replicaDelayMs: options.replicaDelayMs,
+      primaryUpdateDelayMs: options.primaryUpdateDelayMs,
+      quotas: options.quotas,
+      latencyMs: options.latencyMs,
+      seed: options.seed,
+      ...(options.maxKeysPerRegion === undefined ? {} : { maxKeysPerRegion: options.maxKeysPerRegion }),
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
     });
   } catch (error) {
+    if (error instanceof TypeError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
     process.stderr.write(`error: cannot start the embedded KMS: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
@@ -92,8 +139,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (options.events) process.stdout.write(`${JSON.stringify(event)}\n`);
     kms.takeEvents();
   });
+  const extras = [
+    options.quotas ? 'quotas on' : '',
+    options.latencyMs > 0 ? `latency ${options.latencyMs} ms` : '',
+    options.faults ? `faults on (seed ${options.faults.seed ?? options.seed})` : '',
+  ].filter((extra) => extra !== '');
   process.stdout.write(
-    `embedded KMS listening on ${kms.endpoint} (account ${kms.account})\n` +
+    `embedded KMS listening on ${kms.endpoint} (account ${kms.account}${extras.length > 0 ? `; ${extras.join(', ')}` : ''})\n` +
       `try: aws kms list-keys --endpoint-url ${kms.endpoint} --region us-east-1\n`,
   );
 

@@ -1,5 +1,5 @@
 import { newRequestId } from './ids.js';
-import type { CloudTrailEventBridgeEvent, CloudTrailRecord, CloudTrailUserIdentity } from './types.js';
+import type { CloudTrailApiCallEvent, CloudTrailRecord, CloudTrailServiceEvent, CloudTrailUserIdentity } from './types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
 
@@ -72,7 +72,7 @@ const ERROR_MESSAGE_MAX = 1024;
  * `resources: []`, `detail.resources` naming the key (omitted when no key was resolved), and for
  * a failed call `errorCode`, `errorMessage` and `responseElements: null`.
  */
-export function buildCloudTrailEvent(input: ApiCallRecordInput): CloudTrailEventBridgeEvent {
+export function buildCloudTrailEvent(input: ApiCallRecordInput): CloudTrailApiCallEvent {
   const time = formatEventTime(input.at);
   const detail: CloudTrailRecord = {
     eventVersion: '1.08',
@@ -114,6 +114,47 @@ export function buildCloudTrailEvent(input: ApiCallRecordInput): CloudTrailEvent
     region: input.region,
     resources: [],
     detail: orderDetail(detail),
+  };
+}
+
+/**
+ * The "AWS Service Event via CloudTrail" DeleteKey event KMS records when a key's waiting period
+ * ends [S1 ct-delete-key.md][S9][fact sheet §5.2]: `userIdentity {accountId, invokedBy: "AWS
+ * Internal"}`, `sourceIPAddress`/`userAgent` "AWS Internal", `requestParameters` and
+ * `responseElements` null, no `requestID`, `resources` [the key], `serviceEventDetails.keyId`.
+ * @param at epoch ms of the deletion (the key's `DeletionDate`).
+ */
+export function buildDeleteKeyEvent(input: { region: string; account: string; keyId: string; keyArn: string; at: number }): CloudTrailServiceEvent {
+  const time = formatEventTime(input.at);
+  return {
+    version: '0',
+    id: newRequestId(),
+    'detail-type': 'AWS Service Event via CloudTrail',
+    source: 'aws.kms',
+    account: input.account,
+    time,
+    region: input.region,
+    resources: [],
+    detail: {
+      eventVersion: '1.08',
+      userIdentity: { accountId: input.account, invokedBy: 'AWS Internal' },
+      eventTime: time,
+      eventSource: 'kms.amazonaws.com',
+      eventName: 'DeleteKey',
+      awsRegion: input.region,
+      sourceIPAddress: 'AWS Internal',
+      userAgent: 'AWS Internal',
+      requestParameters: null,
+      responseElements: null,
+      eventID: newRequestId(),
+      readOnly: false,
+      resources: [{ accountId: input.account, type: 'AWS::KMS::Key', ARN: input.keyArn }],
+      eventType: 'AwsServiceEvent',
+      managementEvent: true,
+      recipientAccountId: input.account,
+      eventCategory: 'Management',
+      serviceEventDetails: { keyId: input.keyId },
+    },
   };
 }
 

@@ -123,3 +123,41 @@ export function incompleteSignatureError(): KmsApiError {
 export function internalError(message: string): KmsApiError {
   return new KmsApiError('KMSInternalException', message, 500);
 }
+
+/** The message KMS throttles with [S4 throttling.md]. */
+export const KMS_THROTTLING_MESSAGE = 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.';
+
+/**
+ * `ThrottlingException` (HTTP 400, not a modelled SDK class) [S4][fact sheet §3]. KMS words it as
+ * {@link KMS_THROTTLING_MESSAGE}; for EventBridge the emulator says `Rate exceeded` (INF).
+ */
+export function throttlingError(service: 'kms' | 'events' = 'kms'): KmsApiError {
+  return new KmsApiError('ThrottlingException', service === 'kms' ? KMS_THROTTLING_MESSAGE : 'Rate exceeded');
+}
+
+/**
+ * `LimitExceededException` (400): a resource quota is exceeded, e.g. 100,000 customer managed keys
+ * per Region [S1 resource-limits.md][S2]. INF: the message wording.
+ */
+export function limitExceededError(message: string): KmsApiError {
+  return new KmsApiError('LimitExceededException', message);
+}
+
+/**
+ * An injected server fault (HTTP 500): `KMSInternalException` for KMS [S11], `InternalException`
+ * for EventBridge [S13 events model].
+ */
+export function injectedInternalError(service: 'kms' | 'events'): KmsApiError {
+  return service === 'kms'
+    ? internalError('The request was rejected because an internal exception occurred. The request can be retried.')
+    : new KmsApiError('InternalException', 'This exception occurs due to unexpected causes.', 500);
+}
+
+/**
+ * `InvalidSignatureException` (403): the SigV4 credential scope names another service than the
+ * target's (`kms` for TrentService, `events` for AWSEvents). INF: AWS's wording
+ * `Credential should be scoped to correct service: '<service>'. `.
+ */
+export function wrongServiceScopeError(service: string): KmsApiError {
+  return new KmsApiError('InvalidSignatureException', `Credential should be scoped to correct service: '${service}'. `, 403);
+}

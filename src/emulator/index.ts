@@ -4,6 +4,9 @@
  * from the fact sheet (`docs/kms-facts.md`) and imports nothing from the product.
  */
 import { KmsEngine, type CallerIdentityOverride } from './engine.js';
+import { PublishedEventStore, type PublishedEventFilter } from './eventbridge.js';
+import { FaultInjector, type FaultPlan, type FaultStats } from './faults.js';
+import { QuotaLimiter, type QuotaOption } from './quotas.js';
 import {
   MULTI_REGION_KEY_ID_PATTERN,
   REGION_PATTERN,
@@ -11,14 +14,20 @@ import {
   newKeyId,
   parseKmsArn,
 } from './ids.js';
-import { createOperationRegistry, type OperationDefinition } from './operations.js';
+import { DEFAULT_MAX_KEYS_PER_REGION, createOperationRegistry, type OperationDefinition } from './operations.js';
 import { startHttpServer } from './server.js';
 import { KeyStore, newKeyRecord, type KeyRecord } from './store.js';
-import type { CallRecord, CloudTrailEventBridgeEvent, KeyMetadataView, KeyOrigin, KeyState, TagView } from './types.js';
+import type { CallRecord, CloudTrailEventBridgeEvent, KeyMetadataView, KeyOrigin, KeyState, PublishedEvent, TagView } from './types.js';
 
 export type {
+  CallFault,
   CallRecord,
+  CloudTrailApiCallEvent,
   CloudTrailEventBridgeEvent,
+  CloudTrailServiceEvent,
+  CloudTrailServiceEventRecord,
+  CloudTrailServiceIdentity,
+  PublishedEvent,
   CloudTrailRecord,
   CloudTrailResource,
   CloudTrailUserIdentity,
@@ -32,6 +41,14 @@ export type {
 export { KEY_STATES } from './types.js';
 export type { CallerIdentityOverride } from './engine.js';
 export type { OperationContext, OperationDefinition, OperationResult } from './operations.js';
+export { DEFAULT_MAX_KEYS_PER_REGION } from './operations.js';
+export { ManualClock, MANUAL_CLOCK_DEFAULT_START } from './clock.js';
+export { mulberry32 } from './faults.js';
+export type { EventFaults, FaultPlan, FaultRule, FaultStats } from './faults.js';
+export { DOCUMENTED_QUOTAS } from './quotas.js';
+export type { QuotaOption } from './quotas.js';
+export type { PublishedEventFilter } from './eventbridge.js';
+export { KMS_THROTTLING_MESSAGE } from './errors.js';
 
 /** Options of {@link startEmbeddedKms}. */
 export interface EmbeddedKmsOptions {
@@ -56,6 +73,34 @@ export interface EmbeddedKmsOptions {
    * Default: an IAM user named after the access key id. (Addition to the original contract.)
    */
   callerIdentities?: Readonly<Record<string, CallerIdentityOverride>>;
+  /**
+   * How long (ms) UpdatePrimaryRegion keeps the old and the new primary `Updating` (DescribeKey
+   * shows both as `REPLICA` meanwhile) [S2 UpdatePrimaryRegion]. Default 0: done by the next read.
+   * Computed lazily from {@link EmbeddedKmsOptions.now}, like {@link EmbeddedKmsOptions.replicaDelayMs}.
+   */
+  primaryUpdateDelayMs?: number;
+  /**
+   * Request quotas [S5][fact sheet §3]: default off; `true` = the documented requests per second
+   * per operation ({@link DOCUMENTED_QUOTAS}); an object = those with per-operation overrides.
+   * One token bucket per (operation, Region) holding one second of quota, refilled from `now`.
+   * Past it: `ThrottlingException` (HTTP 400), no effect, a CloudTrail record with that errorCode.
+   */
+  quotas?: QuotaOption;
+  /**
+   * Resource quota: keys per Region (primaries, replicas and single-Region keys each count)
+   * before CreateKey / ReplicateKey (replica Region) answer `LimitExceededException`
+   * [S1 resource-limits.md]. Default 100,000. Seeding is not limited.
+   */
+  maxKeysPerRegion?: number;
+  /** Fault injection plan (see {@link FaultPlan}); default none. Change it with {@link EmbeddedKms.setFaults}. */
+  faults?: FaultPlan;
+  /** Seed of the fault PRNGs when the plan names none; default 1. */
+  seed?: number;
+  /**
+   * Real-time delay (ms) before every answer, for benchmarks; default 0. Implemented with unref'd
+   * timers that `close()` clears, so it never keeps the process alive.
+   */
+  latencyMs?: number;
 }
 
 /** Tags for seeding: a record or the API's list form. */
@@ -127,19 +172,59 @@ export interface EmbeddedKms {
   /**
    * Calls `listener` synchronously, before the HTTP response is sent, for every CloudTrail event
    * emitted from now on (events are queued for {@link EmbeddedKms.takeEvents} as well). A
-   * listener's exception is swallowed. Returns the unsubscribe function.
+   * listener's exception is swallowed. Returns the unsubscribe function. Event faults apply:
+   * dropped events never arrive, duplicates arrive twice, delayed ones on release; listeners see
+   * emission order (reordering affects `takeEvents` only).
    */
   subscribe(listener: (event: CloudTrailEventBridgeEvent) => void): () => void;
-  /** Removes and returns all queued CloudTrail events, oldest first. */
+  /**
+   * Removes and returns all queued CloudTrail events (API call records and DeleteKey service
+   * events), oldest first; under a `reorderWindow` fault each window of the batch is shuffled.
+   */
   takeEvents(): CloudTrailEventBridgeEvent[];
   /** How many CloudTrail events are queued. */
   pendingEvents(): number;
   /**
-   * The operation registry, keyed by operation name. Adding or replacing an entry changes what the
-   * running server serves (for UpdatePrimaryRegion, PutKeyPolicy, fault injection…).
+   * The KMS operation registry, keyed by operation name. Adding or replacing an entry changes what
+   * the running server serves.
    */
   readonly operations: Map<string, OperationDefinition>;
-  /** Stops the server and drops its connections. */
+  /**
+   * Bulk seeding: creates `count` keys, `make(i)` describing key `i` (0-based), like
+   * {@link EmbeddedKms.seedKey} but without building metadata views. No events, no call records.
+   * Returns the key ids in order.
+   * @throws TypeError as seedKey does (keys seeded before the failing one stay).
+   */
+  seedKeys(count: number, make: (index: number) => KeySeed): string[];
+  /**
+   * Events accepted by the emulated EventBridge `PutEvents`, oldest first, optionally filtered by
+   * bus (name or ARN), Region and source. Copies: changing them changes nothing here.
+   */
+  publishedEvents(filter?: PublishedEventFilter): PublishedEvent[];
+  /** Forgets the accepted PutEvents events. */
+  clearPublishedEvents(): void;
+  /** Replaces the request quotas at runtime (see {@link EmbeddedKmsOptions.quotas}); every bucket starts full. */
+  setQuotas(quotas: QuotaOption | undefined): void;
+  /** Calls answered `ThrottlingException` since start (quotas and injected faults); not reset by `resetCalls`. */
+  throttledCount(): number;
+  /** Installs a fault plan (or removes it with `undefined`) and reseeds the fault PRNGs. @throws TypeError on an invalid plan. */
+  setFaults(plan: FaultPlan | undefined): void;
+  /** Counts of injected faults per kind since start or {@link EmbeddedKms.resetFaultStats}. */
+  faultStats(): FaultStats;
+  /** Zeroes {@link EmbeddedKms.faultStats}. */
+  resetFaultStats(): void;
+  /** Queues every CloudTrail event held back by the `delayEvents` fault, in emission order; returns how many. */
+  releaseDelayedEvents(): number;
+  /** How many CloudTrail events the `delayEvents` fault holds back. */
+  delayedEvents(): number;
+  /**
+   * Deletes every key whose `DeletionDate` has passed on the clock (and moves a
+   * `PendingReplicaDeletion` primary whose last replica went to `PendingDeletion`), emitting a
+   * DeleteKey service event per key. Runs by itself before every API call and in `describe`,
+   * `tags`, `takeEvents` and `pendingEvents`. Returns how many keys were deleted.
+   */
+  sweepDeletions(): number;
+  /** Stops the server, cancels delayed answers and drops its connections; calling it again is harmless. */
   close(): Promise<void>;
 }
 
@@ -148,7 +233,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * Starts an embedded KMS listening on `options.host:options.port`.
- * @throws TypeError on an invalid account or delay; Error when the port cannot be bound.
+ * @throws TypeError on an invalid account, delay, latency, key limit, seed, quota or fault plan;
+ *   Error when the port cannot be bound.
  */
 export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promise<EmbeddedKms> {
   const account = options.account ?? '111122223333';
@@ -157,15 +243,33 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
   if (!Number.isFinite(replicaDelayMs) || replicaDelayMs < 0) {
     throw new TypeError(`replicaDelayMs must be a non-negative number, got ${replicaDelayMs}`);
   }
+  const primaryUpdateDelayMs = checkMs(options.primaryUpdateDelayMs, 'primaryUpdateDelayMs');
+  const latencyMs = checkMs(options.latencyMs, 'latencyMs');
+  const maxKeysPerRegion = options.maxKeysPerRegion ?? DEFAULT_MAX_KEYS_PER_REGION;
+  if (!Number.isInteger(maxKeysPerRegion) || maxKeysPerRegion < 0) {
+    throw new TypeError(`maxKeysPerRegion must be a non-negative integer, got ${maxKeysPerRegion}`);
+  }
+  const seed = options.seed ?? 1;
+  if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${seed}`);
   const now = options.now ?? Date.now;
   const store = new KeyStore(account, now);
   const operations = createOperationRegistry();
+  const quotas = new QuotaLimiter(options.quotas, now);
+  const faults = new FaultInjector(seed);
+  faults.setPlan(options.faults);
+  const published = new PublishedEventStore();
   const engine = new KmsEngine({
     account,
     replicaDelayMs,
+    primaryUpdateDelayMs,
+    maxKeysPerRegion,
     now,
     store,
     operations,
+    quotas,
+    faults,
+    published,
+    latencyMs,
     ...(options.callerIdentities ? { callerIdentities: options.callerIdentities } : {}),
   });
   const server = await startHttpServer(engine, options.host ?? '127.0.0.1', options.port ?? 0);
@@ -188,40 +292,51 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     }
   }
 
+  function addSeed(seed: KeySeed): KeyRecord {
+    checkRegion(seed.region);
+    const multiRegion = seed.multiRegion ?? false;
+    const keyId = seed.keyId ?? newKeyId(multiRegion);
+    const idPattern = multiRegion ? MULTI_REGION_KEY_ID_PATTERN : SINGLE_REGION_KEY_ID_PATTERN;
+    if (!idPattern.test(keyId)) {
+      throw new TypeError(`keyId '${keyId}' is not a ${multiRegion ? 'multi-Region (mrk-<32 hex>)' : 'single-Region (UUID)'} key id`);
+    }
+    if (store.get(seed.region, keyId) || (multiRegion && store.group(keyId))) {
+      throw new TypeError(`key ${keyId} already exists`);
+    }
+    const origin = seed.origin ?? 'AWS_KMS';
+    const state = seed.keyState ?? (origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
+    const record = newKeyRecord({
+      keyId,
+      region: seed.region,
+      account,
+      creationDate: seed.creationDate?.getTime() ?? now(),
+      multiRegion,
+      origin,
+      state,
+      hasKeyMaterial: origin === 'AWS_KMS' || state !== 'PendingImport',
+      tags: normalizeTags(seed.tags),
+      ...(seed.description === undefined ? {} : { description: seed.description }),
+      ...(seed.policy === undefined ? {} : { policy: seed.policy }),
+    });
+    applySeedState(record, state, origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled', seed.creatingForMs);
+    store.add(record);
+    store.trackDeletion(record);
+    if (multiRegion) store.addGroup(keyId, seed.region);
+    return record;
+  }
+
   return {
     endpoint: server.endpoint,
     account,
     operations,
     seedKey(seed: KeySeed): KeyMetadataView {
-      checkRegion(seed.region);
-      const multiRegion = seed.multiRegion ?? false;
-      const keyId = seed.keyId ?? newKeyId(multiRegion);
-      const idPattern = multiRegion ? MULTI_REGION_KEY_ID_PATTERN : SINGLE_REGION_KEY_ID_PATTERN;
-      if (!idPattern.test(keyId)) {
-        throw new TypeError(`keyId '${keyId}' is not a ${multiRegion ? 'multi-Region (mrk-<32 hex>)' : 'single-Region (UUID)'} key id`);
-      }
-      if (store.get(seed.region, keyId) || (multiRegion && store.group(keyId))) {
-        throw new TypeError(`key ${keyId} already exists`);
-      }
-      const origin = seed.origin ?? 'AWS_KMS';
-      const state = seed.keyState ?? (origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
-      const record = newKeyRecord({
-        keyId,
-        region: seed.region,
-        account,
-        creationDate: seed.creationDate?.getTime() ?? now(),
-        multiRegion,
-        origin,
-        state,
-        hasKeyMaterial: origin === 'AWS_KMS' || state !== 'PendingImport',
-        tags: normalizeTags(seed.tags),
-        ...(seed.description === undefined ? {} : { description: seed.description }),
-        ...(seed.policy === undefined ? {} : { policy: seed.policy }),
-      });
-      applySeedState(record, state, origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled', seed.creatingForMs);
-      store.add(record);
-      if (multiRegion) store.addGroup(keyId, seed.region);
-      return store.metadata(record);
+      return store.metadata(addSeed(seed));
+    },
+    seedKeys(count, make) {
+      if (!Number.isInteger(count) || count < 0) throw new TypeError(`count must be a non-negative integer, got ${count}`);
+      const ids: string[] = new Array<string>(count);
+      for (let i = 0; i < count; i += 1) ids[i] = addSeed(make(i)).keyId;
+      return ids;
     },
     seedReplica(primaryKeyId, primaryRegion, replicaRegion, opts = {}): KeyMetadataView {
       checkRegion(replicaRegion);
@@ -253,24 +368,49 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
       });
       applySeedState(record, state, materialState, opts.creatingForMs);
       store.add(record);
+      store.trackDeletion(record);
       group.replicaRegions.push(replicaRegion);
       return store.metadata(record);
     },
     describe(region, keyId) {
+      engine.sweepDeletions();
       const record = find(region, keyId);
       return record ? store.metadata(record) : undefined;
     },
     tags(region, keyId) {
+      engine.sweepDeletions();
       const record = find(region, keyId);
       return record ? Object.fromEntries(record.tags) : undefined;
     },
     calls: () => engine.calls(),
     resetCalls: () => engine.resetCalls(),
     subscribe: (listener) => engine.subscribe(listener),
-    takeEvents: () => engine.takeEvents(),
-    pendingEvents: () => engine.pendingEvents(),
+    takeEvents: () => {
+      engine.sweepDeletions();
+      return engine.takeEvents();
+    },
+    pendingEvents: () => {
+      engine.sweepDeletions();
+      return engine.pendingEvents();
+    },
+    publishedEvents: (filter) => published.list(filter),
+    clearPublishedEvents: () => published.clear(),
+    setQuotas: (next) => quotas.set(next),
+    throttledCount: () => engine.throttledCount(),
+    setFaults: (plan) => faults.setPlan(plan),
+    faultStats: () => faults.getStats(),
+    resetFaultStats: () => faults.resetStats(),
+    releaseDelayedEvents: () => engine.releaseDelayedEvents(),
+    delayedEvents: () => engine.delayedEvents(),
+    sweepDeletions: () => engine.sweepDeletions(),
     close: () => server.close(),
   };
+}
+
+function checkMs(value: number | undefined, name: string): number {
+  const ms = value ?? 0;
+  if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`${name} must be a non-negative number, got ${ms}`);
+  return ms;
 }
 
 function bareKeyId(keyId: string): string {

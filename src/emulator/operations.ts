@@ -6,6 +6,7 @@ import {
   invalidStateError,
   invalidStateMessageError,
   keyDoesNotExistError,
+  limitExceededError,
   malformedPolicyError,
   notFoundError,
   tagError,
@@ -44,6 +45,11 @@ export interface SideRecord {
   resourceArns: string[];
   /** Sets `userIdentity.invokedBy`: the record was made by a service on the caller's behalf. */
   invokedBy?: string;
+  /**
+   * Keep the caller's `sourceIPAddress`/`userAgent` (as AWS's UpdatePrimaryRegion sample does);
+   * by default a record with `invokedBy` names that service in both fields.
+   */
+  callerSource?: boolean;
 }
 
 /**
@@ -60,6 +66,10 @@ export interface OperationContext {
   readonly store: KeyStore;
   /** Delay (ms) of a new replica's `Creating` state. */
   readonly replicaDelayMs: number;
+  /** How long (ms) UpdatePrimaryRegion keeps both keys `Updating`; default 0. */
+  readonly primaryUpdateDelayMs?: number;
+  /** Resource quota: keys per Region (primaries, replicas, single-Region keys); default 100,000. */
+  readonly maxKeysPerRegion?: number;
   /** ARNs of the keys the call resolved, in order (CloudTrail `resources`). */
   readonly resourceArns: string[];
   /** Records the call causes in other Regions, written only on success. */
@@ -87,6 +97,10 @@ export interface OperationDefinition {
 }
 
 const DAY_MS = 86_400_000;
+/** Customer managed keys per Region [S1 resource-limits.md][fact sheet §3]. */
+export const DEFAULT_MAX_KEYS_PER_REGION = 100_000;
+/** Key policy size limit, not adjustable [S1 resource-limits.md][fact sheet §3]. */
+const KEY_POLICY_MAX_BYTES = 32_768;
 const KEY_ID_RULE = { required: true, min: 1, max: 2048 } as const;
 const POLICY_RULE = { min: 1, max: 131_072 } as const;
 const DESCRIPTION_RULE = { min: 0, max: 8192 } as const;
@@ -150,6 +164,18 @@ function checkPolicy(policy: string | undefined): void {
   }
 }
 
+/**
+ * @throws KmsApiError `LimitExceededException` when `region` already holds the maximum number of
+ * keys [S1 resource-limits.md: 100,000 customer managed keys per Region; primaries and replicas
+ * each count]. INF: the message wording.
+ */
+function checkKeyQuota(ctx: OperationContext, region: string): void {
+  const max = ctx.maxKeysPerRegion ?? DEFAULT_MAX_KEYS_PER_REGION;
+  if (ctx.store.count(region) >= max) {
+    throw limitExceededError(`The request was rejected because the customer managed key quota of ${max} in ${region} was exceeded.`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pagination markers: opaque base64url strings that name where the next page starts.
 // ---------------------------------------------------------------------------------------------
@@ -206,6 +232,7 @@ const createKey: OperationDefinition = {
     }
     checkPolicy(policy);
     checkTagRules(tags);
+    checkKeyQuota(ctx, ctx.region);
 
     const keyOrigin: KeyOrigin = origin === 'EXTERNAL' ? 'EXTERNAL' : 'AWS_KMS';
     const keyId = newKeyId(multiRegion);
@@ -261,9 +288,8 @@ const listKeys: OperationDefinition = {
       if (position === undefined) throw invalidMarkerError();
       start = position;
     }
-    const ids = ctx.store.idsFrom(ctx.region, start, limit);
+    const { ids, next } = ctx.store.page(ctx.region, start, limit);
     const Keys = ids.map((id) => ({ KeyId: id, KeyArn: keyArn(ctx.region, ctx.account, id) }));
-    const next = ctx.store.idsFrom(ctx.region, start + limit, 1)[0];
     const output: Record<string, unknown> = { Keys, Truncated: next !== undefined };
     if (next !== undefined) output['NextMarker'] = encodeMarker(['keys', ctx.region, next]);
     return { output, responseElements: null };
@@ -339,7 +365,8 @@ const untagResource: OperationDefinition = {
  * order: model constraints (`ValidationException`), the key (`NotFoundException`), that it is a
  * multi-Region primary (`UnsupportedOperationException`), the primary's state
  * (`DisabledException`, `KMSInvalidStateException`), the partition, an existing replica or the
- * primary's own Region (`AlreadyExistsException`), the policy, then the tag rules (`TagException`).
+ * primary's own Region (`AlreadyExistsException`), the policy, the tag rules (`TagException`), then
+ * the key quota of the replica's Region (`LimitExceededException`).
  * The replica starts `Creating` (Enabled false) and becomes `Enabled` — `PendingImport` for an
  * EXTERNAL primary — `replicaDelayMs` later. Description, tags and policy are not copied from the
  * primary [S2]. Records a CreateKey in the replica's Region besides the ReplicateKey here.
@@ -383,6 +410,7 @@ const replicateKey: OperationDefinition = {
     }
     checkPolicy(policy);
     checkTagRules(tags);
+    checkKeyQuota(ctx, replicaRegion);
 
     const replica = newKeyRecord({
       keyId: primary.keyId,
@@ -491,6 +519,7 @@ const scheduleKeyDeletion: OperationDefinition = {
       record.state = 'PendingDeletion';
       record.pendingWindowInDays = days;
       record.deletionDate = ctx.at + days * DAY_MS;
+      ctx.store.trackDeletion(record);
       output['KeyState'] = record.state;
       output['DeletionDate'] = new Date(record.deletionDate);
     }
@@ -568,8 +597,119 @@ const getKeyPolicy: OperationDefinition = {
 };
 
 /**
+ * PutKeyPolicy [S2 PutKeyPolicy][S1 ct-put-key-policy.md]: replaces the key's policy. `PolicyName`
+ * may be omitted and otherwise must be `default` (INF: another name → `NotFoundException`, as for
+ * GetKeyPolicy); `Policy` must be a JSON object (`MalformedPolicyDocumentException`; the lockout
+ * check is not modelled, so `BypassPolicyLockoutSafetyCheck` is read and ignored) of at most 32 KB
+ * (`LimitExceededException`, INF wording). Every key state allows it [S1 key-state.md].
+ * CloudTrail: `requestParameters` as sent, `responseElements: null`, `resources` [the key].
+ */
+const putKeyPolicy: OperationDefinition = {
+  mutating: true,
+  run(ctx, input) {
+    const checker = new ConstraintChecker();
+    const keyId = readKeyId(input, checker);
+    const policyName = readString(input, 'PolicyName', checker, { min: 1, max: 128, pattern: /^[\w]+$/, patternText: '[\\w]+' });
+    const policy = readString(input, 'Policy', checker, { ...POLICY_RULE, required: true }) ?? '';
+    readBoolean(input, 'BypassPolicyLockoutSafetyCheck');
+    checker.throwIfAny();
+    const record = resolveKey(ctx, keyId);
+    if (policyName !== undefined && policyName !== 'default') throw notFoundError('No such policy exists');
+    checkPolicy(policy);
+    if (Buffer.byteLength(policy, 'utf8') > KEY_POLICY_MAX_BYTES) {
+      throw limitExceededError(`The key policy exceeds the maximum size of ${KEY_POLICY_MAX_BYTES} bytes.`);
+    }
+    record.policy = policy;
+    return { output: {}, responseElements: null };
+  },
+};
+
+/**
+ * UpdatePrimaryRegion [S2 UpdatePrimaryRegion][S1 key-state.md, ct-update-primary-region.md]
+ * [fact sheet §1.4, §2, §5.2]. Called in the current primary's Region on the primary; the replica
+ * in `PrimaryRegion` becomes the primary and the old primary a replica. Both keys are `Updating`
+ * for `primaryUpdateDelayMs` (DescribeKey then shows both as `REPLICA`, already naming the new
+ * `PrimaryKey`), then get their previous states back. No output.
+ * Checks, in order:
+ * - model constraints (`ValidationException`; `PrimaryRegion` 1–32, pattern as `ReplicaRegion`);
+ * - the key (`NotFoundException`);
+ * - a single-Region key or a replica → `UnsupportedOperationException <arn> is not a multi-region
+ *   primary key.` (INF: the wording ReplicateKey uses);
+ * - the primary's state: Disabled → `DisabledException`; PendingDeletion/PendingReplicaDeletion
+ *   (INF: KMSInvalidState of the two the table allows), PendingImport, Creating, Unavailable →
+ *   `KMSInvalidStateException`; Updating is allowed by the table: INF, a repeat of the in-flight
+ *   update from its old primary's Region succeeds without change, anything else while updating →
+ *   `KMSInvalidStateException <arn> is updating.`;
+ * - `PrimaryRegion` = the primary's own Region → `UnsupportedOperationException` (INF);
+ * - no replica in `PrimaryRegion` → `NotFoundException Key '<arn there>' does not exist` (INF:
+ *   the model lists NotFound; the docs say only that a replica must exist there);
+ * - the replica in Creating, PendingImport, PendingDeletion or Updating →
+ *   `KMSInvalidStateException` naming the replica (INF).
+ * CloudTrail: two records with one `requestID`: the old primary's Region (`requestParameters` as
+ * sent, `responseElements: null`, `resources` [old primary]) and the new primary's Region
+ * (caller's identity plus `invokedBy: "kms.amazonaws.com"`, `keyId` = the key ARN there,
+ * `primaryRegion`, no `resources`).
+ */
+const updatePrimaryRegion: OperationDefinition = {
+  mutating: true,
+  run(ctx, input) {
+    const checker = new ConstraintChecker();
+    const keyId = readKeyId(input, checker);
+    const primaryRegion =
+      readString(input, 'PrimaryRegion', checker, { required: true, min: 1, max: 32, pattern: REGION_PATTERN }) ?? '';
+    checker.throwIfAny();
+    const primary = resolveKey(ctx, keyId);
+    const group = primary.multiRegion ? ctx.store.group(primary.keyId) : undefined;
+    if (!group) throw unsupportedOperationError(`${primary.arn} is not a multi-region primary key.`);
+    if (primary.state === 'Updating') {
+      const update = group.update;
+      if (update && update.from === primary.region && update.to === primaryRegion) {
+        ctx.sideRecords.push(newPrimaryRecord(ctx, primary.keyId, primaryRegion));
+        return { output: {}, responseElements: null };
+      }
+      throw invalidStateError(primary.arn, primary.state);
+    }
+    if (group.primaryRegion !== primary.region) throw unsupportedOperationError(`${primary.arn} is not a multi-region primary key.`);
+    switch (primary.state) {
+      case 'Enabled':
+        break;
+      case 'Disabled':
+        throw disabledError(primary.arn);
+      case 'PendingDeletion':
+      case 'PendingReplicaDeletion':
+      case 'PendingImport':
+      case 'Creating':
+      case 'Unavailable':
+        throw invalidStateError(primary.arn, primary.state);
+    }
+    if (primaryRegion === primary.region) {
+      throw unsupportedOperationError(`${primary.arn} is already the primary key in ${primaryRegion}.`);
+    }
+    const replica = group.replicaRegions.includes(primaryRegion) ? ctx.store.get(primaryRegion, primary.keyId) : undefined;
+    if (!replica) throw keyDoesNotExistError(keyArn(primaryRegion, ctx.account, primary.keyId));
+    if (replica.state !== 'Enabled' && replica.state !== 'Disabled') throw invalidStateError(replica.arn, replica.state);
+    ctx.store.startPrimaryUpdate(primary.keyId, primary.region, primaryRegion, ctx.at + (ctx.primaryUpdateDelayMs ?? 0));
+    ctx.sideRecords.push(newPrimaryRecord(ctx, primary.keyId, primaryRegion));
+    return { output: {}, responseElements: null };
+  },
+};
+
+/** The new-primary Region's UpdatePrimaryRegion record [S1 ct-update-primary-region.md]. */
+function newPrimaryRecord(ctx: OperationContext, keyId: string, primaryRegion: string): SideRecord {
+  return {
+    eventName: 'UpdatePrimaryRegion',
+    region: primaryRegion,
+    requestParameters: { KeyId: keyArn(primaryRegion, ctx.account, keyId), PrimaryRegion: primaryRegion },
+    responseElements: null,
+    resourceArns: [],
+    invokedBy: 'kms.amazonaws.com',
+    callerSource: true,
+  };
+}
+
+/**
  * Creates the registry of operations, keyed by the name after `TrentService.` in `X-Amz-Target`.
- * Callers may add or replace entries (e.g. UpdatePrimaryRegion, PutKeyPolicy) on the returned map.
+ * Callers may add or replace entries on the returned map.
  */
 export function createOperationRegistry(): Map<string, OperationDefinition> {
   return new Map<string, OperationDefinition>([
@@ -585,5 +725,7 @@ export function createOperationRegistry(): Map<string, OperationDefinition> {
     ['EnableKey', setEnabled('Enabled')],
     ['DisableKey', setEnabled('Disabled')],
     ['GetKeyPolicy', getKeyPolicy],
+    ['PutKeyPolicy', putKeyPolicy],
+    ['UpdatePrimaryRegion', updatePrimaryRegion],
   ]);
 }

@@ -14,7 +14,8 @@ const CREDENTIAL_PATTERN = /Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]
 /**
  * Reads the caller from a SigV4 `Authorization` header:
  * `AWS4-HMAC-SHA256 Credential=AKID/20261130/us-west-2/kms/aws4_request, SignedHeaders=…, Signature=…`.
- * The signature is not verified. Returns the error to answer with when the header is missing or
+ * The signature is not verified. The scope's service (`kms`, `events`) is returned so the engine
+ * can check it against the target. Returns the error to answer with when the header is missing or
  * carries no credential scope.
  */
 export function parseAuthorization(header: string | undefined): CallerCredentials | KmsApiError {
@@ -22,7 +23,7 @@ export function parseAuthorization(header: string | undefined): CallerCredential
   if (!header.startsWith('AWS4-HMAC-SHA256 ')) return incompleteSignatureError();
   const match = CREDENTIAL_PATTERN.exec(header);
   if (!match || !match[1] || !match[3]) return incompleteSignatureError();
-  return { accessKeyId: match[1], region: match[3] };
+  return match[4] ? { accessKeyId: match[1], region: match[3], service: match[4] } : { accessKeyId: match[1], region: match[3] };
 }
 
 /** A listening HTTP front end for a {@link KmsEngine}. */
@@ -30,19 +31,22 @@ export interface KmsHttpServer {
   /** `http://<host>:<port>` */
   readonly endpoint: string;
   readonly port: number;
-  /** Stops listening and drops idle keep-alive connections. */
+  /** Stops listening, clears pending delayed answers and drops every connection; idempotent. */
   close(): Promise<void>;
 }
 
 /**
- * Serves the KMS JSON 1.1 protocol for `engine`: POST with `X-Amz-Target: TrentService.<Op>`,
- * JSON body; answers JSON with `Content-Type: application/x-amz-json-1.1`, an
- * `x-amzn-RequestId` header and, on failure, `x-amzn-ErrorType` and `{"__type","message"}`.
+ * Serves the JSON 1.1 protocol for `engine`: POST with `X-Amz-Target: TrentService.<Op>` (KMS) or
+ * `AWSEvents.PutEvents` (EventBridge), JSON body; answers JSON with
+ * `Content-Type: application/x-amz-json-1.1`, an `x-amzn-RequestId` header and, on failure,
+ * `x-amzn-ErrorType` and `{"__type","message"}`. An answer with `delayMs` is sent after that much
+ * real time (an unref'd timer, cleared by `close()`); one with `drop` destroys the socket instead.
  * @throws Error when the port cannot be bound.
  */
 export async function startHttpServer(engine: KmsEngine, host: string, port: number): Promise<KmsHttpServer> {
+  const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((request, response) => {
-    serve(engine, request, response);
+    serve(engine, request, response, timers);
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -54,19 +58,24 @@ export async function startHttpServer(engine: KmsEngine, host: string, port: num
     });
   });
   const address = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     endpoint: `http://${shownHost}:${address.port}`,
     port: address.port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      return closing;
+    },
   };
 }
 
-function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResponse): void {
+function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResponse, timers: Set<NodeJS.Timeout>): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
@@ -87,7 +96,20 @@ function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResp
       sourceIPAddress: request.socket.remoteAddress ?? '127.0.0.1',
       userAgent: headerValue(request, 'user-agent') ?? '',
     });
-    send(response, answer.statusCode, answer.requestId, answer.body, answer.errorCode);
+    const deliver = (): void => {
+      if (answer.drop) request.socket.destroy();
+      else send(response, answer.statusCode, answer.requestId, answer.body, answer.errorCode);
+    };
+    if (answer.delayMs === undefined || answer.delayMs <= 0) {
+      deliver();
+      return;
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      deliver();
+    }, answer.delayMs);
+    timer.unref();
+    timers.add(timer);
   });
   request.on('error', () => {
     response.destroy();

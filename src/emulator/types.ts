@@ -137,7 +137,7 @@ export interface CloudTrailRecord {
  * [fact sheet §5.3]. The top-level `resources` is always `[]`; `region` is the Region where the
  * call was recorded.
  */
-export interface CloudTrailEventBridgeEvent {
+export interface CloudTrailApiCallEvent {
   version: '0';
   id: string;
   'detail-type': 'AWS API Call via CloudTrail';
@@ -149,11 +149,96 @@ export interface CloudTrailEventBridgeEvent {
   detail: CloudTrailRecord;
 }
 
+/** `userIdentity` of a record KMS writes on its own, e.g. DeleteKey [S1 ct-delete-key.md]. */
+export interface CloudTrailServiceIdentity {
+  accountId: string;
+  invokedBy: 'AWS Internal';
+  /** Absent members of {@link CloudTrailUserIdentity}, so the union reads without narrowing. */
+  type?: undefined;
+  principalId?: undefined;
+  arn?: undefined;
+  accessKeyId?: undefined;
+  userName?: undefined;
+}
+
+/**
+ * The CloudTrail record of an event KMS causes itself: the DeleteKey when a key's waiting period
+ * ends [S1 ct-delete-key.md][fact sheet §5.2]. No `requestID`; `requestParameters` and
+ * `responseElements` are null; `serviceEventDetails.keyId` is the bare key id.
+ * INF: the 2020 sample is `eventVersion` 1.05 without `managementEvent`/`eventCategory`; the
+ * emulator writes 1.08 with both, like its other records.
+ */
+export interface CloudTrailServiceEventRecord {
+  eventVersion: '1.08';
+  userIdentity: CloudTrailServiceIdentity;
+  eventTime: string;
+  eventSource: 'kms.amazonaws.com';
+  eventName: string;
+  awsRegion: string;
+  sourceIPAddress: 'AWS Internal';
+  userAgent: 'AWS Internal';
+  requestParameters: null;
+  responseElements: null;
+  eventID: string;
+  readOnly: false;
+  resources: CloudTrailResource[];
+  eventType: 'AwsServiceEvent';
+  managementEvent: true;
+  recipientAccountId: string;
+  eventCategory: 'Management';
+  serviceEventDetails: { keyId: string };
+  /** Absent members of {@link CloudTrailRecord}, so the union reads without narrowing. */
+  requestID?: undefined;
+  errorCode?: undefined;
+  errorMessage?: undefined;
+}
+
+/** An "AWS Service Event via CloudTrail" event (DeleteKey) as EventBridge delivers it [S9][fact sheet §5.2]. */
+export interface CloudTrailServiceEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'AWS Service Event via CloudTrail';
+  source: 'aws.kms';
+  account: string;
+  time: string;
+  region: string;
+  resources: [];
+  detail: CloudTrailServiceEventRecord;
+}
+
+/**
+ * Any event on the CloudTrail queue (`takeEvents`, `subscribe`): an API call record or a service
+ * event (DeleteKey). Narrow with `event['detail-type']` or `event.detail.eventType`.
+ */
+export type CloudTrailEventBridgeEvent = CloudTrailApiCallEvent | CloudTrailServiceEvent;
+
+/**
+ * An event accepted by the emulated EventBridge `PutEvents` [S13 events model PutEventsRequestEntry].
+ * - `region`: the caller's Region, or the Region of an event-bus ARN;
+ * - `bus`: the bus name (`default` when none was given; the name part of an ARN);
+ * - `detail`: the parsed `Detail` JSON object;
+ * - `time`: the entry's `Time` or the call's time, ISO 8601 (`2026-11-30T15:29:18Z`).
+ */
+export interface PublishedEvent {
+  region: string;
+  bus: string;
+  id: string;
+  source: string;
+  detailType: string;
+  detail: Record<string, unknown>;
+  resources: string[];
+  time: string;
+}
+
+/** Injected faults a call record can carry (see `FaultRule`). */
+export type CallFault = 'throttle' | 'internalError' | 'dropConnection';
+
 /**
  * One API call the emulator served (failed ones included), for tests that count calls.
  * - `region`: the caller's Region (from SigV4); `''` when the request carried no usable signature.
  * - `keyId`: the bare key id the call resolved to; when resolution failed, the `KeyId` as sent.
  * - `at`: the emulator clock (ms) when the call arrived.
+ * - `operation` is the KMS operation, or `PutEvents` for the emulated EventBridge.
  */
 export interface CallRecord {
   operation: string;
@@ -161,4 +246,9 @@ export interface CallRecord {
   keyId?: string;
   errorCode?: string;
   at: number;
+  /**
+   * Set when a fault rule changed the call: `throttle`/`internalError` (with `errorCode`), or
+   * `dropConnection` (no response was sent; `errorCode` absent when the effect happened first).
+   */
+  fault?: CallFault;
 }

@@ -1,4 +1,4 @@
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +45,19 @@ describe('embedded KMS CLI', () => {
     const result = await finish(startCli(['--help']));
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage: embedded-kms [options]');
-    for (const option of ['--port <n>', '--host <host>', '--account <id>', '--replica-delay-ms <ms>', '--events']) {
+    for (const option of [
+      '--port <n>',
+      '--host <host>',
+      '--account <id>',
+      '--replica-delay-ms <ms>',
+      '--primary-update-delay-ms <ms>',
+      '--events',
+      '--quotas',
+      '--latency-ms <ms>',
+      '--max-keys-per-region <n>',
+      '--faults <json>',
+      '--seed <n>',
+    ]) {
       expect(result.stdout).toContain(option);
     }
   });
@@ -89,5 +101,38 @@ describe('embedded KMS CLI', () => {
     expect(event.account).toBe('444455556666');
     expect(event.detail.resources[0]?.ARN).toBe(created.KeyMetadata?.Arn);
     expect(result.code).toBe(0);
+  });
+
+  it('rejects an invalid fault plan with exit status 2', async () => {
+    const notJson = await finish(startCli(['--faults', '{rules']));
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain("option '--faults <json>' argument '{rules' is invalid");
+    const badRate = await finish(startCli(['--port', '0', '--faults', '{"rules":[{"throttleRate":2}]}']));
+    expect(badRate.code).toBe(2);
+    expect(badRate.stderr).toContain('error: rules[0].throttleRate must be a probability in [0, 1], got 2');
+  });
+
+  it('passes --faults, --seed, --latency-ms and --quotas to the emulator', async () => {
+    const plan = JSON.stringify({ rules: [{ operation: 'DescribeKey', throttleRate: 1 }] });
+    const child = startCli(['--port', '0', '--quotas', '--seed', '5', '--latency-ms', '1', '--faults', plan]);
+    const finished = finish(child);
+    const banner = await waitForOutput(child, /--endpoint-url (http:\/\/127\.0\.0\.1:\d+)/);
+    expect(banner).toContain('(account 111122223333; quotas on, latency 1 ms, faults on (seed 5))');
+    const endpoint = /--endpoint-url (\S+)/.exec(banner)?.[1] ?? '';
+    const client = new KMSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' }, maxAttempts: 1 });
+    const described = await client.send(new DescribeKeyCommand({ KeyId: 'mrk-00000000000000000000000000000000' })).then(
+      () => 'ok',
+      (e: Error) => e.name,
+    );
+    // A burst of 30 CreateKey calls: with a 5/s quota (bucket of 5) all 30 could pass only if the
+    // burst were spread over more than 5 s, so some are throttled.
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () => client.send(new CreateKeyCommand({})).then(() => 'ok', (e: Error) => e.name)),
+    );
+    client.destroy();
+    child.kill('SIGTERM');
+    expect((await finished).code).toBe(0);
+    expect(described).toBe('ThrottlingException');
+    expect(burst).toContain('ThrottlingException');
   });
 });

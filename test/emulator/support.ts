@@ -1,19 +1,16 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
 
-/** A clock tests move by hand (epoch ms). */
-export class ManualClock {
-  constructor(public current = Date.UTC(2026, 10, 30, 15, 29, 18)) {}
-  readonly now = (): number => this.current;
-  advance(ms: number): void {
-    this.current += ms;
-  }
-}
+/** The emulator's clock helper (default start 2026-11-30T15:29:18Z). */
+export { ManualClock } from '../../src/emulator/index.js';
 
 /** A running emulator plus cached SDK clients, one per Region (and access key id). */
 export interface KmsHarness {
   kms: EmbeddedKms;
   client(region: string, accessKeyId?: string): KMSClient;
+  /** An EventBridge client for `region` pointed at the same endpoint (`maxAttempts: 1`). */
+  events(region: string): EventBridgeClient;
   close(): Promise<void>;
 }
 
@@ -21,6 +18,7 @@ export interface KmsHarness {
 export async function startHarness(options: EmbeddedKmsOptions = {}): Promise<KmsHarness> {
   const kms = await startEmbeddedKms(options);
   const clients = new Map<string, KMSClient>();
+  const eventClients = new Map<string, EventBridgeClient>();
   return {
     kms,
     client(region, accessKeyId = 'AKIDEXAMPLE') {
@@ -37,8 +35,22 @@ export async function startHarness(options: EmbeddedKmsOptions = {}): Promise<Km
       }
       return client;
     },
+    events(region) {
+      let client = eventClients.get(region);
+      if (!client) {
+        client = new EventBridgeClient({
+          endpoint: kms.endpoint,
+          region,
+          credentials: { accessKeyId: 'AKIDEVENTS', secretAccessKey: 'x' },
+          maxAttempts: 1,
+        });
+        eventClients.set(region, client);
+      }
+      return client;
+    },
     async close() {
       for (const client of clients.values()) client.destroy();
+      for (const client of eventClients.values()) client.destroy();
       await kms.close();
     },
   };
