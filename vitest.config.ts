@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 20_000,
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // EMF lines would flood the test output; tests read metrics through addMetric.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
   },
 });

@@ -125,7 +125,8 @@ export function parseTrigger(event: unknown, context: TriggerContext = {}): Trig
   }
 
   const eventTime = detail.eventTime ? new Date(detail.eventTime) : undefined;
-  const keyTypeHint = keyTypeOf(detail.responseElements);
+  // A successful ReplicateKey names a primary key [S2]; a CreateKey says what it created.
+  const keyTypeHint = detail.eventName === 'ReplicateKey' ? 'PRIMARY' : keyTypeOf(detail.responseElements);
   return {
     kind: 'request',
     request: {
@@ -184,4 +185,21 @@ function firstIssue(error: z.ZodError): string {
 
 function truncate(text: string): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * Whatever can be read of an event's identity, for reporting an event that could not be
+ * processed: `detail.eventID` (else the envelope `id`), `detail.eventName`, `detail.awsRegion`.
+ *
+ * @param event - anything.
+ * @returns the fields that are strings; never throws.
+ */
+export function describeTrigger(event: unknown): { eventId?: string; eventName?: string; region?: string } {
+  const envelope = (event !== null && typeof event === 'object' ? event : {}) as { id?: unknown; detail?: unknown };
+  const detail = (envelope.detail !== null && typeof envelope.detail === 'object' ? envelope.detail : {}) as Record<string, unknown>;
+  const pick = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value.slice(0, 256) : undefined);
+  const eventId = pick(detail.eventID) ?? pick(envelope.id);
+  const eventName = pick(detail.eventName);
+  const region = pick(detail.awsRegion);
+  return { ...(eventId ? { eventId } : {}), ...(eventName ? { eventName } : {}), ...(region ? { region } : {}) };
 }

@@ -3,6 +3,7 @@
  * README; an unknown or malformed value fails at start-up with the variable named.
  */
 import { z } from 'zod';
+import { parseKmsRequestQuotas, type KmsRequestQuotas } from './kms-quotas.js';
 import { REGION_CODE_PATTERN } from './regions.js';
 
 /** Log levels understood by the Powertools Logger. */
@@ -24,8 +25,16 @@ export interface Config {
   readonly copyDescription: boolean;
   /** `OUTCOME_EVENT_BUS`: name or ARN of the EventBridge bus for outcome events; unset = none. */
   readonly outcomeEventBus?: string;
+  /** The bus's Region: the ARN's, else `AWS_REGION`. Set whenever `outcomeEventBus` is. */
+  readonly outcomeEventBusRegion?: string;
   /** `QUOTA_SHARE`: share (0 < x ≤ 1) of each KMS request quota the reconciler may use. Default 0.5. */
   readonly quotaShare: number;
+  /**
+   * `KMS_REQUEST_QUOTAS`: this account's raised request quotas (requests per second), e.g.
+   * `ReplicateKey=20 CreateKey=40`; unset operations keep the documented quota (`KMS_REQUEST_QUOTAS`
+   * in `src/kms-quotas.ts`). Default: none.
+   */
+  readonly kmsRequestQuotas?: Partial<KmsRequestQuotas>;
   /** `DRY_RUN`: observe and plan, write nothing. Default `false`. */
   readonly dryRun: boolean;
   /** `LOG_LEVEL` (or `POWERTOOLS_LOG_LEVEL`). Default `INFO`. */
@@ -126,6 +135,15 @@ const schema = z.object({
   COPY_TAGS: bool('COPY_TAGS', true),
   COPY_DESCRIPTION: bool('COPY_DESCRIPTION', true),
   OUTCOME_EVENT_BUS: optionalText,
+  KMS_REQUEST_QUOTAS: optionalText.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    try {
+      return parseKmsRequestQuotas(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `KMS_REQUEST_QUOTAS must list Operation=requests-per-second pairs such as 'ReplicateKey=20 CreateKey=40': ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  }),
   QUOTA_SHARE: optionalText.transform((value, ctx) => {
     if (value === undefined) return 0.5;
     const share = Number(value);
@@ -175,6 +193,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const e = parsed.data;
   const logLevel = e.POWERTOOLS_LOG_LEVEL && !env.LOG_LEVEL ? powertoolsLevel(e.POWERTOOLS_LOG_LEVEL) : e.LOG_LEVEL;
   const kmsEndpoint = e.AWS_ENDPOINT_URL_KMS ?? e.AWS_ENDPOINT_URL;
+  const busRegion = e.OUTCOME_EVENT_BUS ? (/^arn:[a-z-]+:events:([a-z0-9-]+):/.exec(e.OUTCOME_EVENT_BUS)?.[1] ?? e.AWS_REGION) : undefined;
+  if (e.OUTCOME_EVENT_BUS && !busRegion) {
+    throw new ConfigError([`OUTCOME_EVENT_BUS '${e.OUTCOME_EVENT_BUS}' is a bus name: set AWS_REGION too, or give the bus ARN`]);
+  }
   const eventBridgeEndpoint = e.AWS_ENDPOINT_URL_EVENTBRIDGE ?? e.AWS_ENDPOINT_URL;
   return {
     tagKey: e.REPLICA_REGIONS_TAG,
@@ -183,8 +205,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     replicaPolicy: e.REPLICA_POLICY,
     copyTags: e.COPY_TAGS,
     copyDescription: e.COPY_DESCRIPTION,
-    ...(e.OUTCOME_EVENT_BUS ? { outcomeEventBus: e.OUTCOME_EVENT_BUS } : {}),
+    ...(e.OUTCOME_EVENT_BUS && busRegion ? { outcomeEventBus: e.OUTCOME_EVENT_BUS, outcomeEventBusRegion: busRegion } : {}),
     quotaShare: e.QUOTA_SHARE,
+    ...(e.KMS_REQUEST_QUOTAS ? { kmsRequestQuotas: e.KMS_REQUEST_QUOTAS } : {}),
     dryRun: e.DRY_RUN,
     logLevel,
     ...(e.RECONCILER_PRINCIPAL_ARN ? { reconcilerPrincipalArn: e.RECONCILER_PRINCIPAL_ARN } : {}),

@@ -24,6 +24,14 @@ export interface ReplicateKeyResult {
   readonly keyState: KeyState;
 }
 
+/** One page of `ListKeys` (API_ListKeys [S2]). */
+export interface KeyListPage {
+  /** The keys of this page, in KMS's listing order: every key of the Region, of any kind. */
+  readonly keys: readonly { readonly keyId: string; readonly arn: string }[];
+  /** Pass as `marker` to read the next page; absent on the last page (`Truncated: false`). */
+  readonly nextMarker?: string;
+}
+
 /**
  * KMS operations used by the reconciler. Every method makes exactly the one (paged) KMS call it
  * names, in the given Region, and rejects with a `TerminalError` or `RetryableError` whose
@@ -45,4 +53,11 @@ export interface KmsGateway {
   cancelKeyDeletion(region: string, keyId: string, signal?: AbortSignal): Promise<void>;
   /** `EnableKey`. */
   enableKey(region: string, keyId: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * One page of `ListKeys` in `region` (the sweep streams pages; it never holds the whole list).
+   * @param page.marker - the previous page's `nextMarker`; absent for the first page.
+   * @param page.limit - keys per page, 1-1000 (KMS default 100) [S2].
+   * @throws {TerminalError} `InvalidMarkerException` for a marker KMS did not issue.
+   */
+  listKeys(region: string, page: { readonly marker?: string; readonly limit?: number }, signal?: AbortSignal): Promise<KeyListPage>;
 }

@@ -30,10 +30,11 @@ const NOT_FOUND_GRACE_MS = 5 * 60_000;
 /**
  * Reconciles the multi-Region key family of the key a request names.
  *
- * Calls, for a primary-side trigger: `DescribeKey` ∥ `ListResourceTags` on the key, then
- * `DescribeKey` of each replica in its own Region (skipped for an untagged key), then one
- * `ReplicateKey` per missing Region. A replica-side trigger first follows
- * `MultiRegionConfiguration.PrimaryKey` to the primary's Region [S2].
+ * Calls: `DescribeKey` of the named key (at once with `ListResourceTags` when the event says it
+ * is a primary), then `ListResourceTags` of the primary, or for a replica `DescribeKey` ∥
+ * `ListResourceTags` of its primary (`MultiRegionConfiguration.PrimaryKey` [S2]); then
+ * `DescribeKey` of each other replica in its own Region (skipped for an untagged key); then one
+ * `ReplicateKey` per missing Region. A no-op costs 2 + (number of replicas) calls.
  *
  * @param request - the key and Region named by the trigger.
  * @param deps - the KMS gateway, settings and clock.
@@ -92,10 +93,10 @@ type FamilyRead =
 
 async function observeFamily(request: ReconcileRequest, deps: ReconcileDeps, signal?: AbortSignal): Promise<FamilyRead> {
   const { kms, settings } = deps;
-  // Most triggers name the primary: read its tags at the same time as describing it, so a
-  // no-op costs two round trips. A replica-side CreateKey says so in the event; don't guess then.
+  // When the event says the key is a primary, read its tags while describing it: one round trip
+  // less. Otherwise describe first, so a replica-side event costs no wasted ListResourceTags.
   const speculativeTags =
-    request.keyTypeHint === 'REPLICA' ? undefined : settle(kms.listResourceTags(request.region, request.keyId, signal));
+    request.keyTypeHint === 'PRIMARY' ? settle(kms.listResourceTags(request.region, request.keyId, signal)) : undefined;
   const named = await kms.describeKey(request.region, request.keyId, signal);
   if (!named) {
     await speculativeTags;

@@ -3,10 +3,15 @@
  * Lambda container (module scope of a handler), or once per test.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createKmsClientFactory, type StaticCredentials } from './aws/clients.js';
+import { createEventBridgePublisher } from './aws/eventbridge.js';
 import { createKmsGateway } from './aws/kms.js';
+import { createKmsRateLimiter, createPacedGateway, type KmsRateLimiter } from './aws/pacing.js';
 import type { Config } from './config.js';
 import type { KmsGateway } from './kms-gateway.js';
+import { METRICS_NAMESPACE } from './metrics.js';
+import { NO_OUTCOME_PUBLISHER, type OutcomePublisher } from './outcome.js';
 import type { ReconcileSettings } from './reconcile.js';
 
 /** Everything a handler needs, built from the configuration. */
@@ -14,6 +19,10 @@ export interface Runtime {
   readonly config: Config;
   readonly kms: KmsGateway;
   readonly logger: Logger;
+  /** Powertools Metrics (EMF), flushed once per invocation. */
+  readonly metrics: Metrics;
+  /** Where outcome events go (`OUTCOME_EVENT_BUS`; nowhere when unset). */
+  readonly publisher: OutcomePublisher;
   readonly settings: ReconcileSettings;
   readonly now: () => Date;
 }
@@ -28,11 +37,17 @@ export interface RuntimeOptions {
   readonly logger?: Logger;
   /** The clock. */
   readonly now?: () => Date;
+  /** The KMS pacing to use instead of token buckets at `QUOTA_SHARE` of the quotas (design §5). */
+  readonly rateLimiter?: KmsRateLimiter;
+  /** A publisher to use instead of the EventBridge one. */
+  readonly publisher?: OutcomePublisher;
+  /** Metrics to use instead of a new Powertools Metrics. */
+  readonly metrics?: Metrics;
 }
 
 /**
  * Builds the runtime: per-Region KMS clients (created lazily, once per Region), the SDK gateway,
- * the structured logger, and the reconcile settings.
+ * the structured logger, EMF metrics, the outcome publisher, and the reconcile settings.
  *
  * @param config - from `loadConfig`.
  * @param options - credentials, retry attempts, logger or clock to use instead of the defaults.
@@ -43,10 +58,28 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
   });
+  const publisher =
+    options.publisher ??
+    (config.outcomeEventBus && config.outcomeEventBusRegion
+      ? createEventBridgePublisher({
+          region: config.outcomeEventBusRegion,
+          eventBusName: config.outcomeEventBus,
+          ...(config.eventBridgeEndpoint ? { endpoint: config.eventBridgeEndpoint } : {}),
+          ...(options.credentials ? { credentials: options.credentials } : {}),
+          ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+        })
+      : NO_OUTCOME_PUBLISHER);
   return {
     config,
-    kms: createKmsGateway(kmsClientFor),
+    // Paced to QUOTA_SHARE of the KMS request quotas; the SDK's throttling retries are the backstop.
+    kms: createPacedGateway(
+      createKmsGateway(kmsClientFor),
+      options.rateLimiter ??
+        createKmsRateLimiter({ quotaShare: config.quotaShare, ...(config.kmsRequestQuotas ? { quotas: config.kmsRequestQuotas } : {}) }),
+    ),
     logger: options.logger ?? new Logger({ serviceName: 'kms-replica-reconciler', logLevel: config.logLevel }),
+    metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'kms-replica-reconciler' }),
+    publisher,
     settings: {
       tagKey: config.tagKey,
       ...(config.allowedRegions ? { allowedRegions: config.allowedRegions } : {}),

@@ -62,8 +62,9 @@ export interface ReconcileRequest {
   /** When the triggering call happened (CloudTrail `eventTime`). */
   readonly eventTime?: Date;
   /**
-   * What the event suggests the key is (`REPLICA` for the replica-Region `CreateKey` made by
-   * `ReplicateKey`). Only a hint for choosing which reads to start first; never trusted as state.
+   * What the event says the key is: `PRIMARY` for `ReplicateKey` and a primary's `CreateKey`,
+   * `REPLICA` for the replica-Region `CreateKey`. Only a hint for which reads to start at once;
+   * never trusted as state.
    */
   readonly keyTypeHint?: 'PRIMARY' | 'REPLICA';
 }
@@ -84,7 +85,6 @@ export type RegionStatusCode =
   | 'restored'
   | 'invalid-region'
   | 'region-not-allowed'
-  | 'other-partition'
   | 'failed'
   | 'extra';
 

@@ -7,11 +7,12 @@ import {
   DescribeKeyCommand,
   EnableKeyCommand,
   GetKeyPolicyCommand,
+  ListKeysCommand,
   ListResourceTagsCommand,
   ReplicateKeyCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import type { KmsGateway, ReplicateKeyInput, ReplicateKeyResult } from '../kms-gateway.js';
+import type { KeyListPage, KmsGateway, ReplicateKeyInput, ReplicateKeyResult } from '../kms-gateway.js';
 import type { KeyDescription, KeyState, Tag } from '../types.js';
 import { classifyAwsError, errorName } from './classify.js';
 import type { KmsClientFor } from './clients.js';
@@ -102,6 +103,20 @@ export function createKmsGateway(kmsClientFor: KmsClientFor): KmsGateway {
     enableKey(region, keyId, signal) {
       return call(async () => {
         await kmsClientFor(region).send(new EnableKeyCommand({ KeyId: keyId }), withSignal(signal));
+      });
+    },
+
+    listKeys(region, page, signal): Promise<KeyListPage> {
+      return call(async () => {
+        const out = await kmsClientFor(region).send(
+          new ListKeysCommand({
+            ...(page.marker !== undefined ? { Marker: page.marker } : {}),
+            ...(page.limit !== undefined ? { Limit: page.limit } : {}),
+          }),
+          withSignal(signal),
+        );
+        const keys = (out.Keys ?? []).flatMap((k) => (k.KeyId && k.KeyArn ? [{ keyId: k.KeyId, arn: k.KeyArn }] : []));
+        return { keys, ...(out.Truncated && out.NextMarker ? { nextMarker: out.NextMarker } : {}) };
       });
     },
   };

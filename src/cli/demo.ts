@@ -133,6 +133,8 @@ function familyTable(outcome: ReconcileOutcome, title: string): string {
 
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
+  // CloudWatch EMF lines mean nothing on a terminal; Powertools Metrics reads this switch itself.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { event, key } = readFixture(options.fixture);
   let kms: EmbeddedKms | undefined;
   try {

@@ -9,7 +9,12 @@ export type FixtureName =
   | 'replicate-key'
   | 'replicate-key-failed'
   | 'tag-resource'
-  | 'untag-resource';
+  | 'untag-resource'
+  | 'schedule-key-deletion'
+  | 'cancel-key-deletion'
+  | 'enable-key'
+  | 'update-primary-region'
+  | 'update-primary-region-new-primary';
 
 /** Loads a fixture from `events/` as a fresh, mutable object. */
 export function loadFixture(name: FixtureName): Record<string, any> {

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
 import { createKeyEventHandler, type KeyEventResult } from '../../src/key-event.js';
 import type { KmsGateway } from '../../src/kms-gateway.js';
+import type { OutcomeEvent, OutcomePublisher } from '../../src/outcome.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 
 export const TEST_ACCESS_KEY_ID = 'AKIATESTRECONCILER01';
@@ -16,8 +17,10 @@ export const TEST_ROLE_ARN = 'arn:aws:iam::111122223333:role/kms-replica-reconci
 export interface Harness {
   readonly kms: EmbeddedKms;
   readonly runtime: Runtime;
-  invoke(event: unknown): Promise<KeyEventResult>;
+  invoke(event: unknown, context?: Context): Promise<KeyEventResult>;
   deliverAll(first?: readonly unknown[]): Promise<Delivery<KeyEventResult>[]>;
+  /** Outcome events published so far (recorded in memory unless `OUTCOME_EVENT_BUS` is set). */
+  readonly outcomes: OutcomeEvent[];
   /** Number of calls of `operation` served by the embedded KMS since the last `resetCalls`. */
   count(operation: string): number;
   close(): Promise<void>;
@@ -26,6 +29,8 @@ export interface Harness {
 export interface HarnessOptions {
   readonly env?: Record<string, string>;
   readonly kms?: EmbeddedKmsOptions;
+  /** Publish outcome events to this bus of the embedded KMS's EventBridge (PutEvents over HTTP). */
+  readonly outcomeBus?: string;
   /** Wraps the SDK gateway (to force interleavings in race tests). */
   readonly wrapGateway?: (gateway: KmsGateway) => KmsGateway;
 }
@@ -42,8 +47,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     ...options.kms,
   });
-  const config = loadConfig({ AWS_ENDPOINT_URL_KMS: kms.endpoint, LOG_LEVEL: 'SILENT', ...options.env });
-  const built = createRuntime(config, { credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: 'test' }, maxAttempts: 1 });
+  const bus = options.outcomeBus
+    ? { OUTCOME_EVENT_BUS: options.outcomeBus, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_EVENTBRIDGE: kms.endpoint }
+    : {};
+  const config = loadConfig({ AWS_ENDPOINT_URL_KMS: kms.endpoint, LOG_LEVEL: 'SILENT', ...bus, ...options.env });
+  const outcomes: OutcomeEvent[] = [];
+  const recorder: OutcomePublisher = {
+    publish: async (event) => {
+      outcomes.push(event);
+    },
+  };
+  const built = createRuntime(config, {
+    credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: 'test' },
+    maxAttempts: 1,
+    ...(config.outcomeEventBus ? {} : { publisher: recorder }),
+  });
   const runtime: Runtime = options.wrapGateway ? { ...built, kms: options.wrapGateway(built.kms) } : built;
   const handler = createKeyEventHandler(runtime);
   const invoke = (event: unknown, context: Context = createLocalLambdaContext()): Promise<KeyEventResult> => handler(event, context);
@@ -51,6 +69,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     kms,
     runtime,
     invoke,
+    outcomes,
     deliverAll: (first = []) => deliverUntilQuiet<KeyEventResult>({ source: kms, handler: invoke, first, maxDeliveries: 200 }),
     count: (operation) => kms.calls().filter((c) => c.operation === operation).length,
     close: () => kms.close(),

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       copyTags: false,
       copyDescription: false,
       outcomeEventBus: 'reconciler-outcomes',
+      outcomeEventBusRegion: 'us-east-1',
       quotaShare: 0.25,
       dryRun: true,
       logLevel: 'DEBUG',
@@ -64,6 +65,16 @@ describe('loadConfig', () => {
       "QUOTA_SHARE must be a number greater than 0 and at most 1, got '2'",
       "DRY_RUN must be true or false, got 'yes'",
     ]);
+  });
+
+  it('takes the outcome bus Region from its ARN, and needs AWS_REGION for a bare name', () => {
+    expect(loadConfig({ OUTCOME_EVENT_BUS: 'arn:aws:events:eu-west-1:111122223333:event-bus/ops' })).toMatchObject({
+      outcomeEventBus: 'arn:aws:events:eu-west-1:111122223333:event-bus/ops',
+      outcomeEventBusRegion: 'eu-west-1',
+    });
+    expect(() => loadConfig({ OUTCOME_EVENT_BUS: 'ops' })).toThrow(
+      "OUTCOME_EVENT_BUS 'ops' is a bus name: set AWS_REGION too, or give the bus ARN",
+    );
   });
 
   it('rejects a tag key AWS reserves', () => {

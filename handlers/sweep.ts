@@ -1,0 +1,13 @@
+/**
+ * Lambda entry point of the scheduled sweep (`serverless.yml`, default hourly): reconciles every
+ * managed primary key of the deployment's Region. Input `{}` starts a sweep; `{ "marker": ... }`
+ * resumes one (an incomplete run starts the next itself). The logic lives in `src/`.
+ */
+import { createLambdaSweepContinuation } from '../src/aws/lambda.js';
+import { loadConfig } from '../src/config.js';
+import { createRuntime } from '../src/runtime.js';
+import { createSweepHandler } from '../src/sweep-handler.js';
+
+const runtime = createRuntime(loadConfig(process.env));
+
+export const handler = createSweepHandler(runtime, { continueSweep: createLambdaSweepContinuation() });

@@ -1,0 +1,48 @@
+/**
+ * CloudWatch metrics of the reconciler, written as Embedded Metric Format by Powertools
+ * Metrics (flushed once per invocation by its middy middleware).
+ */
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { ReconcileOutcome, RegionStatusCode } from './types.js';
+
+/** CloudWatch namespace of every metric. */
+export const METRICS_NAMESPACE = 'KmsReplicaReconciler';
+
+/** The part of Powertools `Metrics` the reconciler uses (tests hand in a recorder). */
+export type MetricsSink = Pick<Metrics, 'addMetric'>;
+
+/** Metric name per status worth counting. */
+const STATUS_METRICS: Partial<Record<RegionStatusCode, string>> = {
+  created: 'ReplicasCreated',
+  'already-exists': 'ReplicasAlreadyExisting',
+  restored: 'ReplicasRestored',
+  'blocked-pending-deletion': 'ReplicasBlockedPendingDeletion',
+  'pending-import': 'ReplicasPendingImport',
+  'replica-disabled': 'ReplicasDisabled',
+  'invalid-region': 'TagTokensInvalid',
+  'region-not-allowed': 'TagTokensNotAllowed',
+  failed: 'RegionsFailed',
+  extra: 'ReplicasExtra',
+};
+
+/**
+ * Records one reconcile: `Reconciles` (1), `ReconcileDuration` (milliseconds), one count per
+ * status of interest (e.g. `ReplicasCreated`, `ReplicasBlockedPendingDeletion`, `RegionsFailed`),
+ * and `KeysNotMultiRegion` / `PrimariesNotEnabled` for those results. Zero counts are not written.
+ *
+ * @param metrics - Powertools `Metrics` (or a recorder).
+ * @param outcome - the reconcile's outcome.
+ * @param durationMs - wall time of the reconcile, in milliseconds.
+ */
+export function recordReconcileMetrics(metrics: MetricsSink, outcome: ReconcileOutcome, durationMs: number): void {
+  metrics.addMetric('Reconciles', MetricUnit.Count, 1);
+  metrics.addMetric('ReconcileDuration', MetricUnit.Milliseconds, durationMs);
+  const counts = new Map<string, number>();
+  for (const r of outcome.regions) {
+    const name = STATUS_METRICS[r.status];
+    if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  for (const [name, count] of counts) metrics.addMetric(name, MetricUnit.Count, count);
+  if (outcome.result === 'not-multi-region') metrics.addMetric('KeysNotMultiRegion', MetricUnit.Count, 1);
+  if (outcome.result === 'primary-not-enabled') metrics.addMetric('PrimariesNotEnabled', MetricUnit.Count, 1);
+}

@@ -1,0 +1,196 @@
+/**
+ * The scheduled sweep's handler logic: one invocation sweeps the deployment's Region (design §3).
+ * `handlers/sweep.ts` wraps it for Lambda.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy, { type MiddyfiedHandler } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { SweepContinuation } from './aws/lambda.js';
+import { TerminalError } from './errors.js';
+import { assessConvergence, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
+import { reconcilerErrors, type RejectedResult } from './middleware/reconciler-errors.js';
+import { buildOutcomeEvent, buildSweepSummaryEvent } from './outcome.js';
+import type { Runtime } from './runtime.js';
+import { sweepRegion, type SweepResume } from './sweep.js';
+
+/**
+ * The sweep's input. The schedule sends `{}` (a fresh sweep); a continuation or an operator
+ * sends `{ "marker": "<ListKeys marker>" }` to resume. Any other object (e.g. an EventBridge
+ * "Scheduled Event" envelope) is a fresh sweep.
+ */
+export interface SweepInput {
+  /** Resume from this `ListKeys` marker. */
+  readonly marker?: string;
+  /** How many runs of this sweep came before (0 or absent: the first). */
+  readonly continuation?: number;
+}
+
+/** What one sweep invocation returns (tests and `aws lambda invoke` read it). */
+export interface SweepInvocationResult {
+  readonly status: 'swept';
+  readonly region: string;
+  readonly complete: boolean;
+  /** Where the next run starts, when not complete. */
+  readonly resume?: SweepResume;
+  readonly stoppedBy?: 'deadline' | 'max-keys' | 'aborted';
+  /** True when the next run was started (Lambda `Invoke`, asynchronous). */
+  readonly continued: boolean;
+  readonly report: GuardrailReport;
+}
+
+/** Options of {@link createSweepHandler}. */
+export interface SweepHandlerOptions {
+  /** Starts the next run of an incomplete sweep; absent = the result and log carry the marker only. */
+  readonly continueSweep?: SweepContinuation;
+  /** Runs one sweep may chain (the schedule's run included). Default 10. */
+  readonly maxRuns?: number;
+  /** Stop starting keys with less than this left before the Lambda timeout (ms). Default 30 000. */
+  readonly safetyMarginMs?: number;
+  /** Keys reconciled at the same time. Default 16. */
+  readonly concurrency?: number;
+  /** `ListKeys` page size. Default 100. */
+  readonly pageSize?: number;
+}
+
+/**
+ * Parses the sweep's input.
+ * @throws {TerminalError} `InvalidSweepInput` when `marker` is not a non-empty string or
+ *   `continuation` not a whole number ≥ 0.
+ */
+export function parseSweepInput(event: unknown): SweepInput {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return {};
+  const e = event as Record<string, unknown>;
+  if (e.marker !== undefined && (typeof e.marker !== 'string' || e.marker === '')) {
+    throw new TerminalError(`sweep input: marker must be a non-empty string (a ListKeys NextMarker), got ${JSON.stringify(e.marker)}`, 'InvalidSweepInput');
+  }
+  if (e.continuation !== undefined && !(Number.isInteger(e.continuation) && (e.continuation as number) >= 0)) {
+    throw new TerminalError(`sweep input: continuation must be a whole number of 0 or more, got ${JSON.stringify(e.continuation)}`, 'InvalidSweepInput');
+  }
+  return {
+    ...(typeof e.marker === 'string' ? { marker: e.marker } : {}),
+    ...(typeof e.continuation === 'number' ? { continuation: e.continuation } : {}),
+  };
+}
+
+/**
+ * Creates the middy-wrapped sweep handler.
+ *
+ * Sweeps `AWS_REGION` (`config.homeRegion`) from the input's marker, stops starting keys
+ * `safetyMarginMs` before the Lambda timeout (`context.getRemainingTimeInMillis()`), logs the
+ * guardrail report (one `sweep finished` line; one `sweep key needs attention` warning per key
+ * with an error), and, when the sweep is incomplete and fewer than `maxRuns` runs were made,
+ * invokes the function again asynchronously with `{ marker, continuation }`.
+ *
+ * @param runtime - from `createRuntime` (its gateway is paced).
+ * @param options - continuation, limits; see {@link SweepHandlerOptions}.
+ * Publishes one `KMS Replica Sweep Summary` outcome event per run (the guardrail report), plus
+ * one `KMS Replica Reconcile Outcome` per key the sweep repaired (wrote to), and records
+ * `SweepKeys`, `SweepWrites`, `SweepKeyErrors`, `SweepDuration`, `SweepIncomplete` metrics.
+ *
+ * @returns `handler(event, context)` resolving to a {@link SweepInvocationResult}, or a
+ *   `RejectedResult` for a terminal error (`InvalidSweepInput`, `NoRegion` when `AWS_REGION` is
+ *   unset, `ListKeys` access denied).
+ * @throws {RetryableError} when `ListKeys` fails for a passing reason (the run cannot go on).
+ */
+export function createSweepHandler(
+  runtime: Runtime,
+  options: SweepHandlerOptions = {},
+): MiddyfiedHandler<unknown, SweepInvocationResult | RejectedResult, Error, Context> {
+  const { logger, metrics, publisher } = runtime;
+  const maxRuns = options.maxRuns ?? 10;
+  return middy<unknown, SweepInvocationResult | RejectedResult, Error, Context>()
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(reconcilerErrors({ logger, metrics, publisher }))
+    .handler(async function handleSweep(event, context, { signal }): Promise<SweepInvocationResult> {
+    const input = parseSweepInput(event);
+    const region = runtime.config.homeRegion;
+    if (!region) throw new TerminalError('AWS_REGION is not set: the sweep does not know which Region to sweep', 'NoRegion');
+    const run = input.continuation ?? 0;
+    const sweepId = `sweep-${context.awsRequestId}`;
+    logger.info('sweep started', { region, marker: input.marker, run, sweepId });
+    const started = runtime.now().getTime();
+    // Per-key outcome events only for drift the sweep repaired; everything else is in the summary.
+    const repairs: Promise<void>[] = [];
+
+    const result = await sweepRegion(
+      {
+        region,
+        ...(input.marker !== undefined ? { marker: input.marker } : {}),
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        signal,
+        onKey: (key) => {
+          logKey(runtime, key);
+          if (key.kind === 'reconciled' && key.outcome.writes > 0) {
+            const trigger = { keyId: key.arn, region, eventName: 'Sweep', eventId: sweepId };
+            repairs.push(publisher.publish(buildOutcomeEvent(key.outcome, trigger)));
+          }
+        },
+        ...(options.safetyMarginMs !== undefined ? { safetyMarginMs: options.safetyMarginMs } : {}),
+        ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+        ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+      },
+      runtime,
+    );
+
+    let continued = false;
+    if (!result.complete && result.resume && options.continueSweep) {
+      if (run + 1 < maxRuns) {
+        await options.continueSweep(context.invokedFunctionArn, { ...result.resume, continuation: run + 1 });
+        continued = true;
+      } else {
+        logger.warn('sweep run limit reached; the next scheduled sweep starts from the beginning', { region, maxRuns });
+      }
+    }
+    await Promise.all(repairs);
+    const convergence = assessConvergence(result.report);
+    await publisher.publish(
+      buildSweepSummaryEvent({
+        region,
+        complete: result.complete,
+        ...(result.resume?.marker ? { resumeMarker: result.resume.marker } : {}),
+        convergence,
+        report: result.report,
+      }),
+    );
+    metrics.addMetric('SweepKeys', MetricUnit.Count, result.report.keys);
+    metrics.addMetric('SweepWrites', MetricUnit.Count, result.report.writes);
+    metrics.addMetric('SweepKeyErrors', MetricUnit.Count, result.report.errors.count);
+    metrics.addMetric('SweepDuration', MetricUnit.Milliseconds, runtime.now().getTime() - started);
+    if (!result.complete) metrics.addMetric('SweepIncomplete', MetricUnit.Count, 1);
+    logger.info('sweep finished', {
+      region,
+      complete: result.complete,
+      resume: result.resume,
+      stoppedBy: result.stoppedBy,
+      continued,
+      run,
+      convergence,
+      report: result.report,
+    });
+    return {
+      status: 'swept',
+      region,
+      complete: result.complete,
+      ...(result.resume ? { resume: result.resume } : {}),
+      ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
+      continued,
+      report: result.report,
+    };
+  });
+}
+
+function logKey(runtime: Runtime, key: SweepKeyResult): void {
+  if (key.kind === 'error') {
+    runtime.logger.warn('sweep key needs attention', { keyId: key.keyId, errorCode: key.error.name, errorMessage: key.error.message, retryable: key.error.retryable });
+    return;
+  }
+  if (key.kind === 'replica') return;
+  const { outcome } = key;
+  runtime.logger.debug('sweep key reconciled', {
+    keyId: key.keyId,
+    result: outcome.result,
+    writes: outcome.writes,
+    regions: Object.fromEntries(outcome.regions.map((r) => [r.region, r.status])),
+  });
+}
