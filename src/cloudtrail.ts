@@ -5,7 +5,7 @@
  *
  * Shapes: `kms-facts.md` §5 ([S1 ct-*.md], [S9], [S10 eb-events.md], [S14]).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { REGION_CODE_PATTERN } from './regions.js';
 import type { ReconcileRequest } from './types.js';
 
@@ -48,26 +48,26 @@ export interface TriggerContext {
 const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(\S+)$/;
 const KEY_ID = /^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-const optionalObject = z.record(z.string(), z.unknown()).nullish();
+const optionalObject = z.nullish(z.record(z.string(), z.unknown()));
 
 const envelopeSchema = z.object({
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   'detail-type': z.string({ error: "the field 'detail-type' is missing or not a string" }),
   source: z.string({ error: "the field 'source' is missing or not a string" }),
-  region: z.string().optional(),
+  region: z.optional(z.string()),
   detail: z.record(z.string(), z.unknown(), { error: "the field 'detail' is missing or not an object" }),
-});
+}, { error: (issue) => `expected a JSON object, got ${describeValue(issue.input)}` });
 
 const detailSchema = z.object({
-  eventName: z.string({ error: "detail.eventName is missing or not a string" }),
-  eventID: z.string().optional(),
-  eventTime: z.string().optional(),
-  awsRegion: z.string({ error: "detail.awsRegion is missing or not a string" }),
-  errorCode: z.string().optional(),
+  eventName: z.string({ error: 'detail.eventName is missing or not a string' }),
+  eventID: z.optional(z.string()),
+  eventTime: z.optional(z.string()),
+  awsRegion: z.string({ error: 'detail.awsRegion is missing or not a string' }),
+  errorCode: z.optional(z.string()),
   userIdentity: optionalObject,
   requestParameters: optionalObject,
   responseElements: optionalObject,
-  resources: z.array(z.object({ ARN: z.string().optional(), type: z.string().optional() }).loose()).nullish(),
+  resources: z.nullish(z.array(z.looseObject({ ARN: z.optional(z.string()), type: z.optional(z.string()) }))),
 });
 
 /**
@@ -176,7 +176,13 @@ function madeBy(identity: Record<string, unknown> | null | undefined, principalA
   return identity.arn.startsWith(`arn:${partition}:sts::${account}:assumed-role/${name}/`);
 }
 
-function firstIssue(error: z.ZodError): string {
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? `a string (${JSON.stringify(truncate(value))})` : typeof value;
+}
+
+function firstIssue(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'unknown problem';
   const path = issue.path.length > 0 ? ` (at ${issue.path.join('.')})` : '';

@@ -2,7 +2,7 @@
  * The one typed reader of the environment (design §7). Every setting is documented in the
  * README; an unknown or malformed value fails at start-up with the variable named.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseKmsRequestQuotas, type KmsRequestQuotas } from './kms-quotas.js';
 import { REGION_CODE_PATTERN } from './regions.js';
 
@@ -61,72 +61,73 @@ export class ConfigError extends Error {
   }
 }
 
+/** A setting's reader: the trimmed value (undefined when unset or blank) to a value, or a problem. */
+type SettingReader<T> = (value: string | undefined) => T | Problem;
+
+/** What a reader returns for a bad value: the message names the variable and what it accepts. */
+class Problem {
+  constructor(readonly message: string) {}
+}
+
+/** A zod/mini schema for one environment variable read by `read`. */
+function setting<T>(read: SettingReader<T>) {
+  return z.pipe(
+    z.optional(z.string()),
+    z.transform((raw: string | undefined, ctx) => {
+      const value = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+      const result = read(value);
+      if (result instanceof Problem) {
+        ctx.issues.push({ code: 'custom', message: result.message, input: raw });
+        return z.NEVER;
+      }
+      return result;
+    }),
+  );
+}
+
 const bool = (name: string, fallback: boolean) =>
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value.trim() === '') return fallback;
-      const v = value.trim().toLowerCase();
-      if (v === 'true') return true;
-      if (v === 'false') return false;
-      ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got '${value}'` });
-      return z.NEVER;
-    });
+  setting((value) => {
+    if (value === undefined) return fallback;
+    if (value.toLowerCase() === 'true') return true;
+    if (value.toLowerCase() === 'false') return false;
+    return new Problem(`${name} must be true or false, got '${value}'`);
+  });
 
 const choice = <T extends string>(name: string, values: readonly [T, ...T[]], fallback: T) =>
-  z
-    .string()
-    .optional()
-    .transform((value, ctx): T => {
-      if (value === undefined || value.trim() === '') return fallback;
-      const v = value.trim();
-      const found = values.find((allowed) => allowed.toLowerCase() === v.toLowerCase());
-      if (found) return found;
-      ctx.addIssue({ code: 'custom', message: `${name} must be one of ${values.join(', ')}; got '${value}'` });
-      return z.NEVER;
-    });
+  setting((value): T | Problem => {
+    if (value === undefined) return fallback;
+    const found = values.find((allowed) => allowed.toLowerCase() === value.toLowerCase());
+    return found ?? new Problem(`${name} must be one of ${values.join(', ')}; got '${value}'`);
+  });
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optionalText = setting((value) => value);
 
 const url = (name: string) =>
-  optionalText.transform((value, ctx) => {
+  setting((value) => {
     if (value === undefined) return undefined;
     try {
       const parsed = new URL(value);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
-      return value;
+      if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return value;
     } catch {
-      ctx.addIssue({ code: 'custom', message: `${name} must be an http(s) URL, got '${value}'` });
-      return z.NEVER;
+      // reported below
     }
+    return new Problem(`${name} must be an http(s) URL, got '${value}'`);
   });
 
 const schema = z.object({
-  REPLICA_REGIONS_TAG: optionalText.transform((value, ctx) => {
+  REPLICA_REGIONS_TAG: setting((value) => {
     const tagKey = value ?? 'replica-regions';
     if (tagKey.length > 128 || tagKey.toLowerCase().startsWith('aws:')) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `REPLICA_REGIONS_TAG must be a tag key of 1-128 characters not starting with 'aws:', got '${tagKey}'`,
-      });
-      return z.NEVER;
+      return new Problem(`REPLICA_REGIONS_TAG must be a tag key of 1-128 characters not starting with 'aws:', got '${tagKey}'`);
     }
     return tagKey;
   }),
-  ALLOWED_REGIONS: optionalText.transform((value, ctx) => {
+  ALLOWED_REGIONS: setting((value) => {
     if (value === undefined) return undefined;
     const regions = value.split(/[\s,;]+/).filter((r) => r !== '');
     const bad = regions.filter((r) => !REGION_CODE_PATTERN.test(r));
     if (bad.length > 0) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `ALLOWED_REGIONS must list Region codes such as 'us-west-2 eu-west-1'; not Region codes: ${bad.join(', ')}`,
-      });
-      return z.NEVER;
+      return new Problem(`ALLOWED_REGIONS must list Region codes such as 'us-west-2 eu-west-1'; not Region codes: ${bad.join(', ')}`);
     }
     return new Set(regions);
   }),
@@ -135,48 +136,39 @@ const schema = z.object({
   COPY_TAGS: bool('COPY_TAGS', true),
   COPY_DESCRIPTION: bool('COPY_DESCRIPTION', true),
   OUTCOME_EVENT_BUS: optionalText,
-  KMS_REQUEST_QUOTAS: optionalText.transform((value, ctx) => {
+  KMS_REQUEST_QUOTAS: setting((value) => {
     if (value === undefined) return undefined;
     try {
       return parseKmsRequestQuotas(value);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `KMS_REQUEST_QUOTAS must list Operation=requests-per-second pairs such as 'ReplicateKey=20 CreateKey=40': ${(error as Error).message}` });
-      return z.NEVER;
+      return new Problem(
+        `KMS_REQUEST_QUOTAS must list Operation=requests-per-second pairs such as 'ReplicateKey=20 CreateKey=40': ${(error as Error).message}`,
+      );
     }
   }),
-  QUOTA_SHARE: optionalText.transform((value, ctx) => {
+  QUOTA_SHARE: setting((value) => {
     if (value === undefined) return 0.5;
     const share = Number(value);
     if (!Number.isFinite(share) || share <= 0 || share > 1) {
-      ctx.addIssue({ code: 'custom', message: `QUOTA_SHARE must be a number greater than 0 and at most 1, got '${value}'` });
-      return z.NEVER;
+      return new Problem(`QUOTA_SHARE must be a number greater than 0 and at most 1, got '${value}'`);
     }
     return share;
   }),
   DRY_RUN: bool('DRY_RUN', false),
   LOG_LEVEL: choice('LOG_LEVEL', LOG_LEVELS, 'INFO'),
   POWERTOOLS_LOG_LEVEL: optionalText,
-  RECONCILER_PRINCIPAL_ARN: optionalText.transform((value, ctx) => {
-    if (value === undefined) return undefined;
-    if (!/^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(value)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `RECONCILER_PRINCIPAL_ARN must be an IAM role or user ARN such as arn:aws:iam::111122223333:role/name, got '${value}'`,
-      });
-      return z.NEVER;
-    }
-    return value;
+  RECONCILER_PRINCIPAL_ARN: setting((value) => {
+    if (value === undefined || /^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(value)) return value;
+    return new Problem(
+      `RECONCILER_PRINCIPAL_ARN must be an IAM role or user ARN such as arn:aws:iam::111122223333:role/name, got '${value}'`,
+    );
   }),
   AWS_ENDPOINT_URL: url('AWS_ENDPOINT_URL'),
   AWS_ENDPOINT_URL_KMS: url('AWS_ENDPOINT_URL_KMS'),
   AWS_ENDPOINT_URL_EVENTBRIDGE: url('AWS_ENDPOINT_URL_EVENTBRIDGE'),
-  AWS_REGION: optionalText.transform((value, ctx) => {
-    if (value === undefined) return undefined;
-    if (!REGION_CODE_PATTERN.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `AWS_REGION must be a Region code such as us-east-1, got '${value}'` });
-      return z.NEVER;
-    }
-    return value;
+  AWS_REGION: setting((value) => {
+    if (value === undefined || REGION_CODE_PATTERN.test(value)) return value;
+    return new Problem(`AWS_REGION must be a Region code such as us-east-1, got '${value}'`);
   }),
 });
 

@@ -84,8 +84,9 @@ describe('parseTrigger', () => {
   });
 
   it.each([
-    [null, 'not an EventBridge event: Invalid input: expected object, received null'],
-    ['{"truncated":', 'not an EventBridge event: Invalid input: expected object, received string'],
+    [null, 'not an EventBridge event: expected a JSON object, got null'],
+    ['{"truncated":', 'not an EventBridge event: expected a JSON object, got a string ("{\\"truncated\\":")'],
+    [[1, 2], 'not an EventBridge event: expected a JSON object, got an array'],
     [{ source: 'aws.kms', 'detail-type': 'AWS API Call via CloudTrail' }, "not an EventBridge event: the field 'detail' is missing or not an object (at detail)"],
   ])('names the problem with a malformed event %#', (event, problem) => {
     expect(parseTrigger(event)).toEqual({ kind: 'invalid', problem });
