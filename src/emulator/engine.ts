@@ -64,6 +64,8 @@ export interface EngineOptions {
   primaryUpdateDelayMs?: number;
   /** Keys per Region before `LimitExceededException`; default 100,000. */
   maxKeysPerRegion?: number;
+  /** Regions not enabled for the account (see `EmbeddedKmsOptions.disabledRegions`). */
+  disabledRegions?: ReadonlySet<string>;
   now: () => number;
   store: KeyStore;
   operations: ReadonlyMap<string, OperationDefinition>;
@@ -196,6 +198,7 @@ export class KmsEngine {
       replicaDelayMs: this.options.replicaDelayMs,
       primaryUpdateDelayMs: this.options.primaryUpdateDelayMs ?? 0,
       ...(this.options.maxKeysPerRegion === undefined ? {} : { maxKeysPerRegion: this.options.maxKeysPerRegion }),
+      ...(this.options.disabledRegions ? { disabledRegions: this.options.disabledRegions } : {}),
       resourceArns: [],
       sideRecords: [],
     };

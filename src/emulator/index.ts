@@ -92,6 +92,12 @@ export interface EmbeddedKmsOptions {
    * [S1 resource-limits.md]. Default 100,000. Seeding is not limited.
    */
   maxKeysPerRegion?: number;
+  /**
+   * Regions that exist but are not enabled for this account (opt-in Regions not opted in)
+   * [S16 manage-acct-regions]. `ReplicateKey` into one answers `UnsupportedOperationException`
+   * (INF: AWS documents no code for it). Default none.
+   */
+  disabledRegions?: readonly string[];
   /** Fault injection plan (see {@link FaultPlan}); default none. Change it with {@link EmbeddedKms.setFaults}. */
   faults?: FaultPlan;
   /** Seed of the fault PRNGs when the plan names none; default 1. */
@@ -249,6 +255,10 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
   if (!Number.isInteger(maxKeysPerRegion) || maxKeysPerRegion < 0) {
     throw new TypeError(`maxKeysPerRegion must be a non-negative integer, got ${maxKeysPerRegion}`);
   }
+  const disabledRegions = new Set(options.disabledRegions ?? []);
+  for (const region of disabledRegions) {
+    if (!REGION_PATTERN.test(region)) throw new TypeError(`disabledRegions: '${region}' is not a Region code`);
+  }
   const seed = options.seed ?? 1;
   if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${seed}`);
   const now = options.now ?? Date.now;
@@ -263,6 +273,7 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     replicaDelayMs,
     primaryUpdateDelayMs,
     maxKeysPerRegion,
+    disabledRegions,
     now,
     store,
     operations,

@@ -70,6 +70,8 @@ export interface OperationContext {
   readonly primaryUpdateDelayMs?: number;
   /** Resource quota: keys per Region (primaries, replicas, single-Region keys); default 100,000. */
   readonly maxKeysPerRegion?: number;
+  /** Regions that exist but are not enabled for the account. */
+  readonly disabledRegions?: ReadonlySet<string>;
   /** ARNs of the keys the call resolved, in order (CloudTrail `resources`). */
   readonly resourceArns: string[];
   /** Records the call causes in other Regions, written only on success. */
@@ -399,6 +401,10 @@ const replicateKey: OperationDefinition = {
       throw unsupportedOperationError(
         `Replica region ${replicaRegion} is in partition ${replicaPartition}, but ${primary.arn} is in partition ${primaryPartition}. A multi-Region key can be replicated only within its partition.`,
       );
+    }
+    if (ctx.disabledRegions?.has(replicaRegion)) {
+      // INF: AWS says only that replication fails until an opt-in Region is enabled [S1][S2].
+      throw unsupportedOperationError(`Region ${replicaRegion} is not enabled for account ${ctx.account}.`);
     }
     if (replicaRegion === primary.region) {
       // INF: the code for the primary's own Region is undocumented; AlreadyExists fits "a key with

@@ -267,16 +267,8 @@ describe('retry semantics', () => {
     expect(h.outcomes[0]?.detail).toMatchObject({ counts: { failed: 1 } });
   });
 
-  it('does not throw a terminal per-Region failure: it reports it and the other Regions proceed', async () => {
-    const h = await start({
-      wrapGateway: (gateway) => ({
-        ...gateway,
-        replicateKey: async (input, signal) =>
-          input.replicaRegion === 'eu-west-1'
-            ? Promise.reject(new TerminalError('Region eu-west-1 is not enabled for this account', 'UnsupportedOperationException'))
-            : gateway.replicateKey(input, signal),
-      }),
-    });
+  it('does not throw when KMS rejects one Region: that Region is failed (terminal) and the others proceed', async () => {
+    const h = await start({ kms: { disabledRegions: ['eu-west-1'] } });
     seedPrimary(h);
 
     const result = await h.invoke(loadFixture('create-key'));
@@ -285,11 +277,12 @@ describe('retry semantics', () => {
       {
         region: 'eu-west-1',
         status: 'failed',
-        message: 'Region eu-west-1 is not enabled for this account',
-        error: { name: 'UnsupportedOperationException', message: 'Region eu-west-1 is not enabled for this account', retryable: false },
+        message: 'Region eu-west-1 is not enabled for account 111122223333.',
+        error: { name: 'UnsupportedOperationException', message: 'Region eu-west-1 is not enabled for account 111122223333.', retryable: false },
       },
       { region: 'us-west-2', status: 'created', keyState: 'Creating' },
     ]);
+    expect(h.count('ReplicateKey')).toBe(2);
   });
 
   it('returns a terminal read failure as rejected and reports it', async () => {
