@@ -6,6 +6,7 @@ import { RetryableError, type ReconcilerError } from './errors.js';
 import type { KmsGateway } from './kms-gateway.js';
 import { planReplication, type PlanSettings, type ReplicaObservation, type ReplicationAction } from './plan.js';
 import type { KeyDescription, ReconcileOutcome, ReconcileRequest, RegionStatus, Tag } from './types.js';
+import { settle, unwrap } from './settle.js';
 
 /** Settings of one reconcile: the planner's plus `DRY_RUN`. */
 export interface ReconcileSettings extends PlanSettings {
@@ -233,19 +234,4 @@ function failedStatus(region: string, error: ReconcilerError): RegionStatus {
     message: error.message,
     error: { name: error.code, message: error.message, retryable: error instanceof RetryableError },
   };
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** Starts a read whose failure must not surface before we know whether we need its value. */
-function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-function unwrap<T>(settled: Settled<T>): T {
-  if (settled.ok) return settled.value;
-  throw settled.error;
 }

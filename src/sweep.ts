@@ -12,6 +12,7 @@ import { RetryableError, type ReconcilerError } from './errors.js';
 import { GuardrailTally, buildGuardrailReport, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
 import type { KeyListPage, KmsGateway } from './kms-gateway.js';
 import { reconcileKey, type ReconcileDeps } from './reconcile.js';
+import { settle, unwrap } from './settle.js';
 
 /** Where a stopped sweep resumes: pass it back as {@link SweepOptions.marker}. */
 export interface SweepResume {
@@ -201,18 +202,4 @@ function stopAtReplica(kms: KmsGateway, region: string, arn: string): KmsGateway
     enableKey: (r, keyId, s) => kms.enableKey(r, keyId, s),
     listKeys: (r, page, s) => kms.listKeys(r, page, s),
   };
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-function unwrap<T>(settled: Settled<T>): T {
-  if (settled.ok) return settled.value;
-  throw settled.error;
 }
