@@ -54,6 +54,18 @@ export async function reconcileKey(
 ): Promise<ReconcileOutcome> {
   const { kms, settings } = deps;
   const observed = await observeFamily(request, deps, signal);
+  if (observed.kind === 'replica') {
+    const { replica } = observed;
+    return {
+      result: 'replica',
+      keyId: replica.keyId,
+      ...(replica.primaryKey ? { primaryArn: replica.primaryKey.arn, primaryRegion: replica.primaryKey.region } : {}),
+      regions: [],
+      writes: 0,
+      dryRun: settings.dryRun,
+      message: `${replica.arn} is a replica key; its family is reconciled from its primary key`,
+    };
+  }
   if (observed.kind === 'not-found') {
     return {
       result: 'key-not-found',
@@ -85,6 +97,7 @@ export async function reconcileKey(
 
 type FamilyRead =
   | { readonly kind: 'not-found' }
+  | { readonly kind: 'replica'; readonly replica: KeyDescription }
   | {
       readonly kind: 'found';
       readonly primary: KeyDescription;
@@ -114,6 +127,10 @@ async function observeFamily(request: ReconcileRequest, deps: ReconcileDeps, sig
   let primary = named;
   let tags: readonly Tag[];
   const known = new Map<string, KeyDescription>();
+  if (named.multiRegionKeyType === 'REPLICA' && request.stopAtReplica) {
+    await speculativeTags;
+    return { kind: 'replica', replica: named };
+  }
   if (named.multiRegionKeyType === 'REPLICA') {
     void speculativeTags; // a replica's tags are never the source of truth (design §1)
     known.set(named.region, named);

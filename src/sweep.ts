@@ -145,13 +145,6 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
   }
 }
 
-/** Thrown inside the sweep's gateway when the listed key reads as a replica. */
-class ReplicaKeyListed extends Error {
-  constructor(readonly primaryRegion: string | undefined) {
-    super('the listed key is a replica key');
-  }
-}
-
 async function sweepKey(
   key: { readonly keyId: string; readonly arn: string },
   region: string,
@@ -159,16 +152,17 @@ async function sweepKey(
   signal: AbortSignal | undefined,
 ): Promise<SweepKeyResult> {
   try {
+    // A replica key stops after its first read: the sweep of its primary's Region covers it.
     const outcome = await reconcileKey(
-      { keyId: key.arn, region, eventName: 'Sweep', eventId: `sweep:${region}:${key.keyId}` },
-      { ...deps, kms: stopAtReplica(deps.kms, region, key.arn) },
+      { keyId: key.arn, region, eventName: 'Sweep', eventId: `sweep:${region}:${key.keyId}`, stopAtReplica: true },
+      deps,
       signal,
     );
+    if (outcome.result === 'replica') {
+      return { kind: 'replica', keyId: key.keyId, arn: key.arn, ...(outcome.primaryRegion ? { primaryRegion: outcome.primaryRegion } : {}) };
+    }
     return { kind: 'reconciled', keyId: key.keyId, arn: key.arn, outcome };
   } catch (error) {
-    if (error instanceof ReplicaKeyListed) {
-      return { kind: 'replica', keyId: key.keyId, arn: key.arn, ...(error.primaryRegion ? { primaryRegion: error.primaryRegion } : {}) };
-    }
     const failure = error as ReconcilerError;
     return {
       kind: 'error',
@@ -181,25 +175,4 @@ async function sweepKey(
       },
     };
   }
-}
-
-/**
- * The gateway `reconcileKey` gets for one listed key: the same calls, except that the first read
- * of the listed key stops the reconcile when the key is a replica (`reconcileKey` would otherwise
- * follow it to its primary in another Region, whose own sweep covers it).
- */
-function stopAtReplica(kms: KmsGateway, region: string, arn: string): KmsGateway {
-  return {
-    async describeKey(r, keyId, s) {
-      const key = await kms.describeKey(r, keyId, s);
-      if (r === region && keyId === arn && key?.multiRegionKeyType === 'REPLICA') throw new ReplicaKeyListed(key.primaryKey?.region);
-      return key;
-    },
-    listResourceTags: (r, keyId, s) => kms.listResourceTags(r, keyId, s),
-    getKeyPolicy: (r, keyId, s) => kms.getKeyPolicy(r, keyId, s),
-    replicateKey: (input, s) => kms.replicateKey(input, s),
-    cancelKeyDeletion: (r, keyId, s) => kms.cancelKeyDeletion(r, keyId, s),
-    enableKey: (r, keyId, s) => kms.enableKey(r, keyId, s),
-    listKeys: (r, page, s) => kms.listKeys(r, page, s),
-  };
 }

@@ -67,6 +67,11 @@ export interface ReconcileRequest {
    * never trusted as state.
    */
   readonly keyTypeHint?: 'PRIMARY' | 'REPLICA';
+  /**
+   * Stop at a replica key instead of following it to its primary (the sweep: the sweep of the
+   * primary's Region covers the family). The outcome is then `replica`, after one read.
+   */
+  readonly stopAtReplica?: boolean;
 }
 
 /**
@@ -121,7 +126,9 @@ export type ReconcileResult =
   /** the primary's state forbids `ReplicateKey`; no writes were made. */
   | 'primary-not-enabled'
   /** the key named by the event no longer exists. */
-  | 'key-not-found';
+  | 'key-not-found'
+  /** the key is a replica key and the request asked to stop there (`stopAtReplica`). */
+  | 'replica';
 
 /** The report of one reconcile: what was observed, decided and done. */
 export interface ReconcileOutcome {
