@@ -1,88 +1,362 @@
+// The packaged stack is the artefact under test: `serverless package` runs offline with no
+// credentials, and these tests read its CloudFormation template and load its bundles.
+// Every `serverless package` of the test suite runs in this file, one after the other:
+// serverless-esbuild builds in the project's .esbuild folder.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzipSync } from 'fflate';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { STACK_PARAM_DEFAULTS } from '../../scripts/stack-settings.js';
 import { TRIGGER_EVENT_NAMES } from '../../src/cloudtrail.js';
+import { startEmbeddedKms, type EmbeddedKms } from '../../src/emulator/index.js';
+import { regionsOfPartition } from '../../src/regions.js';
+import { FIXTURE_KEY_ID } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-type Template = { Conditions: Record<string, unknown>; Resources: Record<string, { Type: string; Condition?: string; Properties: Record<string, any> }> };
+type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+type Resource = { Type: string; Condition?: string; Properties: Record<string, any> };
+type Template = { Conditions: Record<string, unknown>; Resources: Record<string, Resource>; Outputs: Record<string, any> };
 
-/** `serverless package` offline, with no credentials: the CloudFormation template is the artefact. */
-async function packageStack(params: readonly string[] = []): Promise<Template> {
-  const outDir = mkdtempSync(join(tmpdir(), 'kms-reconciler-package-'));
-  outDirs.push(outDir);
-  const env = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '' };
-  await run('npx', ['serverless', 'package', '--package', outDir, ...params.map((p) => `--param=${p}`)], { env, timeout: 120_000 });
-  return JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+/** One `serverless package` output: the template, the state file and the folder holding the zips. */
+interface Packaged {
+  readonly dir: string;
+  readonly template: Template;
+  readonly state: { service: { initialServerlessConfig: { params: { default: Record<string, unknown> } } } };
 }
 
-const outDirs: string[] = [];
-let template: Template;
-let customised: Template;
+const scratch = mkdtempSync(join(tmpdir(), 'kms-reconciler-package-'));
+/** The environment of every `serverless package`: no credentials, no profile, nothing to phone home. */
+const packageEnv = {
+  ...process.env,
+  SLS_TELEMETRY_DISABLED: '1',
+  SLS_NOTIFICATIONS_MODE: 'off',
+  AWS_ACCESS_KEY_ID: '',
+  AWS_SECRET_ACCESS_KEY: '',
+  AWS_SESSION_TOKEN: '',
+  AWS_PROFILE: '',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+
+/** `serverless package` offline, with no credentials, into a fresh folder. */
+async function packageStack(name: string, args: readonly string[] = []): Promise<Packaged> {
+  const dir = join(scratch, name);
+  await run('npx', ['serverless', 'package', '--package', dir, ...args], { cwd: projectRoot, env: packageEnv, timeout: 120_000 });
+  return {
+    dir,
+    template: JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template,
+    state: JSON.parse(readFileSync(join(dir, 'serverless-state.json'), 'utf8')) as Packaged['state'],
+  };
+}
+
+let defaults: Packaged;
+let customised: Packaged;
+let refused: { code: number; output: string };
+let failedDeploy: { code: number; stdout: string; stderr: string };
+
+const CUSTOM_PARAMS = [
+  'onPendingDeletion=Restore',
+  'replicaPolicy=primary',
+  'outcomeEventBus=ops-events',
+  'allowedRegions=eu-west-1, us-west-2',
+  'copyTags=false',
+  // No Region in the topic ARN: the topic of that name in the deployment Region (eu-west-1).
+  'alarmTopicArn=arn:aws:sns::111122223333:ops-alarms',
+  'sweepSchedule=rate(30 minutes)',
+  'logRetentionInDays=90',
+];
 
 beforeAll(async () => {
-  // One after the other: serverless-esbuild builds in the project's .esbuild folder.
-  template = await packageStack();
-  customised = await packageStack(['onPendingDeletion=restore', 'replicaPolicy=primary', 'outcomeEventBus=ops-events']);
+  defaults = await packageStack('defaults');
+  customised = await packageStack('customised', ['--stage', 'qa', '--region', 'eu-west-1', ...CUSTOM_PARAMS.map((p) => `--param=${p}`)]);
+  refused = await run(
+    'npx',
+    ['serverless', 'package', '--package', join(scratch, 'refused'), '--param=onPendingDeletion=resotre', '--param=allowedRegions=eu-west-1 cn-north-1', '--param=replicaRegion=eu-west-1'],
+    { cwd: projectRoot, env: packageEnv, timeout: 120_000 },
+  ).then(
+    ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: error.stdout + error.stderr }),
+  );
+  // Last, and like every Serverless run here after the one before: a real `npm run deploy` with
+  // no credentials anywhere fails at its first Region (Serverless checks credentials first).
+  failedDeploy = await run(
+    process.execPath,
+    [createRequire(import.meta.url).resolve('tsx/cli'), 'scripts/deploy.ts', '--regions', 'us-east-1 eu-west-1'],
+    {
+      cwd: projectRoot,
+      timeout: 120_000,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: scratch,
+        SLS_TELEMETRY_DISABLED: '1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONFIG_FILE: join(scratch, 'no-aws-config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'no-aws-credentials'),
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      },
+    },
+  ).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
 }, 180_000);
 
 afterAll(() => {
-  for (const dir of outDirs) rmSync(dir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 });
 
-function resourcesOfType(type: string, from: Template = template): Array<{ Type: string; Condition?: string; Properties: Record<string, any> }> {
-  return Object.values(from.Resources).filter((r) => r.Type === type);
+function resourcesOfType(from: Packaged, type: string): Resource[] {
+  return Object.values(from.template.Resources).filter((r) => r.Type === type);
 }
 
-describe('the packaged stack', () => {
-  it('routes exactly the trigger events, successful calls only, to the key-event function', () => {
-    const rules = resourcesOfType('AWS::Events::Rule').filter((r) => r.Properties.EventPattern !== undefined);
+function ruleNamed(from: Packaged, name: string): Resource | undefined {
+  return resourcesOfType(from, 'AWS::Events::Rule').find((r) => r.Properties.Name === name);
+}
+
+function roleStatements(from: Packaged): Statement[] {
+  const [role] = resourcesOfType(from, 'AWS::IAM::Role');
+  return role?.Properties.Policies[0].PolicyDocument.Statement as Statement[];
+}
+
+/** Every IAM statement of the stack: the role's own and each optional policy's (condition or not). */
+function everyStatement(from: Packaged): Statement[] {
+  return [
+    ...roleStatements(from),
+    ...resourcesOfType(from, 'AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]),
+  ];
+}
+
+const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const kmsArn = (key: string): { 'Fn::Sub': string } => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:*:\${AWS::AccountId}:key/${key}` });
+
+describe('the packaged stack: events and schedule', () => {
+  it('routes exactly the trigger events, successful calls only, to the key-event function, with retries and a dead-letter queue', () => {
+    const rules = resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => r.Properties.EventPattern !== undefined);
     expect(rules).toHaveLength(1);
-    expect(rules[0]?.Properties.Targets[0].RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
-    expect(rules[0]?.Properties.Targets[0].DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['KeyEventRuleDeadLetterQueue', 'Arn'] } });
-    expect(rules[0]?.Properties.EventPattern).toEqual({
-      source: ['aws.kms'],
-      'detail-type': ['AWS API Call via CloudTrail'],
-      detail: { eventSource: ['kms.amazonaws.com'], eventName: [...TRIGGER_EVENT_NAMES], errorCode: [{ exists: false }] },
+    expect(rules[0]?.Properties).toEqual({
+      Name: 'kms-replica-reconciler-prod-key-events',
+      Description: 'Successful KMS calls that can change what a multi-Region key family needs (design §3)',
+      State: 'ENABLED',
+      EventPattern: {
+        source: ['aws.kms'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: { eventSource: ['kms.amazonaws.com'], eventName: [...TRIGGER_EVENT_NAMES], errorCode: [{ exists: false }] },
+      },
+      Targets: [
+        {
+          Id: 'kms-replica-reconciler-prod-key-events-target',
+          Arn: { 'Fn::GetAtt': ['KeyEventLambdaFunction', 'Arn'] },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['KeyEventRuleDeadLetterQueue', 'Arn'] } },
+        },
+      ],
     });
   });
 
-  it('runs both handlers on Node.js 22 on arm64', () => {
-    const functions = resourcesOfType('AWS::Lambda::Function').map((fn) => [fn.Properties.Handler, fn.Properties.Runtime, fn.Properties.Architectures]);
+  it('starts the sweep hourly with {} as its input, with retries and a dead-letter queue on the schedule target', () => {
+    const schedules = resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => r.Properties.ScheduleExpression !== undefined);
+    expect(schedules.map((r) => r.Properties)).toEqual([
+      {
+        Name: 'kms-replica-reconciler-prod-sweep-schedule',
+        Description: "Starts the sweep of this Region's managed primary keys",
+        State: 'ENABLED',
+        ScheduleExpression: 'rate(1 hour)',
+        Targets: [
+          {
+            Id: 'kms-replica-reconciler-prod-sweep-schedule-target',
+            Arn: { 'Fn::GetAtt': ['SweepLambdaFunction', 'Arn'] },
+            Input: '{}',
+            RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 185 },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['SweepRuleDeadLetterQueue', 'Arn'] } },
+          },
+        ],
+      },
+    ]);
+    expect(ruleNamed(customised, 'kms-replica-reconciler-qa-sweep-schedule')?.Properties.ScheduleExpression).toBe('rate(30 minutes)');
+  });
+
+  it('lets EventBridge write to each dead-letter queue only for its own rule', () => {
+    const policies = Object.fromEntries(
+      resourcesOfType(defaults, 'AWS::SQS::QueuePolicy').map((p) => [p.Properties.Queues[0].Ref, p.Properties.PolicyDocument.Statement]),
+    );
+    const ruleArn = (name: string): unknown => ({ 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${name}` });
+    const deadLetters = (queue: string, rule: string): unknown[] => [
+      {
+        Sid: 'EventBridgeDeadLetters',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': ruleArn(rule) } },
+      },
+    ];
+    expect(policies).toEqual({
+      KeyEventRuleDeadLetterQueue: deadLetters('KeyEventRuleDeadLetterQueue', 'kms-replica-reconciler-prod-key-events'),
+      SweepRuleDeadLetterQueue: deadLetters('SweepRuleDeadLetterQueue', 'kms-replica-reconciler-prod-sweep-schedule'),
+    });
+    // The names in the conditions are the rules' own.
+    expect(resourcesOfType(defaults, 'AWS::Events::Rule').map((r) => r.Properties.Name)).toEqual([
+      'kms-replica-reconciler-prod-key-events',
+      'kms-replica-reconciler-prod-sweep-schedule',
+    ]);
+  });
+});
+
+describe('the packaged stack: functions', () => {
+  it('runs both handlers on Node.js 22 on arm64, the sweep alone for up to 15 minutes', () => {
+    const functions = resourcesOfType(defaults, 'AWS::Lambda::Function').map((fn) => [
+      fn.Properties.FunctionName,
+      fn.Properties.Handler,
+      fn.Properties.Runtime,
+      fn.Properties.Architectures,
+      fn.Properties.Timeout,
+      fn.Properties.ReservedConcurrentExecutions,
+    ]);
     expect(functions).toEqual([
-      ['handlers/key-event.handler', 'nodejs22.x', ['arm64']],
-      ['handlers/sweep.handler', 'nodejs22.x', ['arm64']],
+      ['kms-replica-reconciler-prod-keyEvent', 'handlers/key-event.handler', 'nodejs22.x', ['arm64'], 60, undefined],
+      ['kms-replica-reconciler-prod-sweep', 'handlers/sweep.handler', 'nodejs22.x', ['arm64'], 900, 1],
     ]);
   });
 
-  it('sweeps hourly, one run at a time, never retried by Lambda', () => {
-    const schedules = resourcesOfType('AWS::Events::Rule').filter((r) => r.Properties.ScheduleExpression !== undefined);
-    expect(schedules.map((r) => [r.Properties.ScheduleExpression, r.Properties.Targets[0].Input])).toEqual([['rate(1 hour)', '{}']]);
-    const sweep = template.Resources.SweepLambdaFunction?.Properties;
-    expect([sweep?.Timeout, sweep?.ReservedConcurrentExecutions]).toEqual([900, 1]);
-    expect(template.Resources.SweepLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);
+  it('retries a failed key event twice, then keeps it in the on-failure queue; a failed sweep goes to its own queue at once', () => {
+    const configs = Object.fromEntries(resourcesOfType(defaults, 'AWS::Lambda::EventInvokeConfig').map((c) => [c.Properties.FunctionName.Ref, c.Properties]));
+    expect(configs).toEqual({
+      KeyEventLambdaFunction: {
+        FunctionName: { Ref: 'KeyEventLambdaFunction' },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 21600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['KeyEventFailureQueue', 'Arn'] } } },
+      },
+      SweepLambdaFunction: {
+        FunctionName: { Ref: 'SweepLambdaFunction' },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SweepFailureQueue', 'Arn'] } } },
+      },
+    });
   });
 
-  it('grants exactly the KMS calls the reconciler makes', () => {
-    const [role] = resourcesOfType('AWS::IAM::Role');
-    const statements = (role?.Properties.Policies[0].PolicyDocument.Statement as Array<Record<string, any>>).filter(
-      (s) => typeof s.Sid === 'string',
-    );
-    expect(statements).toEqual([
-      {
-        Sid: 'ObserveKeys',
-        Effect: 'Allow',
-        Action: ['kms:DescribeKey', 'kms:ListResourceTags'],
-        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
-      },
+  it('keeps every failed or undeliverable event for 14 days in an encrypted queue', () => {
+    const queues = Object.entries(defaults.template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
+      .map(([id, r]) => [id, r.Properties]);
+    const kept = { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true };
+    expect(queues).toEqual([
+      ['KeyEventFailureQueue', kept],
+      ['KeyEventRuleDeadLetterQueue', kept],
+      ['SweepFailureQueue', kept],
+      ['SweepRuleDeadLetterQueue', kept],
+    ]);
+  });
+
+  it('gives both functions the settings, normalised, and their own role to skip their echoes', () => {
+    const environments = resourcesOfType(defaults, 'AWS::Lambda::Function').map((fn) => fn.Properties.Environment.Variables);
+    const expected = {
+      REPLICA_REGIONS_TAG: 'replica-regions',
+      ALLOWED_REGIONS: '',
+      ON_PENDING_DELETION: 'report',
+      REPLICA_POLICY: 'default',
+      COPY_TAGS: 'true',
+      COPY_DESCRIPTION: 'true',
+      DRY_RUN: 'false',
+      QUOTA_SHARE: '0.5',
+      KMS_REQUEST_QUOTAS: '',
+      LOG_LEVEL: 'INFO',
+      OUTCOME_EVENT_BUS: '',
+      POWERTOOLS_SERVICE_NAME: 'kms-replica-reconciler',
+      RECONCILER_PRINCIPAL_ARN: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
+      NODE_OPTIONS: '--enable-source-maps',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    expect(environments).toEqual([expected, expected]);
+    const [custom] = resourcesOfType(customised, 'AWS::Lambda::Function');
+    expect(custom?.Properties.Environment.Variables).toMatchObject({
+      ALLOWED_REGIONS: 'eu-west-1 us-west-2',
+      ON_PENDING_DELETION: 'restore',
+      REPLICA_POLICY: 'primary',
+      COPY_TAGS: 'false',
+      OUTCOME_EVENT_BUS: 'ops-events',
+    });
+  });
+
+  it('outputs the role ARN and the URL of each queue (docs/DEPLOY.md reads them)', () => {
+    const ours = Object.entries(defaults.template.Outputs).filter(([id]) => id === 'ReconcilerRoleArn' || id.endsWith('QueueUrl'));
+    expect(Object.fromEntries(ours.map(([id, output]) => [id, output.Value]))).toEqual({
+      ReconcilerRoleArn: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
+      KeyEventFailureQueueUrl: { Ref: 'KeyEventFailureQueue' },
+      KeyEventRuleDeadLetterQueueUrl: { Ref: 'KeyEventRuleDeadLetterQueue' },
+      SweepFailureQueueUrl: { Ref: 'SweepFailureQueue' },
+      SweepRuleDeadLetterQueueUrl: { Ref: 'SweepRuleDeadLetterQueue' },
+    });
+  });
+
+  it('keeps logs for the configured number of days', () => {
+    const retention = (from: Packaged): unknown[] =>
+      resourcesOfType(from, 'AWS::Logs::LogGroup').map((g) => [g.Properties.LogGroupName, g.Properties.RetentionInDays]);
+    expect(retention(defaults)).toEqual([
+      ['/aws/lambda/kms-replica-reconciler-prod-keyEvent', 30],
+      ['/aws/lambda/kms-replica-reconciler-prod-sweep', 30],
+    ]);
+    expect(retention(customised)).toEqual([
+      ['/aws/lambda/kms-replica-reconciler-qa-keyEvent', 90],
+      ['/aws/lambda/kms-replica-reconciler-qa-sweep', 90],
+    ]);
+  });
+
+  it('ships one minified ES module bundle per handler, with its source map', () => {
+    const entries = (zip: string): string[] => Object.keys(unzipSync(readFileSync(join(defaults.dir, zip)))).sort();
+    expect([entries('keyEvent.zip'), entries('sweep.zip')]).toEqual([
+      ['handlers/key-event.mjs', 'handlers/key-event.mjs.map'],
+      ['handlers/sweep.mjs', 'handlers/sweep.mjs.map'],
+    ]);
+    const files = unzipSync(readFileSync(join(defaults.dir, 'keyEvent.zip')));
+    const bundle = new TextDecoder().decode(files['handlers/key-event.mjs']);
+    const map = JSON.parse(new TextDecoder().decode(files['handlers/key-event.mjs.map'])) as { names: string[] };
+    expect(bundle.trimEnd().split('\n').at(-1)).toBe('//# sourceMappingURL=key-event.mjs.map');
+    // Minified: the composition root's function keeps its name only in the source map.
+    expect([map.names.includes('createRuntime'), bundle.includes('createRuntime')]).toEqual([true, false]);
+  });
+});
+
+describe('the packaged stack: IAM, statement by statement', () => {
+  const serverlessStatements = [
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:CreateLogGroup', 'logs:TagResource'],
+      Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/kms-replica-reconciler-prod*:*' }],
+    },
+    {
+      Effect: 'Allow',
+      Action: ['logs:PutLogEvents'],
+      Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/kms-replica-reconciler-prod*:*:*' }],
+    },
+  ];
+
+  it('grants the role exactly the calls the reconciler makes, replication only into the Regions of its partition by default', () => {
+    expect(roleStatements(defaults)).toEqual([
+      ...serverlessStatements,
+      { Sid: 'ObserveKeys', Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:ListResourceTags'], Resource: kmsArn('*') },
       {
         Sid: 'ReplicateMultiRegionPrimaries',
         Effect: 'Allow',
         Action: ['kms:ReplicateKey'],
-        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/mrk-*' },
+        Resource: kmsArn('mrk-*'),
+        Condition: { StringEquals: { 'kms:ReplicaRegion': regionsOfPartition('aws') } },
+      },
+      {
+        Sid: 'CreateReplicaKeys',
+        Effect: 'Allow',
+        Action: ['kms:CreateKey'],
+        Resource: '*',
+        Condition: { Bool: { 'kms:MultiRegion': 'true' }, StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
       },
       { Sid: 'ListKeysForSweep', Effect: 'Allow', Action: ['kms:ListKeys'], Resource: '*' },
       {
@@ -91,90 +365,300 @@ describe('the packaged stack', () => {
         Action: ['lambda:InvokeFunction'],
         Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:kms-replica-reconciler-prod-sweep' },
       },
-      {
-        Sid: 'CreateReplicaKeys',
-        Effect: 'Allow',
-        Action: ['kms:CreateKey', 'kms:TagResource'],
-        Resource: '*',
-        Condition: { Bool: { 'kms:MultiRegion': 'true' }, StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
-      },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['KeyEventFailureQueue', 'Arn'] } },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['SweepFailureQueue', 'Arn'] } },
     ]);
-    const everyAction = (role?.Properties.Policies[0].PolicyDocument.Statement as Array<{ Action: string | string[] }>).flatMap((s) =>
-      Array.isArray(s.Action) ? s.Action : [s.Action],
-    );
-    expect(everyAction.filter((a) => !a.startsWith('logs:'))).toContain('sqs:SendMessage');
-    expect(everyAction.filter((a) => a.startsWith('kms:')).sort()).toEqual([
+    expect(regionsOfPartition('aws')).toHaveLength(34);
+  });
+
+  it('conditions ReplicateKey on the allowed Regions when they are given', () => {
+    const replicate = roleStatements(customised).find((s) => s.Sid === 'ReplicateMultiRegionPrimaries');
+    expect(replicate?.Condition).toEqual({ StringEquals: { 'kms:ReplicaRegion': ['eu-west-1', 'us-west-2'] } });
+  });
+
+  it('adds TagResource, PutEvents, restore and policy copy only when their settings ask for them', () => {
+    const optional = (from: Packaged): Record<string, unknown> =>
+      Object.fromEntries(resourcesOfType(from, 'AWS::IAM::Policy').map((p) => [p.Condition, [p.Properties.Roles, p.Properties.PolicyDocument.Statement]]));
+    const role = [{ Ref: 'IamRoleLambdaExecution' }];
+    const statements = (outcomeBus: string) => ({
+      CopyTags: [
+        role,
+        [
+          {
+            Sid: 'TagReplicaKeys',
+            Effect: 'Allow',
+            Action: 'kms:TagResource',
+            Resource: kmsArn('*'),
+            Condition: { Bool: { 'kms:MultiRegion': 'true' }, StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
+          },
+        ],
+      ],
+      PublishOutcomes: [
+        role,
+        [
+          {
+            Sid: 'PublishOutcomeEvents',
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${outcomeBus}` },
+          },
+        ],
+      ],
+      RestoreReplicas: [
+        role,
+        [
+          {
+            Sid: 'RestoreReplicaKeys',
+            Effect: 'Allow',
+            Action: ['kms:CancelKeyDeletion', 'kms:EnableKey'],
+            Resource: kmsArn('mrk-*'),
+            Condition: { StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
+          },
+        ],
+      ],
+      CopyPrimaryPolicy: [
+        role,
+        [
+          {
+            Sid: 'ReadPrimaryKeyPolicy',
+            Effect: 'Allow',
+            Action: 'kms:GetKeyPolicy',
+            Resource: kmsArn('mrk-*'),
+            Condition: { StringEquals: { 'kms:MultiRegionKeyType': 'PRIMARY' } },
+          },
+        ],
+      ],
+    });
+    expect(optional(defaults)).toEqual(statements(''));
+    expect(optional(customised)).toEqual(statements('ops-events'));
+
+    // Which of them CloudFormation creates: only CopyTags by default; the customised stack
+    // restores, copies the policy and publishes, and passes no tags.
+    const decided = (from: Packaged): Record<string, unknown> => from.template.Conditions;
+    expect(decided(defaults)).toEqual({
+      PublishOutcomes: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+      RestoreReplicas: { 'Fn::Equals': ['report', 'restore'] },
+      CopyPrimaryPolicy: { 'Fn::Equals': ['default', 'primary'] },
+      CopyTags: { 'Fn::Equals': ['true', 'true'] },
+      NotifyAlarms: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+    });
+    expect(decided(customised)).toEqual({
+      PublishOutcomes: { 'Fn::Not': [{ 'Fn::Equals': ['ops-events', ''] }] },
+      RestoreReplicas: { 'Fn::Equals': ['restore', 'restore'] },
+      CopyPrimaryPolicy: { 'Fn::Equals': ['primary', 'primary'] },
+      CopyTags: { 'Fn::Equals': ['false', 'true'] },
+      NotifyAlarms: { 'Fn::Not': [{ 'Fn::Equals': ['arn:aws:sns:eu-west-1:111122223333:ops-alarms', ''] }] },
+    });
+  });
+
+  it('has no wildcard action, and no write on every resource without a condition', () => {
+    for (const from of [defaults, customised]) {
+      const statements = everyStatement(from);
+      expect(statements.flatMap(actionsOf).filter((a) => a.includes('*'))).toEqual([]);
+      const unconditionedWildcardWrites = statements
+        .filter((s) => s.Resource === '*' && s.Condition === undefined)
+        .flatMap(actionsOf)
+        .filter((a) => !/^[a-z]+:(List|Describe|Get)/.test(a));
+      expect(unconditionedWildcardWrites).toEqual([]);
+      expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+    }
+  });
+
+  it('grants every KMS action of the reconciler in exactly one statement', () => {
+    const kmsActions = everyStatement(customised)
+      .flatMap(actionsOf)
+      .filter((a) => a.startsWith('kms:'))
+      .sort();
+    expect(kmsActions).toEqual([
+      'kms:CancelKeyDeletion',
       'kms:CreateKey',
       'kms:DescribeKey',
+      'kms:EnableKey',
+      'kms:GetKeyPolicy',
       'kms:ListKeys',
       'kms:ListResourceTags',
       'kms:ReplicateKey',
       'kms:TagResource',
     ]);
   });
+});
 
-  it("tells the functions their own role, so their echoes are skipped", () => {
-    const [fn] = resourcesOfType('AWS::Lambda::Function');
-    expect(fn?.Properties.Environment.Variables.RECONCILER_PRINCIPAL_ARN).toEqual({ 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] });
+describe('the packaged stack: alarms', () => {
+  it('alarms on every failure queue, dead-letter queue, function errors and failed or rejected reconciles', () => {
+    const alarms = resourcesOfType(defaults, 'AWS::CloudWatch::Alarm').map((a) => {
+      const p = a.Properties;
+      return [p.AlarmName, p.Namespace, p.MetricName, p.Dimensions, p.Statistic, p.Period, p.EvaluationPeriods, p.Threshold, p.ComparisonOperator, p.TreatMissingData];
+    });
+    const queue = (name: string, id: string): unknown[] => [
+      `kms-replica-reconciler-prod-${name}`,
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesVisible',
+      [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+      'Maximum',
+      300,
+      1,
+      1,
+      'GreaterThanOrEqualToThreshold',
+      'notBreaching',
+    ];
+    const errors = (name: string, fn: string, periods: number): unknown[] => [
+      `kms-replica-reconciler-prod-${name}`,
+      'AWS/Lambda',
+      'Errors',
+      [{ Name: 'FunctionName', Value: { Ref: fn } }],
+      'Sum',
+      300,
+      periods,
+      1,
+      'GreaterThanOrEqualToThreshold',
+      'notBreaching',
+    ];
+    const reconciler = (name: string, metric: string): unknown[] => [
+      `kms-replica-reconciler-prod-${name}`,
+      'KmsReplicaReconciler',
+      metric,
+      [{ Name: 'service', Value: 'kms-replica-reconciler' }],
+      'Sum',
+      300,
+      1,
+      1,
+      'GreaterThanOrEqualToThreshold',
+      'notBreaching',
+    ];
+    expect(alarms).toEqual([
+      queue('key-event-failures', 'KeyEventFailureQueue'),
+      queue('key-event-dead-letters', 'KeyEventRuleDeadLetterQueue'),
+      queue('sweep-failures', 'SweepFailureQueue'),
+      queue('sweep-dead-letters', 'SweepRuleDeadLetterQueue'),
+      errors('key-event-errors', 'KeyEventLambdaFunction', 3),
+      errors('sweep-errors', 'SweepLambdaFunction', 1),
+      reconciler('regions-failed', 'RegionsFailed'),
+      reconciler('events-rejected', 'EventsRejected'),
+    ]);
   });
 
-  it('retries a failed invocation twice, then keeps the event in the on-failure queue', () => {
-    expect(template.Resources.KeyEventLambdaEvConf?.Properties).toMatchObject({
-      MaximumRetryAttempts: 2,
-      MaximumEventAgeInSeconds: 21600,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['KeyEventFailureQueue', 'Arn'] } } },
-    });
+  it('notifies the alarm topic, when one is given, in alarm and back to OK', () => {
+    const actions = (from: Packaged): unknown[] =>
+      resourcesOfType(from, 'AWS::CloudWatch::Alarm').map((a) => [a.Properties.AlarmActions, a.Properties.OKActions]);
+    const toTopic = (topic: string): unknown => ({ 'Fn::If': ['NotifyAlarms', [topic], { Ref: 'AWS::NoValue' }] });
+    expect(new Set(actions(defaults).map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify([toTopic(''), toTopic('')])]));
+    const topic = 'arn:aws:sns:eu-west-1:111122223333:ops-alarms';
+    expect(actions(customised)).toEqual(Array.from({ length: 8 }, () => [toTopic(topic), toTopic(topic)]));
+  });
+});
+
+describe('the stack params', () => {
+  it('lists the same params and defaults in serverless.yml as scripts/stack-settings.ts', () => {
+    expect(defaults.state.service.initialServerlessConfig.params.default).toEqual(STACK_PARAM_DEFAULTS);
   });
 
-  it('grants PutEvents, restore and policy copy only when their settings ask for them', () => {
-    const optional = (from: Template): Record<string, unknown> =>
-      Object.fromEntries(
-        resourcesOfType('AWS::IAM::Policy', from).map((p) => [p.Condition, p.Properties.PolicyDocument.Statement]),
-      );
-    expect(optional(template)).toEqual({
-      PublishOutcomes: [
-        {
-          Sid: 'PublishOutcomeEvents',
-          Effect: 'Allow',
-          Action: 'events:PutEvents',
-          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/' },
-        },
-      ],
-      RestoreReplicas: [
-        {
-          Sid: 'RestoreReplicaKeys',
-          Effect: 'Allow',
-          Action: ['kms:CancelKeyDeletion', 'kms:EnableKey'],
-          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/mrk-*' },
-          Condition: { StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
-        },
-      ],
-      CopyPrimaryPolicy: [
-        {
-          Sid: 'ReadPrimaryKeyPolicy',
-          Effect: 'Allow',
-          Action: 'kms:GetKeyPolicy',
-          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/mrk-*' },
-          Condition: { StringEquals: { 'kms:MultiRegionKeyType': 'PRIMARY' } },
-        },
-      ],
-    });
-    // Default settings: every condition is false, so none of those policies is created.
-    expect(template.Conditions).toEqual({
-      PublishOutcomes: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
-      RestoreReplicas: { 'Fn::Equals': ['report', 'restore'] },
-      CopyPrimaryPolicy: { 'Fn::Equals': ['default', 'primary'] },
-    });
-    expect(customised.Conditions).toEqual({
-      PublishOutcomes: { 'Fn::Not': [{ 'Fn::Equals': ['ops-events', ''] }] },
-      RestoreReplicas: { 'Fn::Equals': ['restore', 'restore'] },
-      CopyPrimaryPolicy: { 'Fn::Equals': ['primary', 'primary'] },
-    });
-    const [fn] = resourcesOfType('AWS::Lambda::Function', customised);
-    expect(fn?.Properties.Environment.Variables).toMatchObject({
-      ON_PENDING_DELETION: 'restore',
-      REPLICA_POLICY: 'primary',
-      OUTCOME_EVENT_BUS: 'ops-events',
-    });
+  it('refuses bad params before packaging anything, naming each one', () => {
+    expect(refused.code).not.toBe(0);
+    for (const line of [
+      "  - unknown param 'replicaRegion'; the params are replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "  - onPendingDeletion (ON_PENDING_DELETION): ON_PENDING_DELETION must be one of report, restore; got 'resotre'",
+      "  - allowedRegions: cn-north-1 is not in the partition of the deployment (aws); replicas stay in their primary's partition",
+    ]) {
+      expect(refused.output.split('\n')).toContain(line);
+    }
+  });
+});
+
+describe('npm run deploy', () => {
+  it('stops at the first Region that fails and says which Regions were not deployed', () => {
+    expect(failedDeploy.code).toBe(1);
+    expect(failedDeploy.stdout.split('\n')).toContain("== us-east-1: npx serverless deploy --stage prod --region us-east-1 '--param=allowedRegions=us-east-1 eu-west-1'");
+    expect(failedDeploy.stdout).not.toContain('== eu-west-1');
+    expect(failedDeploy.stderr).toMatch(/\ndeploy failed in us-east-1 \(exit code 1\)\.\ndeployed: none\nnot deployed: us-east-1 eu-west-1\n$/);
+  });
+});
+
+describe('the packaged bundles on the embedded KMS', () => {
+  let kms: EmbeddedKms;
+  beforeEach(async () => {
+    kms = await startEmbeddedKms();
+  });
+  afterEach(async () => {
+    await kms.close();
+  });
+
+  /**
+   * Unzips a function's package, then invokes its bundle in a fresh Node.js process whose
+   * environment is the function's environment from the template (its role ARN filled in), plus
+   * what Lambda and this test provide: Region, static credentials, the embedded KMS as the KMS
+   * endpoint and a closed local port for every other service.
+   */
+  async function invokePackaged(functionId: string, zip: string, handlerFile: string, event: unknown): Promise<{ result?: any; error?: unknown }> {
+    const fn = defaults.template.Resources[functionId]?.Properties;
+    if (!fn) throw new Error(`no ${functionId} in the template`);
+    const dir = join(scratch, `unzipped-${functionId}`);
+    for (const [path, bytes] of Object.entries(unzipSync(readFileSync(join(defaults.dir, zip))))) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), bytes);
+    }
+    const eventFile = join(dir, 'event.json');
+    const resultFile = join(dir, 'result.json');
+    writeFileSync(eventFile, JSON.stringify(event));
+    const variables = fn.Environment.Variables as Record<string, unknown>;
+    const deployed = Object.fromEntries(
+      Object.entries(variables).map(([name, value]) => [
+        name,
+        name === 'RECONCILER_PRINCIPAL_ARN' ? 'arn:aws:iam::111122223333:role/kms-replica-reconciler-prod-us-east-1-lambdaRole' : String(value),
+      ]),
+    );
+    const env = {
+      PATH: process.env.PATH ?? '',
+      ...deployed,
+      AWS_REGION: 'us-east-1',
+      AWS_LAMBDA_FUNCTION_NAME: fn.FunctionName as string,
+      FUNCTION_TIMEOUT_MS: String((fn.Timeout as number) * 1000),
+      AWS_ACCESS_KEY_ID: 'AKIAPACKAGEDBUNDLE01',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+    };
+    const runner = fileURLToPath(new URL('./invoke-bundle.mjs', import.meta.url));
+    const failed = await run(process.execPath, [runner, join(dir, handlerFile), eventFile, resultFile], { env, timeout: 60_000 }).then(
+      () => undefined,
+      (error: { stderr?: string; message: string }) => error,
+    );
+    if (!existsSync(resultFile)) throw new Error(`the bundle wrote no result: ${failed?.stderr || failed?.message}`);
+    return JSON.parse(readFileSync(resultFile, 'utf8')) as { result?: any; error?: unknown };
+  }
+
+  it('the key-event bundle reconciles events/create-key.json with the settings it ships with', async () => {
+    kms.seedKey({ region: 'us-east-1', keyId: FIXTURE_KEY_ID, multiRegion: true, tags: { 'replica-regions': 'us-west-2 eu-west-1', team: 'payments' } });
+    const event = JSON.parse(readFileSync(join(projectRoot, 'events/create-key.json'), 'utf8')) as unknown;
+
+    const { result, error } = await invokePackaged('KeyEventLambdaFunction', 'keyEvent.zip', 'handlers/key-event.mjs', event);
+
+    expect(error).toBeUndefined();
+    expect(result.status).toBe('reconciled');
+    expect(result.outcome.regions.map((r: { region: string; status: string }) => [r.region, r.status])).toEqual([
+      ['eu-west-1', 'created'],
+      ['us-west-2', 'created'],
+    ]);
+    for (const region of ['eu-west-1', 'us-west-2']) {
+      expect(kms.describe(region, FIXTURE_KEY_ID)?.MultiRegionConfiguration?.MultiRegionKeyType).toBe('REPLICA');
+      // COPY_TAGS=true ships: the replica carries the primary's tags.
+      expect(kms.tags(region, FIXTURE_KEY_ID)).toEqual({ 'replica-regions': 'us-west-2 eu-west-1', team: 'payments' });
+    }
+  });
+
+  it('the sweep bundle sweeps its Region from the input its schedule sends', async () => {
+    const keyId = 'mrk-0badc0de0badc0de0badc0de0badc0de';
+    kms.seedKey({ region: 'us-east-1', keyId, multiRegion: true, tags: { 'replica-regions': 'ap-southeast-2' } });
+    const schedule = resourcesOfType(defaults, 'AWS::Events::Rule').find((r) => r.Properties.ScheduleExpression !== undefined);
+    const input = JSON.parse(schedule?.Properties.Targets[0].Input as string) as unknown;
+
+    const { result, error } = await invokePackaged('SweepLambdaFunction', 'sweep.zip', 'handlers/sweep.mjs', input);
+
+    expect(error).toBeUndefined();
+    expect([result.status, result.region, result.complete, result.continued]).toEqual(['swept', 'us-east-1', true, false]);
+    expect([result.report.keys, result.report.writes]).toEqual([1, 1]);
+    expect(kms.describe('ap-southeast-2', keyId)?.MultiRegionConfiguration?.MultiRegionKeyType).toBe('REPLICA');
   });
 });

@@ -1,0 +1,51 @@
+/**
+ * `npm run deploy -- --regions "us-east-1 eu-west-1" [--stage prod] [--param name=value ...] [--dry-run]`
+ *
+ * Deploys the stack to each Region in turn with `serverless deploy --region <r>` (never two at
+ * once: serverless-esbuild builds in the project's `.esbuild/` folder). Stops at the first Region
+ * that fails and says which Regions were deployed and which were not. Exit code 0 when every
+ * Region deployed, 1 on a failure, 2 on a bad command line. See docs/DEPLOY.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { createDeployProgram, DeployPlanError, formatDryRun, formatServerlessCommand, planDeploy, type DeployOptions } from './deploy-plan.js';
+
+// Commander prints its own message for a missing or unknown option; exit 2 like our own checks.
+const program = createDeployProgram().exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+program.parse(process.argv);
+
+try {
+  const plan = planDeploy(program.opts<DeployOptions>());
+  if (plan.dryRun) {
+    process.stdout.write(formatDryRun(plan));
+  } else {
+    const serverless = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
+    const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+    const deployed: string[] = [];
+    for (const [index, args] of plan.commands.entries()) {
+      const region = plan.regions[index] ?? '';
+      process.stdout.write(`\n== ${region}: ${formatServerlessCommand(args)}\n`);
+      const run = spawnSync(process.execPath, [serverless, ...args], {
+        cwd: projectRoot,
+        stdio: 'inherit',
+        // The SDK inside Serverless warns about Node.js 20 on every run; the Lambda runtime is nodejs22.x.
+        env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env },
+      });
+      if (run.status !== 0) {
+        const notStarted = plan.regions.slice(index + 1);
+        process.stderr.write(
+          `\ndeploy failed in ${region} (${run.error?.message ?? `exit code ${run.status ?? run.signal}`}).\n` +
+            `deployed: ${deployed.join(' ') || 'none'}\nnot deployed: ${[region, ...notStarted].join(' ')}\n`,
+        );
+        process.exit(1);
+      }
+      deployed.push(region);
+    }
+    process.stdout.write(`\ndeployed to ${deployed.join(' ')}\n`);
+  }
+} catch (error) {
+  if (!(error instanceof DeployPlanError)) throw error;
+  process.stderr.write(`npm run deploy: ${error.problems.join('\nnpm run deploy: ')}\n`);
+  process.exit(2);
+}

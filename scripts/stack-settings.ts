@@ -1,0 +1,247 @@
+/**
+ * The stack's settings: the Serverless params of `serverless.yml`, validated by the reconciler's
+ * own `loadConfig` and normalised, plus what the template derives from them (the
+ * `kms:ReplicaRegion` list of the IAM policy, the outcome bus ARN). `serverless.yml` reads them
+ * once, through `scripts/stack-settings.cjs`, as `custom.settings`; the deploy script validates
+ * every Region's settings with the same function before it deploys anything.
+ *
+ * A bad param fails `serverless package` / `deploy` with a message naming the param, instead of
+ * shipping a function that fails at every cold start.
+ */
+import { loadConfig } from '../src/config.js';
+import { partitionOf, regionsOfPartition, REGION_CODE_PATTERN } from '../src/regions.js';
+
+/**
+ * Every param of the stack with its default; `params.default` of `serverless.yml` lists the same
+ * (a test compares them). All values are strings, as `--param="name=value"` gives them.
+ */
+export const STACK_PARAM_DEFAULTS = {
+  replicaRegionsTag: 'replica-regions',
+  allowedRegions: '',
+  onPendingDeletion: 'report',
+  replicaPolicy: 'default',
+  copyTags: 'true',
+  copyDescription: 'true',
+  dryRun: 'false',
+  quotaShare: '0.5',
+  kmsRequestQuotas: '',
+  logLevel: 'INFO',
+  outcomeEventBus: '',
+  sweepSchedule: 'rate(1 hour)',
+  logRetentionInDays: '30',
+  alarmTopicArn: '',
+} as const satisfies Record<string, string>;
+
+/** The name of a stack param, e.g. `allowedRegions`. */
+export type StackParamName = keyof typeof STACK_PARAM_DEFAULTS;
+
+/** Every param name, in `serverless.yml` order. */
+export const STACK_PARAM_NAMES = Object.keys(STACK_PARAM_DEFAULTS) as StackParamName[];
+
+/** A CloudFormation `Fn::Sub` (the template resolves the pseudo parameters at deploy time). */
+export interface FnSub {
+  readonly 'Fn::Sub': string;
+}
+
+/**
+ * The validated settings `serverless.yml` uses as `custom.settings`. The first group are the
+ * params, normalised to the exact strings the reconciler's environment carries (so the template's
+ * conditions, e.g. `onPendingDeletion == 'restore'`, see what the reconciler will see).
+ */
+export interface StackSettings {
+  /** `REPLICA_REGIONS_TAG`. */
+  readonly replicaRegionsTag: string;
+  /** `ALLOWED_REGIONS`: Region codes separated by one space, or `''` (the partition's Regions). */
+  readonly allowedRegions: string;
+  /** `ON_PENDING_DELETION`. */
+  readonly onPendingDeletion: 'report' | 'restore';
+  /** `REPLICA_POLICY`. */
+  readonly replicaPolicy: 'default' | 'primary';
+  /** `COPY_TAGS`. */
+  readonly copyTags: 'true' | 'false';
+  /** `COPY_DESCRIPTION`. */
+  readonly copyDescription: 'true' | 'false';
+  /** `DRY_RUN`. */
+  readonly dryRun: 'true' | 'false';
+  /** `QUOTA_SHARE`, e.g. `'0.5'`. */
+  readonly quotaShare: string;
+  /** `KMS_REQUEST_QUOTAS`: `Operation=rps` pairs separated by one space, or `''`. */
+  readonly kmsRequestQuotas: string;
+  /** `LOG_LEVEL`. */
+  readonly logLevel: string;
+  /** `OUTCOME_EVENT_BUS`: a bus name or ARN, or `''` (no outcome events). */
+  readonly outcomeEventBus: string;
+  /** The sweep's EventBridge schedule expression, `rate(...)` or `cron(...)`. */
+  readonly sweepSchedule: string;
+  /** Retention of both functions' log groups, in days (a value CloudWatch Logs accepts). */
+  readonly logRetentionInDays: number;
+  /**
+   * SNS topic ARN for alarm and OK notifications, or `''` (alarms without actions). A param ARN
+   * without a Region (`arn:aws:sns::111122223333:ops`) gets the deployment Region.
+   */
+  readonly alarmTopicArn: string;
+  /**
+   * The values of the `kms:ReplicaRegion` condition on `kms:ReplicateKey`: the Regions of
+   * `allowedRegions`, or when it is empty every Region of the deployment Region's partition in
+   * the reconciler's Region table (exactly the Regions the reconciler itself would accept).
+   */
+  readonly replicaRegions: readonly string[];
+  /** The IAM resource of `events:PutEvents`: the bus ARN as given, or built from its name. */
+  readonly outcomeEventBusArn: string | FnSub;
+}
+
+/** Thrown for bad params; the message lists every problem, one per line. */
+export class StackSettingsError extends Error {
+  override readonly name = 'StackSettingsError';
+  /** @param problems - one line per bad param. */
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid stack params:\n  - ${problems.join('\n  - ')}`);
+    // Serverless prints `error.stack` of a failing variable resolver: keep it to the message,
+    // the frames of this file would only bury it.
+    this.stack = `${this.name}: ${this.message}`;
+  }
+}
+
+/** CloudWatch Logs retention values (AWS::Logs::LogGroup RetentionInDays). */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** The environment variable each reconciler setting param sets. */
+const ENVIRONMENT_OF: Partial<Record<StackParamName, string>> = {
+  replicaRegionsTag: 'REPLICA_REGIONS_TAG',
+  allowedRegions: 'ALLOWED_REGIONS',
+  onPendingDeletion: 'ON_PENDING_DELETION',
+  replicaPolicy: 'REPLICA_POLICY',
+  copyTags: 'COPY_TAGS',
+  copyDescription: 'COPY_DESCRIPTION',
+  dryRun: 'DRY_RUN',
+  quotaShare: 'QUOTA_SHARE',
+  kmsRequestQuotas: 'KMS_REQUEST_QUOTAS',
+  logLevel: 'LOG_LEVEL',
+  outcomeEventBus: 'OUTCOME_EVENT_BUS',
+};
+
+/**
+ * Validates and normalises the params of one Region's stack.
+ *
+ * @param params - param values by name; a missing one takes its {@link STACK_PARAM_DEFAULTS} value.
+ * @param region - the Region the stack is deployed to, e.g. `eu-west-1` (its partition bounds
+ *   the default `kms:ReplicaRegion` list).
+ * @returns the settings `serverless.yml` uses.
+ * @throws {StackSettingsError} naming every bad param and what it accepts: a value the
+ *   reconciler's `loadConfig` refuses (with the environment variable it sets), an unknown param,
+ *   an allowed Region outside the deployment's partition, a bad schedule, retention, topic or bus.
+ */
+export function resolveStackSettings(params: Readonly<Record<string, string | undefined>>, region: string): StackSettings {
+  const problems: string[] = [];
+  const unknown = Object.keys(params).filter((name) => !(name in STACK_PARAM_DEFAULTS));
+  for (const name of unknown) problems.push(`unknown param '${name}'; the params are ${STACK_PARAM_NAMES.join(', ')}`);
+  const p = { ...STACK_PARAM_DEFAULTS, ...Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) } as Record<StackParamName, string>;
+
+  const partition = REGION_CODE_PATTERN.test(region) ? partitionOf(region) : undefined;
+  if (!partition) problems.push(`the deployment Region '${region}' is not a Region code of a known partition`);
+
+  // A bad Region is reported above; any valid code keeps loadConfig from adding a second,
+  // misleading problem ("set AWS_REGION") for an outcome bus given by name.
+  const env: Record<string, string> = { AWS_REGION: partition ? region : 'us-east-1' };
+  for (const [name, variable] of Object.entries(ENVIRONMENT_OF)) env[variable] = p[name as StackParamName];
+  let config: ReturnType<typeof loadConfig> | undefined;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    const lines = (error as { problems?: readonly string[] }).problems ?? [(error as Error).message];
+    for (const line of lines) problems.push(`${paramNamed(line)}${line}`);
+  }
+
+  const allowed = allowedRegionsOf(p.allowedRegions);
+  const elsewhere = partition ? allowed.filter((r) => partitionOf(r) !== partition) : [];
+  if (elsewhere.length > 0) {
+    problems.push(`allowedRegions: ${elsewhere.join(', ')} ${elsewhere.length === 1 ? 'is' : 'are'} not in the partition of the deployment (${partition}); replicas stay in their primary's partition`);
+  }
+  if (!/^(rate|cron)\(.+\)$/.test(p.sweepSchedule.trim())) {
+    problems.push(`sweepSchedule must be an EventBridge schedule expression such as 'rate(1 hour)' or 'cron(0 * * * ? *)', got '${p.sweepSchedule}'`);
+  }
+  const retention = Number(p.logRetentionInDays);
+  if (!LOG_RETENTION_DAYS.includes(retention)) {
+    problems.push(`logRetentionInDays must be one of ${LOG_RETENTION_DAYS.join(', ')} (days), got '${p.logRetentionInDays}'`);
+  }
+  // CloudWatch alarms notify topics of their own Region: an ARN without its Region names the
+  // topic of that name in each deployment Region, so one `npm run deploy` serves every Region.
+  const topic = /^arn:([a-z-]+):sns:([a-z0-9-]*):(\d{12}):([A-Za-z0-9_-]{1,256})$/.exec(p.alarmTopicArn.trim());
+  const alarmTopicArn = topic ? `arn:${topic[1]}:sns:${topic[2] || region}:${topic[3]}:${topic[4]}` : '';
+  if (p.alarmTopicArn.trim() !== '' && !topic) {
+    problems.push(
+      `alarmTopicArn must be an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:ops-alarms (or arn:aws:sns::111122223333:ops-alarms for the topic of that name in each Region), got '${p.alarmTopicArn}'`,
+    );
+  }
+  const bus = p.outcomeEventBus.trim();
+  const busIsArn = bus.startsWith('arn:');
+  if (busIsArn ? !/^arn:[a-z-]+:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/.test(bus) : !/^[/.\-_A-Za-z0-9]{0,256}$/.test(bus)) {
+    problems.push(`outcomeEventBus must be an event bus name or an event bus ARN such as arn:aws:events:us-east-1:111122223333:event-bus/ops, got '${bus}'`);
+  }
+
+  if (problems.length > 0 || !config || !partition) throw new StackSettingsError(problems);
+  return {
+    replicaRegionsTag: config.tagKey,
+    allowedRegions: allowed.join(' '),
+    onPendingDeletion: config.onPendingDeletion,
+    replicaPolicy: config.replicaPolicy,
+    copyTags: String(config.copyTags) as 'true' | 'false',
+    copyDescription: String(config.copyDescription) as 'true' | 'false',
+    dryRun: String(config.dryRun) as 'true' | 'false',
+    quotaShare: String(config.quotaShare),
+    kmsRequestQuotas: Object.entries(config.kmsRequestQuotas ?? {})
+      .map(([operation, rps]) => `${operation}=${rps}`)
+      .join(' '),
+    logLevel: config.logLevel,
+    outcomeEventBus: bus,
+    sweepSchedule: p.sweepSchedule.trim(),
+    logRetentionInDays: retention,
+    alarmTopicArn,
+    replicaRegions: allowed.length > 0 ? allowed : regionsOfPartition(partition),
+    outcomeEventBusArn: busIsArn ? bus : { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${bus}` },
+  };
+}
+
+/** The Regions of an `allowedRegions` value as `loadConfig` reads them (none when it refuses it). */
+function allowedRegionsOf(value: string): string[] {
+  try {
+    return [...(loadConfig({ ALLOWED_REGIONS: value }).allowedRegions ?? [])];
+  } catch {
+    return []; // reported with the other settings
+  }
+}
+
+/** `"allowedRegions (ALLOWED_REGIONS): "` for a `loadConfig` message that names a variable. */
+function paramNamed(message: string): string {
+  const found = Object.entries(ENVIRONMENT_OF).find(([, variable]) => message.startsWith(`${variable} `) || message.includes(` ${variable} `));
+  return found ? `${found[0]} (${found[1]}): ` : '';
+}
+
+/** What Serverless hands a variable resolver function (`${file(...):settings}`). */
+export interface ServerlessResolverInput {
+  /** The CLI options, e.g. `{ region, stage, param: ['name=value'] }`. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Resolves a variable such as `param:allowedRegions`, as `${...}` in the configuration would. */
+  readonly resolveVariable: (variable: string) => Promise<unknown>;
+}
+
+/**
+ * The Serverless variable resolver of `custom.settings`: reads every param (stage params and
+ * `--param` options alike, through `${param:...}`) and the deployment Region, and returns
+ * {@link resolveStackSettings} of them. A `--param` whose name is not a stack param is refused
+ * (Serverless itself ignores it silently).
+ *
+ * @throws {StackSettingsError} as {@link resolveStackSettings}.
+ */
+export async function settings({ options, resolveVariable }: ServerlessResolverInput): Promise<StackSettings> {
+  const given = Array.isArray(options.param) ? (options.param as unknown[]).map(String) : typeof options.param === 'string' ? [options.param] : [];
+  const unknown = given.map((pair) => pair.split('=')[0] ?? '').filter((name) => !(name in STACK_PARAM_DEFAULTS));
+  const params: Record<string, string> = {};
+  for (const name of STACK_PARAM_NAMES) {
+    const value = await resolveVariable(`param:${name}`);
+    params[name] = value === null || value === undefined ? '' : String(value);
+  }
+  for (const name of unknown) params[name] = '';
+  const region = String(await resolveVariable('self:provider.region'));
+  return resolveStackSettings(params, region);
+}

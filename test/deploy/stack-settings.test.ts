@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { resolveStackSettings, settings, StackSettingsError, STACK_PARAM_DEFAULTS } from '../../scripts/stack-settings.js';
+import { regionsOfPartition } from '../../src/regions.js';
+
+/** The problems a call refuses with, or `[]` when it does not throw. */
+function problemsOf(call: () => unknown): readonly string[] {
+  try {
+    call();
+    return [];
+  } catch (error) {
+    if (error instanceof StackSettingsError) return error.problems;
+    throw error;
+  }
+}
+
+describe('resolveStackSettings', () => {
+  it('gives the defaults, with every KMS Region of the partition as the replica Regions', () => {
+    expect(resolveStackSettings({}, 'eu-west-1')).toEqual({
+      replicaRegionsTag: 'replica-regions',
+      allowedRegions: '',
+      onPendingDeletion: 'report',
+      replicaPolicy: 'default',
+      copyTags: 'true',
+      copyDescription: 'true',
+      dryRun: 'false',
+      quotaShare: '0.5',
+      kmsRequestQuotas: '',
+      logLevel: 'INFO',
+      outcomeEventBus: '',
+      sweepSchedule: 'rate(1 hour)',
+      logRetentionInDays: 30,
+      alarmTopicArn: '',
+      replicaRegions: regionsOfPartition('aws'),
+      outcomeEventBusArn: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/' },
+    });
+  });
+
+  it('takes the default replica Regions from the partition of the deployment Region', () => {
+    expect(resolveStackSettings({}, 'cn-northwest-1').replicaRegions).toEqual(['cn-north-1', 'cn-northwest-1']);
+  });
+
+  it('normalises values as the reconciler reads them, so the template conditions agree with it', () => {
+    const s = resolveStackSettings(
+      {
+        allowedRegions: 'eu-west-1, us-west-2;eu-west-1',
+        onPendingDeletion: 'Restore',
+        replicaPolicy: ' PRIMARY ',
+        copyTags: 'FALSE',
+        dryRun: 'True',
+        quotaShare: '0.25',
+        kmsRequestQuotas: 'replicatekey=20,CreateKey=40',
+        logLevel: 'debug',
+        sweepSchedule: ' cron(0 * * * ? *) ',
+        logRetentionInDays: '365',
+      },
+      'us-east-1',
+    );
+    expect(s).toMatchObject({
+      allowedRegions: 'eu-west-1 us-west-2',
+      replicaRegions: ['eu-west-1', 'us-west-2'],
+      onPendingDeletion: 'restore',
+      replicaPolicy: 'primary',
+      copyTags: 'false',
+      dryRun: 'true',
+      quotaShare: '0.25',
+      kmsRequestQuotas: 'ReplicateKey=20 CreateKey=40',
+      logLevel: 'DEBUG',
+      sweepSchedule: 'cron(0 * * * ? *)',
+      logRetentionInDays: 365,
+    });
+  });
+
+  it('grants PutEvents on the bus ARN as given, or on the named bus of the stack Region', () => {
+    const arn = 'arn:aws:events:eu-west-1:444455556666:event-bus/central-ops';
+    expect(resolveStackSettings({ outcomeEventBus: arn }, 'us-east-1').outcomeEventBusArn).toBe(arn);
+    expect(resolveStackSettings({ outcomeEventBus: 'ops-events' }, 'us-east-1').outcomeEventBusArn).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/ops-events',
+    });
+  });
+
+  it('notifies the topic of each deployment Region when the topic ARN leaves its Region out', () => {
+    expect(resolveStackSettings({ alarmTopicArn: 'arn:aws:sns::111122223333:ops-alarms' }, 'ap-southeast-2').alarmTopicArn).toBe(
+      'arn:aws:sns:ap-southeast-2:111122223333:ops-alarms',
+    );
+    expect(resolveStackSettings({ alarmTopicArn: 'arn:aws:sns:us-east-1:111122223333:ops-alarms' }, 'ap-southeast-2').alarmTopicArn).toBe(
+      'arn:aws:sns:us-east-1:111122223333:ops-alarms',
+    );
+  });
+
+  it('refuses every bad param at once, naming the param and what it accepts', () => {
+    expect(
+      problemsOf(() =>
+        resolveStackSettings(
+          {
+            replicaRegion: 'eu-west-1',
+            allowedRegions: 'eu-west-1 cn-north-1',
+            copyTags: 'yes',
+            quotaShare: '2',
+            sweepSchedule: 'every hour',
+            logRetentionInDays: '31',
+            alarmTopicArn: 'ops-alarms',
+            outcomeEventBus: 'arn:aws:events:eu-west-1:444455556666:rule/not-a-bus',
+          },
+          'us-east-1',
+        ),
+      ),
+    ).toEqual([
+      `unknown param 'replicaRegion'; the params are ${Object.keys(STACK_PARAM_DEFAULTS).join(', ')}`,
+      "copyTags (COPY_TAGS): COPY_TAGS must be true or false, got 'yes'",
+      "quotaShare (QUOTA_SHARE): QUOTA_SHARE must be a number greater than 0 and at most 1, got '2'",
+      "allowedRegions: cn-north-1 is not in the partition of the deployment (aws); replicas stay in their primary's partition",
+      "sweepSchedule must be an EventBridge schedule expression such as 'rate(1 hour)' or 'cron(0 * * * ? *)', got 'every hour'",
+      "logRetentionInDays must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (days), got '31'",
+      "alarmTopicArn must be an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:ops-alarms (or arn:aws:sns::111122223333:ops-alarms for the topic of that name in each Region), got 'ops-alarms'",
+      "outcomeEventBus must be an event bus name or an event bus ARN such as arn:aws:events:us-east-1:111122223333:event-bus/ops, got 'arn:aws:events:eu-west-1:444455556666:rule/not-a-bus'",
+    ]);
+  });
+
+  it('refuses a deployment Region it cannot place in a partition', () => {
+    expect(problemsOf(() => resolveStackSettings({}, 'mars-north-1'))).toEqual([
+      "the deployment Region 'mars-north-1' is not a Region code of a known partition",
+    ]);
+  });
+
+  it('keeps its message free of stack frames, so Serverless prints just the problems', () => {
+    const error = new StackSettingsError(['a', 'b']);
+    expect(error.stack).toBe('StackSettingsError: invalid stack params:\n  - a\n  - b');
+  });
+});
+
+describe('the Serverless variable resolver of custom.settings', () => {
+  /** A stand-in for Serverless's resolveVariable over `params` and the provider Region. */
+  const resolverOver = (params: Record<string, string>, region: string) => async (variable: string) => {
+    if (variable === 'self:provider.region') return region;
+    const name = variable.replace(/^param:/, '');
+    return name in params ? params[name] : STACK_PARAM_DEFAULTS[name as keyof typeof STACK_PARAM_DEFAULTS];
+  };
+
+  it('resolves every param through ${param:...} and the Region through the provider', async () => {
+    const resolved = await settings({
+      options: { param: ['allowedRegions=ap-southeast-2'] },
+      resolveVariable: resolverOver({ allowedRegions: 'ap-southeast-2', onPendingDeletion: 'restore' }, 'ap-southeast-2'),
+    });
+    expect([resolved.replicaRegions, resolved.onPendingDeletion]).toEqual([['ap-southeast-2'], 'restore']);
+  });
+
+  it('refuses a --param that is not a stack param (Serverless would ignore it)', async () => {
+    await expect(
+      settings({ options: { param: ['onPendingDeletion=restore', 'allowedRegion=eu-west-1'] }, resolveVariable: resolverOver({}, 'us-east-1') }),
+    ).rejects.toThrow(`invalid stack params:\n  - unknown param 'allowedRegion'; the params are ${Object.keys(STACK_PARAM_DEFAULTS).join(', ')}`);
+  });
+});
