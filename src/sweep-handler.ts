@@ -47,7 +47,7 @@ export interface SweepHandlerOptions {
   readonly maxRuns?: number;
   /** Stop starting keys with less than this left before the Lambda timeout (ms). Default 30 000. */
   readonly safetyMarginMs?: number;
-  /** Keys reconciled at the same time. Default 16. */
+  /** Keys reconciled at the same time. Default `DEFAULT_SWEEP_CONCURRENCY` (32). */
   readonly concurrency?: number;
   /** `ListKeys` page size. Default 100. */
   readonly pageSize?: number;

@@ -12,7 +12,12 @@ import { RetryableError, type ReconcilerError } from './errors.js';
 import { GuardrailTally, buildGuardrailReport, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
 import type { KeyListPage, KmsGateway } from './kms-gateway.js';
 import { reconcileKey, type ReconcileDeps } from './reconcile.js';
-import { settle, unwrap } from './settle.js';
+
+/** Keys a sweep reconciles at the same time by default (bench/REPORT.md, figure 3). */
+export const DEFAULT_SWEEP_CONCURRENCY = 32;
+
+/** `ListKeys` pages whose keys may be queued at once (read-ahead; bounds memory). */
+const PAGES_IN_FLIGHT = 2;
 
 /** Where a stopped sweep resumes: pass it back as {@link SweepOptions.marker}. */
 export interface SweepResume {
@@ -26,7 +31,7 @@ export interface SweepOptions {
   readonly region: string;
   /** Resume from this `ListKeys` marker (a previous run's `resume.marker`). */
   readonly marker?: string;
-  /** Keys reconciled at the same time. Default 16. */
+  /** Keys reconciled at the same time. Default 32. */
   readonly concurrency?: number;
   /** `ListKeys` `Limit`, 1-1000. Default 100 (a stopped sweep re-reads at most one page). */
   readonly pageSize?: number;
@@ -83,7 +88,7 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
   const { region, signal } = options;
   const pageSize = options.pageSize ?? 100;
   const margin = options.safetyMarginMs ?? 30_000;
-  const limit = pLimit(options.concurrency ?? 16);
+  const limit = pLimit(options.concurrency ?? DEFAULT_SWEEP_CONCURRENCY);
   const tally = new GuardrailTally(region, deps.settings.dryRun, options.reportListLimit);
   let started = 0;
   let stoppedBy: SweepResult['stoppedBy'];
@@ -98,17 +103,12 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
   const readPage = (marker: string | undefined): Promise<KeyListPage> =>
     deps.kms.listKeys(region, { limit: pageSize, ...(marker !== undefined ? { marker } : {}) }, signal);
 
-  let marker = options.marker;
-  let pages = 0;
-  let page: KeyListPage | undefined = shouldStop() ? undefined : await readPage(marker);
-  while (page) {
-    pages += 1;
-    const current = page;
-    options.onPage?.(current.keys.length, current.nextMarker !== undefined);
-    // Read the next page while this one is reconciled; a stopped run just drops it.
-    const next = current.nextMarker !== undefined ? settle(readPage(current.nextMarker)) : undefined;
-    const done = await Promise.all(
-      current.keys.map((key) =>
+  // Up to PAGES_IN_FLIGHT pages have their keys queued at once, so a slow key (one waiting for a
+  // ReplicateKey token) holds up neither the next page nor the limiter; memory stays bounded.
+  const window: Array<{ readonly marker: string | undefined; readonly done: Promise<boolean> }> = [];
+  const schedule = (keys: KeyListPage['keys']): Promise<boolean> =>
+    Promise.all(
+      keys.map((key) =>
         limit(async (): Promise<boolean> => {
           if (shouldStop()) return false;
           started += 1;
@@ -118,20 +118,30 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
           return true;
         }),
       ),
-    );
-    if (!done.every(Boolean)) {
-      await next; // settled: a read-ahead failure does not matter any more
-      return finish(false, marker);
+    ).then((started) => started.every(Boolean));
+
+  let nextMarker = options.marker;
+  let more = true;
+  let pages = 0;
+  for (;;) {
+    while (more && window.length < PAGES_IN_FLIGHT && !shouldStop()) {
+      const page = await readPage(nextMarker);
+      pages += 1;
+      options.onPage?.(page.keys.length, page.nextMarker !== undefined);
+      window.push({ marker: nextMarker, done: schedule(page.keys) });
+      more = page.nextMarker !== undefined;
+      nextMarker = page.nextMarker;
     }
-    if (current.nextMarker === undefined || !next) return finish(true);
-    marker = current.nextMarker;
-    if (shouldStop()) {
-      await next;
-      return finish(false, marker);
+    const oldest = window[0];
+    if (!oldest) break;
+    if (!(await oldest.done)) {
+      // A key of this page was never started: let the started ones finish, resume here.
+      await Promise.all(window.map((w) => w.done));
+      return finish(false, oldest.marker);
     }
-    page = unwrap(await next);
+    window.shift();
   }
-  return finish(false, marker);
+  return more ? finish(false, nextMarker) : finish(true);
 
   function finish(complete: boolean, resumeMarker?: string): SweepResult {
     return {

@@ -6,6 +6,7 @@
  *
  * The buckets are `limiter`'s `TokenBucket` (monotonic `performance.now()` clock, FIFO waiters).
  */
+import { setMaxListeners } from 'node:events';
 import { TokenBucket } from 'limiter';
 import { RetryableError } from '../errors.js';
 import type { KmsGateway } from '../kms-gateway.js';
@@ -36,11 +37,15 @@ const LARGEST_REQUEST: Partial<Record<PacedOperation, number>> = { CreateKey: 2 
 /**
  * Creates the per-(operation, Region) token buckets, lazily.
  *
- * Each bucket refills at `rate = quota × quotaShare` per second and starts full with a burst of
- * `min(rate, quota − rate)` (at least the largest single request), so any one-second window
- * sees at most `burst + rate ≤ quota` requests from this limiter. That bound holds for one
- * limiter: concurrent Lambda containers each have theirs, which is what the share leaves room
- * for (quotas are per account and Region, shared with every principal [S5]).
+ * Each bucket refills at `rate = quota × quotaShare` per second and holds one second of that
+ * rate (at least the largest single request), starting full: the quota's own shape scaled by the
+ * share. KMS counts requests per second per account and Region [S5]; modelled as a bucket that
+ * holds one second of quota (as the embedded KMS does), a limiter that never takes more than
+ * `quotaShare` of the refill and of the bucket never meets `ThrottlingException` while the other
+ * principals stay within the rest. (A burst of one token, the strict "per sliding second"
+ * reading, made the first `ReplicateKey` calls wait 200 ms each and starved fast operations on
+ * timer ticks: bench/REPORT.md.) Concurrent Lambda containers each have their own limiter, which
+ * is what the share leaves room for.
  *
  * @throws {RangeError} when `quotaShare` is not in (0, 1] or a quota is not positive.
  */
@@ -59,7 +64,7 @@ export function createKmsRateLimiter(options: KmsRateLimiterOptions): KmsRateLim
     if (!bucket) {
       const quota = quotas[operation];
       const rate = quota * quotaShare;
-      const burst = Math.max(LARGEST_REQUEST[operation] ?? 1, Math.min(rate, quota - rate));
+      const burst = Math.max(LARGEST_REQUEST[operation] ?? 1, rate);
       bucket = new TokenBucket({ bucketSize: burst, tokensPerInterval: rate, interval: 1000 });
       bucket.content = burst; // start full: a warm burst below the quota is allowed
       buckets.set(id, bucket);
@@ -119,9 +124,16 @@ export function createPacedGateway(gateway: KmsGateway, limiter: KmsRateLimiter)
   };
 }
 
+const signalsWithoutListenerLimit = new WeakSet<AbortSignal>();
+
 /** Waits for `waiting`, unless `signal` aborts first (the tokens are still spent when they come). */
 function untilAborted(waiting: Promise<unknown>, signal: AbortSignal | undefined, what: string): Promise<void> {
   if (!signal) return waiting.then(() => undefined);
+  // Many calls of one invocation wait on its one signal (16 Regions, a sweep page): not a leak.
+  if (!signalsWithoutListenerLimit.has(signal)) {
+    setMaxListeners(0, signal);
+    signalsWithoutListenerLimit.add(signal);
+  }
   const aborted = (): RetryableError => new RetryableError(`aborted while waiting for a ${what} request slot`, 'AbortError');
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise<void>((resolve, reject) => {

@@ -9,7 +9,7 @@ import { ConfigError } from '../config.js';
 import { RetryableError, TerminalError, type ReconcilerError } from '../errors.js';
 import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence } from '../guardrail.js';
 import { reconcileKey } from '../reconcile.js';
-import { sweepRegion, type SweepResult } from '../sweep.js';
+import { DEFAULT_SWEEP_CONCURRENCY, sweepRegion, type SweepResult } from '../sweep.js';
 import type { ReconcileOutcome } from '../types.js';
 import { isManaged, renderFamily, renderPlan, renderStatus, renderSweep } from './cli-render.js';
 import { TargetError, connectTarget, type Target, type TargetOptions } from './cli-target.js';
@@ -78,7 +78,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   const regionOption = (): Option => new Option('--region <region...>', 'Region(s) to cover (default: AWS_REGION; us-east-1 with --embedded)');
   const concurrencyOption = (): Option =>
-    new Option('--concurrency <n>', 'keys reconciled at the same time').argParser(parseCount).default(16);
+    new Option('--concurrency <n>', 'keys reconciled at the same time').argParser(parseCount).default(DEFAULT_SWEEP_CONCURRENCY);
 
   program
     .command('plan')
@@ -218,7 +218,7 @@ async function sweepAll(
     const result = await sweepRegion(
       {
         region,
-        concurrency: options.concurrency ?? 16,
+        concurrency: options.concurrency ?? DEFAULT_SWEEP_CONCURRENCY,
         ...(options.marker !== undefined ? { marker: options.marker } : {}),
         ...(options.maxKeys !== undefined ? { maxKeys: options.maxKeys } : {}),
         onPage: (keys, more) => {

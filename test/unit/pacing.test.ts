@@ -106,6 +106,39 @@ describe('the paced KMS gateway', () => {
     }
   });
 
+  it('at QUOTA_SHARE=1 lets one second of ReplicateKey quota go at once, then 5/s', async () => {
+    const calls: Call[] = [];
+    const paced = createPacedGateway(recordingGateway(calls), createKmsRateLimiter({ quotaShare: 1 }));
+    const regions = ['us-west-2', 'eu-west-1', 'ap-south-1', 'ca-central-1', 'sa-east-1', 'eu-north-1', 'ap-northeast-1'];
+
+    const all = Promise.all(regions.map((r) => replicate(paced, r)));
+    await vi.advanceTimersByTimeAsync(10_000);
+    await all;
+
+    // The quota's shape: a bucket of 5 ReplicateKey (one second), refilled at 5/s.
+    expect(calls.map((c) => c.at)).toEqual([0, 0, 0, 0, 0, 200, 400]);
+  });
+
+  it('waits on one abort signal from many calls without a listener-limit warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    const calls: Call[] = [];
+    const paced = createPacedGateway(recordingGateway(calls), createKmsRateLimiter({ quotaShare: 0.5 }));
+    const controller = new AbortController();
+
+    const all = Promise.all(Array.from({ length: 16 }, () => paced.describeKey('us-east-1', 'k', controller.signal)));
+    await vi.advanceTimersByTimeAsync(100);
+    await all;
+    await new Promise((resolve) => process.nextTick(resolve));
+    process.off('warning', onWarning);
+
+    expect(calls).toHaveLength(16);
+    expect(warnings.map((w) => w.name)).toEqual([]);
+  });
+
   it('uses raised quotas from KMS_REQUEST_QUOTAS', async () => {
     const calls: Call[] = [];
     const limiter = createKmsRateLimiter({ quotaShare: 0.5, quotas: parseKmsRequestQuotas('ReplicateKey=50 CreateKey=100') });
