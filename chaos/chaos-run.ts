@@ -1,0 +1,442 @@
+/**
+ * The chaos run (issue 7): a seeded population of key families in the embedded KMS, the account's
+ * users acting on them through the API, every CloudTrail event delivered through the emulator's
+ * fault layer to the real key-event handler on a fleet of Lambda-like containers with Lambda's
+ * retries and a dead-letter list, then one sweep per Region; then the invariants of
+ * `chaos/invariants.ts` and the figures of docs/RELIABILITY.md.
+ *
+ * Time: a `SimulatedClock`. Each delivery round is 30 simulated seconds; Lambda's retries come 2
+ * and 4 rounds after a failure (about 1 and 2 minutes [S6]); CloudTrail deliveries held back by
+ * the delay fault arrive every 6 rounds (3 minutes late); replicas take 2 s to 10 min to leave
+ * `Creating`; a primary-Region change takes 90 s. The sweep runs 15 simulated minutes after the
+ * event traffic has gone quiet.
+ */
+import { createEventBridgePublisher } from '../src/aws/eventbridge.js';
+import { matchesKeyEventRule } from '../src/cli/local-lambda.js';
+import { loadConfig } from '../src/config.js';
+import {
+  DOCUMENTED_QUOTAS,
+  startEmbeddedKms,
+  type CallRecord,
+  type EmbeddedKms,
+  type EventFaults,
+  type FaultPlan,
+  type FaultRule,
+  type FaultStats,
+} from '../src/emulator/index.js';
+import type { SweepKeyResult } from '../src/guardrail.js';
+import { createKeyEventHandler } from '../src/key-event.js';
+import { NO_OUTCOME_PUBLISHER, type OutcomeEvent, type OutcomePublisher } from '../src/outcome.js';
+import { createRuntime } from '../src/runtime.js';
+import { sweepRegion } from '../src/sweep.js';
+import { AccountUsers, type PerformedAction } from './account-users.js';
+import { LambdaFleet, allowSharedAbortSignalListeners, type EventDelivery } from './lambda-fleet.js';
+import { installReplicateLedger, type ReplicateAttempt } from './replicate-ledger.js';
+import { ALLOWED_REGIONS, REGION_TAG, buildScenario, type Scenario } from './scenario.js';
+import { SimulatedClock } from './sim-clock.js';
+
+/** Simulated length of one delivery round (ms). */
+export const ROUND_MS = 30_000;
+/** Rounds between a failed invocation and Lambda's first, then second retry (≈1 min, ≈2 min [S6]). */
+export const RETRY_DELAYS_IN_ROUNDS = [2, 4] as const;
+/** CloudTrail events held back by the delay fault are released every this many rounds. */
+export const RELEASE_DELAYED_EVERY = 6;
+/** A run that has not gone quiet after this many rounds is looping. */
+export const MAX_ROUNDS = 80;
+/** How long a primary-Region change keeps both keys `Updating` (ms). */
+export const PRIMARY_UPDATE_MS = 90_000;
+/** Simulated time between the last delivery and the sweep (ms): every replica has left `Creating`. */
+export const SWEEP_AFTER_MS = 15 * 60_000;
+
+/** The reconciler's credentials and role (its own CloudTrail echoes are skipped by principal). */
+export const RECONCILER_ACCESS_KEY_ID = 'AKIACHAOSRECONCILER1';
+export const RECONCILER_ROLE_ARN = 'arn:aws:iam::111122223333:role/kms-replica-reconciler-chaos';
+const RECONCILER_SESSION_ARN = 'arn:aws:sts::111122223333:assumed-role/kms-replica-reconciler-chaos/keyEvent';
+/** The outcome bus (served by the embedded KMS's EventBridge `PutEvents`). */
+export const OUTCOME_BUS_ARN = 'arn:aws:events:us-east-1:111122223333:event-bus/chaos-outcomes';
+
+/**
+ * Raised request quotas of the chaos account (requests per second), the same on both sides: the
+ * product paces to them (`KMS_REQUEST_QUOTAS`, `QUOTA_SHARE=0.5` per container, the shipped
+ * default) and the embedded KMS enforces them. Ten containers at half the quota each can ask for
+ * five times it, so bursts are throttled beyond the quota as in a real account. The users'
+ * operations are not limited (they are not under test).
+ */
+export const CHAOS_QUOTAS = { ReplicateKey: 20, CreateKey: 40 } as const;
+const EMULATOR_QUOTAS = {
+  ...DOCUMENTED_QUOTAS,
+  ...CHAOS_QUOTAS,
+  TagResource: Infinity,
+  ScheduleKeyDeletion: Infinity,
+  UpdatePrimaryRegion: Infinity,
+};
+
+/** Faults of one kind of call: probabilities per call, plus latency (real ms). */
+export interface CallFaultRates {
+  readonly throttleRate: number;
+  readonly internalErrorRate: number;
+  readonly dropConnectionRate: number;
+  readonly latencyJitterMs?: number;
+}
+
+/** A Region that answers badly for a while (an outage of the KMS endpoint). */
+export interface Brownout {
+  readonly region: string;
+  /** First and last round (inclusive). */
+  readonly fromRound: number;
+  readonly toRound: number;
+  readonly throttleRate: number;
+  readonly internalErrorRate: number;
+}
+
+/** Everything injected. */
+export interface ChaosFaultProfile {
+  /** Per reconciler operation. `ReplicateKey` drops happen after the effect (the lost-response case). */
+  readonly calls: Readonly<Record<'DescribeKey' | 'ListResourceTags' | 'ReplicateKey' | 'ListKeys' | 'PutEvents', CallFaultRates>>;
+  readonly events: EventFaults;
+  readonly brownout?: Brownout;
+}
+
+/** The fault profile of `npm run chaos` and of the in-suite run. */
+export const DEFAULT_FAULT_PROFILE: ChaosFaultProfile = {
+  calls: {
+    DescribeKey: { throttleRate: 0.02, internalErrorRate: 0.01, dropConnectionRate: 0.005, latencyJitterMs: 3 },
+    ListResourceTags: { throttleRate: 0.02, internalErrorRate: 0.01, dropConnectionRate: 0.005, latencyJitterMs: 3 },
+    ReplicateKey: { throttleRate: 0.03, internalErrorRate: 0.02, dropConnectionRate: 0.04, latencyJitterMs: 20 },
+    ListKeys: { throttleRate: 0.02, internalErrorRate: 0.01, dropConnectionRate: 0.005 },
+    PutEvents: { throttleRate: 0.01, internalErrorRate: 0.01, dropConnectionRate: 0 },
+  },
+  events: { dropRate: 0.03, duplicateRate: 0.05, delayEvents: 0.1, reorderWindow: 8 },
+  brownout: { region: 'eu-west-1', fromRound: 0, toRound: 7, throttleRate: 0.1, internalErrorRate: 0.5 },
+};
+
+/** No fault at all: the baseline that shows what the minimum of `checkChaosRun` costs in practice. */
+export const NO_FAULT_PROFILE: ChaosFaultProfile = {
+  calls: {
+    DescribeKey: { throttleRate: 0, internalErrorRate: 0, dropConnectionRate: 0 },
+    ListResourceTags: { throttleRate: 0, internalErrorRate: 0, dropConnectionRate: 0 },
+    ReplicateKey: { throttleRate: 0, internalErrorRate: 0, dropConnectionRate: 0 },
+    ListKeys: { throttleRate: 0, internalErrorRate: 0, dropConnectionRate: 0 },
+    PutEvents: { throttleRate: 0, internalErrorRate: 0, dropConnectionRate: 0 },
+  },
+  events: {},
+};
+
+/** Options of {@link runChaos}. */
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly families: number;
+  /** Containers (Lambda concurrency). Default 10. */
+  readonly concurrency?: number;
+  readonly faults?: ChaosFaultProfile;
+  /** Settings of the reconciler to change (merged over {@link chaosEnvironment}; a blank value unsets one). */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Progress lines (the CLI prints them). */
+  readonly log?: (line: string) => void;
+}
+
+/** A reconcile outcome of the sweep, or its error, per `<region>/<keyId>`. */
+export type SweepResults = ReadonlyMap<string, SweepKeyResult>;
+
+/** Everything the invariants and the report need. */
+export interface ChaosRun {
+  readonly options: Required<Omit<ChaosOptions, 'log' | 'environment'>>;
+  readonly scenario: Scenario;
+  /** Key id of every family (KMS chose those of `api-created` families). */
+  readonly keyIds: readonly string[];
+  readonly kms: Pick<EmbeddedKms, 'describe' | 'tags'>;
+  readonly performed: readonly PerformedAction[];
+  readonly userCallsByOperation: ReadonlyMap<string, number>;
+  readonly userRecords: number;
+  readonly deliveries: readonly EventDelivery[];
+  /** CloudTrail events taken from the emulator (duplicates included) and those the rule filtered out. */
+  readonly eventsTaken: number;
+  /** CloudTrail events taken after the sweep (records of its own writes), never delivered. */
+  readonly eventsAfterSweep: number;
+  readonly eventsFilteredByRule: number;
+  /** CloudTrail `DeleteKey` service events seen (a key deleted). */
+  readonly deleteKeyEvents: number;
+  readonly attempts: readonly ReplicateAttempt[];
+  readonly calls: readonly CallRecord[];
+  /** Index in `calls` where the sweep started. */
+  readonly sweepCallsFrom: number;
+  /** Index in `attempts` where the sweep started. */
+  readonly sweepAttemptsFrom: number;
+  readonly faultStats: FaultStats;
+  readonly throttledCount: number;
+  readonly sweep: SweepResults;
+  /** Per Region: complete, pages, keys. */
+  readonly sweepRegions: readonly { readonly region: string; readonly complete: boolean; readonly keys: number; readonly writes: number; readonly errors: number }[];
+  /** Families' missing replicas just before the sweep: `keyId` → Regions. */
+  readonly missingBeforeSweep: ReadonlyMap<string, readonly string[]>;
+  /** Outcome events published, and those whose PutEvents failed (with the writes they reported). */
+  readonly outcomesPublished: number;
+  readonly outcomePublishFailures: readonly { readonly writes: number; readonly error: string }[];
+  readonly rounds: number;
+  /** Whether the event traffic went quiet before {@link MAX_ROUNDS}. */
+  readonly quiet: boolean;
+  readonly simulatedMs: number;
+  readonly realMs: number;
+  /** Unhandled rejections and uncaught exceptions seen while the run was going. */
+  readonly processErrors: readonly string[];
+}
+
+/**
+ * Runs the chaos scenario end to end and returns what happened (see {@link ChaosRun}); the
+ * embedded KMS is closed before it returns, also on failure.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
+  const settings = { seed: options.seed, families: options.families, concurrency: options.concurrency ?? 10, faults: options.faults ?? DEFAULT_FAULT_PROFILE };
+  const log = options.log ?? (() => undefined);
+  const processErrors: string[] = [];
+  const onRejection = (reason: unknown): void => {
+    processErrors.push(`unhandledRejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  };
+  const onException = (error: Error): void => {
+    processErrors.push(`uncaughtException: ${error.stack ?? error.message}`);
+  };
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtExceptionMonitor', onException);
+  const started = performance.now();
+
+  const scenario = buildScenario({ seed: settings.seed, families: settings.families });
+  const clock = new SimulatedClock();
+  const startedAt = clock.now();
+  const kms = await startEmbeddedKms({
+    now: clock.now,
+    seed: settings.seed,
+    quotas: EMULATOR_QUOTAS,
+    primaryUpdateDelayMs: PRIMARY_UPDATE_MS,
+    callerIdentities: {
+      [RECONCILER_ACCESS_KEY_ID]: { type: 'AssumedRole', principalId: 'AROACHAOSRECONCILER:keyEvent', arn: RECONCILER_SESSION_ARN },
+    },
+  });
+  const users = new AccountUsers(kms.endpoint);
+  try {
+    const ledger = installReplicateLedger(kms, { seed: settings.seed });
+    const keyIds = seedFamilies(kms, scenario);
+    log(`seeded ${scenario.families.length} key families (${kms.calls().length} calls so far)`);
+
+    const env = { ...chaosEnvironment(kms.endpoint), ...options.environment };
+    const credentials = { accessKeyId: RECONCILER_ACCESS_KEY_ID, secretAccessKey: 'chaos' };
+    let outcomesPublished = 0;
+    const outcomePublishFailures: { writes: number; error: string }[] = [];
+    const handlers = Array.from({ length: settings.concurrency }, () => {
+      const config = loadConfig(env);
+      const eventBridge = createEventBridgePublisher({ region: 'us-east-1', eventBusName: OUTCOME_BUS_ARN, endpoint: kms.endpoint, credentials });
+      const publisher: OutcomePublisher = {
+        async publish(event: OutcomeEvent) {
+          try {
+            await eventBridge.publish(event);
+            outcomesPublished += 1;
+          } catch (error) {
+            const writes = (event.detail as { writes?: unknown }).writes;
+            outcomePublishFailures.push({ writes: typeof writes === 'number' ? writes : 0, error: (error as Error).name + ': ' + (error as Error).message });
+            throw error;
+          }
+        },
+      };
+      return createKeyEventHandler(createRuntime(config, { credentials, now: clock.date, publisher }));
+    });
+    const fleet = new LambdaFleet({ handlers, retryDelaysInRounds: RETRY_DELAYS_IN_ROUNDS });
+    await allowSharedAbortSignalListeners(settings.concurrency * 50);
+
+    const performed: PerformedAction[] = [];
+    const lastActionRound = Math.max(...scenario.families.flatMap((f) => f.actions.map((a) => a.round)));
+    let eventsTaken = 0;
+    let eventsFilteredByRule = 0;
+    let deleteKeyEvents = 0;
+    let eventsAfterSweep = 0;
+    let planKey = '';
+    let round = 0;
+    let quiet = false;
+    let releaseNext = false;
+    for (;;) {
+      if (round > 0) clock.advance(ROUND_MS);
+      const plan = faultPlan(settings.faults, settings.seed, round);
+      if (plan.key !== planKey) {
+        kms.setFaults(plan.plan);
+        planKey = plan.key;
+      }
+      performed.push(...(await performRound(users, scenario, keyIds, round)));
+      if (releaseNext || round % RELEASE_DELAYED_EVERY === RELEASE_DELAYED_EVERY - 1) kms.releaseDelayedEvents();
+      releaseNext = false;
+      for (const event of kms.takeEvents()) {
+        eventsTaken += 1;
+        if (event.detail.eventName === 'DeleteKey') deleteKeyEvents += 1;
+        if (matchesKeyEventRule(event)) fleet.enqueue(event, round);
+        else eventsFilteredByRule += 1;
+      }
+      const invocations = await fleet.runRound(round);
+      log(`round ${round} (${Math.round(performance.now() - started)} ms): ${invocations} invocations, ${fleet.pendingCount()} waiting for a retry, ${kms.pendingEvents()} new events, ${kms.delayedEvents()} delayed`);
+      if (round >= lastActionRound && fleet.pendingCount() === 0 && kms.pendingEvents() === 0) {
+        if (kms.delayedEvents() === 0) {
+          quiet = true;
+          break;
+        }
+        releaseNext = true;
+      }
+      round += 1;
+      if (round > MAX_ROUNDS) break;
+    }
+
+    const missingBeforeSweep = findMissingReplicas(kms, scenario, keyIds);
+    clock.advance(SWEEP_AFTER_MS);
+    kms.setFaults(faultPlan({ ...settings.faults, brownout: undefined }, settings.seed, -1).plan);
+    const sweepCallsFrom = kms.calls().length;
+    const sweepAttemptsFrom = ledger.attempts.length;
+    const sweep = new Map<string, SweepKeyResult>();
+    const sweepRegions = await Promise.all(
+      ALLOWED_REGIONS.map(async (region) => {
+        const runtime = createRuntime(loadConfig({ ...env, AWS_REGION: region }), { credentials, now: clock.date, publisher: NO_OUTCOME_PUBLISHER });
+        const result = await sweepRegion(
+          { region, remainingTimeMs: () => 15 * 60_000, onKey: (key) => sweep.set(`${region}/${key.keyId}`, key) },
+          runtime,
+        );
+        log(`swept ${region} (${Math.round(performance.now() - started)} ms): ${result.report.keys} keys, ${result.report.writes} writes`);
+        return { region, complete: result.complete, keys: result.report.keys, writes: result.report.writes, errors: result.report.errors.count };
+      }),
+    );
+    // The sweep's own ReplicateKey calls leave records too; they go nowhere (the run is over).
+    kms.releaseDelayedEvents();
+    for (const event of kms.takeEvents()) {
+      eventsAfterSweep += 1;
+      if (event.detail.eventName === 'DeleteKey') deleteKeyEvents += 1;
+    }
+    log(`swept ${sweepRegions.length} Regions: ${sweepRegions.reduce((n, r) => n + r.keys, 0)} keys, ${sweepRegions.reduce((n, r) => n + r.writes, 0)} writes`);
+
+    return {
+      options: settings,
+      scenario,
+      keyIds,
+      kms: { describe: kms.describe.bind(kms), tags: kms.tags.bind(kms) },
+      performed,
+      userCallsByOperation: users.callsByOperation,
+      userRecords: users.records,
+      deliveries: fleet.all(),
+      eventsTaken,
+      eventsAfterSweep,
+      eventsFilteredByRule,
+      deleteKeyEvents,
+      attempts: ledger.attempts,
+      calls: [...kms.calls()],
+      sweepCallsFrom,
+      sweepAttemptsFrom,
+      faultStats: kms.faultStats(),
+      throttledCount: kms.throttledCount(),
+      sweep,
+      sweepRegions,
+      missingBeforeSweep,
+      outcomesPublished,
+      outcomePublishFailures,
+      rounds: round + 1,
+      quiet,
+      simulatedMs: clock.now() - startedAt,
+      realMs: Math.round(performance.now() - started),
+      processErrors,
+    };
+  } finally {
+    users.close();
+    await kms.close();
+    // Let stray socket errors of the closed server surface while the listeners still record them.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('unhandledRejection', onRejection);
+    process.off('uncaughtExceptionMonitor', onException);
+  }
+}
+
+/** The key-event function's environment in the chaos deployment. */
+export function chaosEnvironment(endpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_KMS: endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
+    OUTCOME_EVENT_BUS: OUTCOME_BUS_ARN,
+    ALLOWED_REGIONS: ALLOWED_REGIONS.join(' '),
+    KMS_REQUEST_QUOTAS: Object.entries(CHAOS_QUOTAS)
+      .map(([operation, rps]) => `${operation}=${rps}`)
+      .join(' '),
+    QUOTA_SHARE: '0.5',
+    RECONCILER_PRINCIPAL_ARN: RECONCILER_ROLE_ARN,
+    LOG_LEVEL: 'SILENT',
+  };
+}
+
+/**
+ * The emulator's fault plan for a round: the brownout rules (first, so they win in their Region)
+ * while it lasts, then one rule per reconciler operation. The users' operations match no rule.
+ * `key` changes only when the plan does (installing a plan reseeds the fault streams).
+ */
+export function faultPlan(profile: ChaosFaultProfile, seed: number, round: number): { key: string; plan: FaultPlan } {
+  const brownout = profile.brownout;
+  const inBrownout = brownout !== undefined && round >= brownout.fromRound && round <= brownout.toRound;
+  const rules: FaultRule[] = [];
+  if (inBrownout) {
+    for (const operation of Object.keys(profile.calls)) {
+      if (operation === 'PutEvents') continue;
+      rules.push({ operation, region: brownout.region, throttleRate: brownout.throttleRate, internalErrorRate: brownout.internalErrorRate });
+    }
+  }
+  for (const [operation, rates] of Object.entries(profile.calls)) {
+    rules.push({
+      operation,
+      throttleRate: rates.throttleRate,
+      internalErrorRate: rates.internalErrorRate,
+      dropConnectionRate: rates.dropConnectionRate,
+      // A lost response after the replica was made: the case that turns a retry into AlreadyExists.
+      dropAfterEffect: operation === 'ReplicateKey',
+      ...(rates.latencyJitterMs ? { latencyJitterMs: rates.latencyJitterMs } : {}),
+    });
+  }
+  const phase = round < 0 ? 'sweep' : inBrownout ? 'brownout' : 'steady';
+  // Installing a plan reseeds the streams; the round it is installed in keeps phases apart.
+  const phaseSeed = (Math.imul(seed, 7919) + round + 1_000) | 0;
+  return { key: phase, plan: { seed: phaseSeed, rules, events: profile.events } };
+}
+
+function seedFamilies(kms: EmbeddedKms, scenario: Scenario): string[] {
+  return scenario.families.map((plan) => {
+    if (plan.keyId === undefined) return ''; // created through the API in round 0
+    kms.seedKey({
+      region: plan.primaryRegion,
+      keyId: plan.keyId,
+      multiRegion: plan.multiRegion,
+      origin: plan.origin,
+      keyState: plan.primaryState,
+      tags: plan.seededTags,
+      description: `chaos family ${plan.index} (${plan.kind})`,
+    });
+    for (const replica of plan.replicas) {
+      kms.seedReplica(plan.keyId, plan.primaryRegion, replica.region, {
+        keyState: replica.keyState,
+        tags: replica.tagged && plan.finalTagValue !== undefined ? { ...plan.seededTags, [REGION_TAG]: plan.finalTagValue } : {},
+        ...(replica.creatingForMs !== undefined ? { creatingForMs: replica.creatingForMs } : {}),
+      });
+    }
+    return plan.keyId;
+  });
+}
+
+async function performRound(users: AccountUsers, scenario: Scenario, keyIds: string[], round: number): Promise<PerformedAction[]> {
+  const done: PerformedAction[] = [];
+  for (const plan of scenario.families) {
+    for (const action of plan.actions) {
+      if (action.round !== round) continue;
+      const result = await users.perform(action, keyIds[plan.index] ?? '');
+      if (action.kind === 'CreateKey') keyIds[plan.index] = result.keyId;
+      done.push(result);
+    }
+  }
+  return done;
+}
+
+/** Desired Regions of writable families that hold no key of the family (ground truth, read-only peek). */
+function findMissingReplicas(kms: EmbeddedKms, scenario: Scenario, keyIds: readonly string[]): Map<string, string[]> {
+  const missing = new Map<string, string[]>();
+  for (const plan of scenario.families) {
+    if (!plan.writable) continue;
+    const keyId = keyIds[plan.index] ?? '';
+    const regions = plan.desiredRegions.filter((region) => kms.describe(region, keyId) === undefined);
+    if (regions.length > 0) missing.set(keyId, regions);
+  }
+  return missing;
+}

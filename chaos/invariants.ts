@@ -1,0 +1,590 @@
+/**
+ * The invariants of the chaos run (issue 7) and the figures of docs/RELIABILITY.md, computed from
+ * a finished {@link ChaosRun}. Each broken invariant is one line naming the family, Region, event
+ * or call concerned; the run passes when there is none.
+ */
+import type { KeyMetadataView } from '../src/emulator/index.js';
+import type { KeyEventResult } from '../src/key-event.js';
+import type { ReconcileResult, RegionStatusCode } from '../src/types.js';
+import type { ChaosRun } from './chaos-run.js';
+import { KIND_WEIGHTS, type FamilyKind, type FamilyPlan } from './scenario.js';
+
+/** KMS operations the reconciler may call with the chaos configuration (no restore, default policy). */
+export const RECONCILER_OPERATIONS: ReadonlySet<string> = new Set(['DescribeKey', 'ListResourceTags', 'ReplicateKey', 'ListKeys']);
+/** Operations only the account's users call. */
+export const USER_OPERATIONS: ReadonlySet<string> = new Set(['TagResource', 'CreateKey', 'ScheduleKeyDeletion', 'UpdatePrimaryRegion']);
+
+/**
+ * Stated bounds on KMS calls per minimum call (see {@link minimumCalls}): the event path pays for
+ * duplicated and replayed events, Lambda and SDK retries and lost responses; the sweep for faults.
+ */
+export interface CallBounds {
+  readonly eventPath: number;
+  readonly sweep: number;
+}
+
+/** The bounds docs/RELIABILITY.md states. */
+export const DEFAULT_CALL_BOUNDS: CallBounds = { eventPath: 2.5, sweep: 1.25 };
+
+/** What the end state of a family must be: its whole-key result and, per Region, the statuses allowed. */
+export interface ExpectedOutcome {
+  readonly result: ReconcileResult;
+  readonly regions: ReadonlyMap<string, ReadonlySet<RegionStatusCode>>;
+}
+
+/**
+ * The end state a family must reach, from how its scenario was built: each desired Region holds a
+ * replica (`present`, or `created` when the sweep had to make it; `pending-import` for an
+ * EXTERNAL key), unless a replica there is disabled or scheduled for deletion, or the primary is
+ * not `Enabled` (`missing`); every bad token is reported; every replica the tag does not name is
+ * `extra`.
+ */
+export function expectedOutcome(plan: FamilyPlan): ExpectedOutcome {
+  const regions = new Map<string, ReadonlySet<RegionStatusCode>>();
+  if (plan.finalTagValue === undefined) return { result: 'unmanaged', regions };
+  if (!plan.multiRegion) return { result: 'not-multi-region', regions };
+  const replicas = new Map(plan.replicas.map((r) => [r.region, r.keyState]));
+  if (plan.finalPrimaryRegion !== plan.primaryRegion) {
+    replicas.delete(plan.finalPrimaryRegion);
+    replicas.set(plan.primaryRegion, 'Enabled');
+  }
+  for (const region of plan.desiredRegions) {
+    const state = region === plan.scheduledReplicaDeletion ? 'PendingDeletion' : replicas.get(region);
+    regions.set(region, statusesFor(state, plan));
+  }
+  for (const token of plan.rejectedTokens) regions.set(token.token, new Set([token.status]));
+  for (const region of replicas.keys()) {
+    if (!plan.desiredRegions.includes(region)) regions.set(region, new Set(['extra']));
+  }
+  return { result: plan.writable ? 'reconciled' : 'primary-not-enabled', regions };
+}
+
+function statusesFor(state: string | undefined, plan: FamilyPlan): ReadonlySet<RegionStatusCode> {
+  switch (state) {
+    case 'Enabled':
+    case 'Creating':
+      return new Set(['present']);
+    case 'Disabled':
+      return new Set(['replica-disabled']);
+    case 'PendingDeletion':
+      return new Set(['blocked-pending-deletion']);
+    default:
+      if (!plan.writable) return new Set(['missing']);
+      // `already-exists`: the sweep's ReplicateKey lost its response and the SDK's retry found the replica.
+      return new Set([plan.origin === 'EXTERNAL' ? 'pending-import' : 'present', 'created', 'already-exists']);
+  }
+}
+
+/** Replicas a family needs created over the whole run (desired Regions with no key at the start). */
+export function replicasNeeded(plan: FamilyPlan): number {
+  if (!plan.writable) return 0;
+  const existing = new Set(plan.replicas.map((r) => r.region));
+  return plan.desiredRegions.filter((region) => !existing.has(region) && region !== plan.primaryRegion).length;
+}
+
+/** The minimum KMS calls of a perfect run, split as the report shows them. */
+export interface MinimumCalls {
+  /** One no-op reconcile per CloudTrail record the users caused (2 reads + 1 per replica when managed). */
+  readonly eventReads: number;
+  /** One sweep over the keys at its start: ListKeys pages, 1 read per replica key, 2 (+1 per replica when managed) per other key. */
+  readonly sweepReads: number;
+  /** One ReplicateKey per replica that had to be created. */
+  readonly writes: number;
+}
+
+/**
+ * The minimum number of KMS calls: every record the users' actions caused delivered once and
+ * reconciled once with the reads of a no-op reconcile (DescribeKey + ListResourceTags, plus a
+ * DescribeKey per replica when the key is managed: `reconcileKey`'s documented cost), one
+ * `ReplicateKey` per replica that had to exist, and one sweep reading every key that exists when it
+ * starts once. The
+ * reconciler's own CloudTrail echoes cost nothing (skipped by principal). Replica counts are those
+ * of a perfect run at the time of each action.
+ */
+export function minimumCalls(run: Pick<ChaosRun, 'scenario' | 'keyIds' | 'kms' | 'attempts' | 'sweepAttemptsFrom'>): MinimumCalls {
+  // The sweep reads the keys that exist when it starts: leave out the replicas it creates.
+  const madeBySweep = new Set(
+    run.attempts
+      .slice(run.sweepAttemptsFrom)
+      .filter((a) => a.errorCode === undefined)
+      .map((a) => `${a.keyId}@${a.replicaRegion}`),
+  );
+  let eventReads = 0;
+  let sweepReads = 0;
+  let writes = 0;
+  const keysPerRegion = new Map<string, number>();
+  const count = (region: string): void => {
+    keysPerRegion.set(region, (keysPerRegion.get(region) ?? 0) + 1);
+  };
+  for (const plan of run.scenario.families) {
+    const managed = plan.finalTagValue !== undefined && plan.multiRegion;
+    const needed = replicasNeeded(plan);
+    writes += needed;
+    const atStart = plan.replicas.length;
+    const later = atStart + needed - (plan.kind === 'retag' ? 1 : 0);
+    for (const action of plan.actions) {
+      const records = action.kind === 'UpdatePrimaryRegion' ? 2 : 1;
+      const replicas = action.round === 0 ? atStart : later;
+      eventReads += records * (2 + (managed ? replicas : 0));
+    }
+    const keyId = run.keyIds[plan.index] ?? '';
+    const primary = run.kms.describe(plan.finalPrimaryRegion, keyId);
+    const replicaRegions = (primary?.MultiRegionConfiguration?.ReplicaKeys.map((r) => r.Region) ?? []).filter(
+      (region) => !madeBySweep.has(`${keyId}@${region}`),
+    );
+    count(plan.finalPrimaryRegion);
+    sweepReads += 2 + (managed ? replicaRegions.length : 0);
+    for (const region of replicaRegions) {
+      count(region);
+      sweepReads += 1;
+    }
+  }
+  for (const keys of keysPerRegion.values()) sweepReads += Math.max(1, Math.ceil(keys / 100));
+  return { eventReads, sweepReads, writes };
+}
+
+/** The figures of one run (docs/RELIABILITY.md). */
+export interface ChaosFigures {
+  readonly seed: number;
+  readonly families: number;
+  readonly concurrency: number;
+  readonly familiesByKind: Readonly<Record<FamilyKind, number>>;
+  readonly keysAtStart: number;
+  /** Keys at the end: every family's primary, the seeded replicas and the replicas created (none is deleted). */
+  readonly keysAtEnd: number;
+  readonly userActions: Readonly<Record<string, number>>;
+  readonly rounds: number;
+  readonly simulatedMinutes: number;
+  readonly realSeconds: number;
+  readonly events: {
+    /** CloudTrail records KMS emitted (before the event faults). */
+    readonly emitted: number;
+    readonly dropped: number;
+    readonly duplicated: number;
+    readonly delayed: number;
+    readonly reordered: number;
+    /** Taken from the queue but not matched by the rule (failed calls carry `errorCode`). */
+    readonly filteredByRule: number;
+    readonly delivered: number;
+    readonly invocations: number;
+    readonly retries: number;
+    readonly processed: number;
+    readonly deadLettered: number;
+    readonly deadLetteredByError: Readonly<Record<string, number>>;
+    readonly results: Readonly<Record<'reconciled' | 'skipped' | 'rejected', number>>;
+    readonly thrownByError: Readonly<Record<string, number>>;
+    /** The longest invocation (real ms); the function's timeout is 60 s. */
+    readonly longestInvocationMs: number;
+  };
+  readonly faults: {
+    readonly throttled: number;
+    readonly throttledByQuota: number;
+    readonly internalError: number;
+    readonly droppedConnection: number;
+    readonly delayedCalls: number;
+  };
+  readonly replicateKey: {
+    /** Every ReplicateKey call the reconciler sent (faulted ones included). */
+    readonly calls: number;
+    /** Calls that reached the operation. */
+    readonly reached: number;
+    readonly succeeded: number;
+    readonly alreadyExists: number;
+    /** Successes whose response was lost (connection dropped after the effect). */
+    readonly lostResponses: number;
+    /** AlreadyExists answers that followed a lost response for the same Region. */
+    readonly alreadyExistsAfterLostResponse: number;
+    readonly otherErrors: Readonly<Record<string, number>>;
+  };
+  readonly replicas: {
+    readonly seeded: number;
+    readonly needed: number;
+    readonly createdByEvents: number;
+    readonly createdBySweep: number;
+  };
+  readonly beforeSweep: {
+    readonly familiesMissingReplicas: number;
+    readonly regionsMissing: number;
+    readonly byCause: Readonly<Record<'dead-lettered' | 'event-dropped' | 'unexplained', number>>;
+  };
+  readonly sweep: {
+    readonly keys: number;
+    readonly writes: number;
+    readonly errors: number;
+    readonly complete: boolean;
+    /** `keyId: error` of every managed family whose sweep reconcile threw. */
+    readonly familyErrors: readonly string[];
+  };
+  readonly endStatuses: Readonly<Record<string, number>>;
+  readonly endResults: Readonly<Record<string, number>>;
+  /** Desired Regions still without a replica at the end whose reason is a reported retryable failure (the next sweep's). */
+  readonly reportedFailures: number;
+  readonly kmsCalls: {
+    readonly eventPath: number;
+    readonly sweep: number;
+    readonly byOperation: Readonly<Record<string, number>>;
+    readonly minimum: MinimumCalls;
+    readonly eventPathMinimum: number;
+    readonly sweepMinimum: number;
+    readonly eventPathRatio: number;
+    readonly sweepRatio: number;
+    readonly totalRatio: number;
+    readonly bounds: CallBounds;
+  };
+  readonly outcomeEvents: { readonly published: number; readonly publishFailures: number; readonly writeReportsLost: number };
+}
+
+/** The verdict on a run: every broken invariant (none = pass) and the figures. */
+export interface ChaosVerdict {
+  readonly violations: readonly string[];
+  readonly figures: ChaosFigures;
+}
+
+/**
+ * Checks every invariant of issue 7 on a finished run:
+ * 1. every desired, allowed Region of every `Enabled` primary holds a replica of the current
+ *    primary, or the family's last outcome (the sweep's) says exactly why not, and that outcome
+ *    is exactly the expected one for every family;
+ * 2. no Region received two successful `ReplicateKey` calls, none was attempted into a Region
+ *    whose replica is scheduled for deletion, exactly the needed replicas were made; no replica
+ *    was deleted, the reconciler called nothing but its reads and `ReplicateKey`;
+ * 3. every delivered event was processed or dead-lettered with its error, none was rejected or
+ *    crashed the handler, every CloudTrail record is accounted for (nothing looped), and every
+ *    family still missing a replica before the sweep lost its event (dropped or dead-lettered);
+ * 4. KMS calls stay within {@link CallBounds} of the minimum;
+ * 5. no unhandled rejection or uncaught exception, and the traffic went quiet.
+ */
+export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_BOUNDS): ChaosVerdict {
+  const violations: string[] = [];
+  const fail = (message: string): void => {
+    violations.push(message);
+  };
+  const families = run.scenario.families;
+  const keyOf = (plan: FamilyPlan): string => run.keyIds[plan.index] ?? '';
+  const familyOfKey = new Map(families.map((plan) => [keyOf(plan), plan]));
+
+  // 5. The process and the loop.
+  for (const error of run.processErrors) fail(`process: ${error.split('\n')[0]}`);
+  if (!run.quiet) fail(`the event traffic did not go quiet within ${run.rounds} rounds: something loops`);
+
+  // 1. End state, per family: the sweep's outcome and the keys that exist.
+  const endStatuses: Record<string, number> = {};
+  const endResults: Record<string, number> = {};
+  const sweepErrors: string[] = [];
+  for (const plan of families) {
+    const keyId = keyOf(plan);
+    const label = `family ${plan.index} (${plan.kind}, ${keyId})`;
+    const expected = expectedOutcome(plan);
+    const swept = run.sweep.get(`${plan.finalPrimaryRegion}/${keyId}`);
+    if (!swept) {
+      fail(`${label}: the sweep of ${plan.finalPrimaryRegion} did not look at its primary key`);
+      continue;
+    }
+    if (swept.kind !== 'reconciled') {
+      endResults[swept.kind] = (endResults[swept.kind] ?? 0) + 1;
+      if (swept.kind === 'error') {
+        sweepErrors.push(`${keyId}: ${swept.error.name}: ${swept.error.message}`);
+        if (!swept.error.retryable) fail(`${label}: the sweep failed terminally: ${swept.error.name}: ${swept.error.message}`);
+        // Reported in the sweep's guardrail report (errors) and retried by the next sweep.
+      } else {
+        fail(`${label}: the sweep saw its primary key as a replica`);
+      }
+      continue;
+    }
+    const outcome = swept.outcome;
+    endResults[outcome.result] = (endResults[outcome.result] ?? 0) + 1;
+    if (outcome.result !== expected.result) fail(`${label}: result ${outcome.result}, expected ${expected.result}`);
+    const actual = new Map(outcome.regions.map((r) => [r.region, r]));
+    for (const [region, allowed] of expected.regions) {
+      const status = actual.get(region);
+      if (!status) {
+        fail(`${label}: no status for ${region} (expected ${[...allowed].join(' or ')})`);
+        continue;
+      }
+      endStatuses[status.status] = (endStatuses[status.status] ?? 0) + 1;
+      if (status.status === 'failed' && allowed.has('created')) {
+        // Reported with its error; the next sweep retries it.
+        if (!status.error?.retryable) fail(`${label}: ${region} failed terminally: ${status.error?.name}: ${status.message}`);
+        continue;
+      }
+      if (!allowed.has(status.status)) fail(`${label}: ${region} is ${status.status}, expected ${[...allowed].join(' or ')}`);
+    }
+    for (const status of outcome.regions) {
+      if (!expected.regions.has(status.region)) fail(`${label}: unexpected status ${status.status} for ${status.region}`);
+    }
+    if (plan.multiRegion) checkKeysExist(run, plan, keyId, expected, actual, label, fail);
+  }
+
+  // 2. ReplicateKey: at most one success per Region, never into a blocked Region, exactly the needed ones.
+  const successes = new Map<string, number>();
+  let alreadyExists = 0;
+  const otherErrors: Record<string, number> = {};
+  for (const attempt of run.attempts) {
+    const pair = `${attempt.keyId}@${attempt.replicaRegion}`;
+    if (attempt.stateBefore === 'PendingDeletion') {
+      fail(`ReplicateKey #${attempt.seq} of ${attempt.keyId} into ${attempt.replicaRegion}, whose replica is scheduled for deletion`);
+    }
+    if (attempt.errorCode === undefined) {
+      successes.set(pair, (successes.get(pair) ?? 0) + 1);
+      const plan = familyOfKey.get(attempt.keyId);
+      if (!plan?.writable || !plan.desiredRegions.includes(attempt.replicaRegion)) {
+        fail(`ReplicateKey #${attempt.seq} made a replica of ${attempt.keyId} in ${attempt.replicaRegion}, which its family does not want`);
+      }
+    } else if (attempt.errorCode === 'AlreadyExistsException') alreadyExists += 1;
+    else otherErrors[attempt.errorCode] = (otherErrors[attempt.errorCode] ?? 0) + 1;
+  }
+  for (const [pair, n] of successes) if (n > 1) fail(`${pair} received ${n} successful ReplicateKey calls`);
+  const needed = families.reduce((n, plan) => n + replicasNeeded(plan), 0);
+  const succeeded = [...successes.values()].reduce((a, b) => a + b, 0);
+  // Desired Regions still without a replica: each was reported by the sweep (checked above).
+  const reportedFailures = families.reduce((n, plan) => n + missingAtEnd(run, plan, keyOf(plan)).length, 0);
+  if (succeeded !== needed - reportedFailures) {
+    fail(`${succeeded} replicas were created; ${needed} were needed and ${reportedFailures} are reported missing`);
+  }
+
+  // Lost responses: zip the attempts with the call log's ReplicateKey calls that reached the operation.
+  const reached = run.calls.filter(
+    (c) => c.operation === 'ReplicateKey' && c.fault !== 'throttle' && c.fault !== 'internalError' && c.errorCode !== 'ThrottlingException',
+  );
+  if (reached.length !== run.attempts.length) fail(`harness: ${reached.length} ReplicateKey calls reached KMS, the ledger has ${run.attempts.length}`);
+  let lostResponses = 0;
+  let alreadyExistsAfterLost = 0;
+  run.attempts.forEach((attempt, i) => {
+    if (reached[i]?.fault !== 'dropConnection' || attempt.errorCode !== undefined) return;
+    lostResponses += 1;
+    const next = run.attempts.find((a) => a.seq > attempt.seq && a.keyId === attempt.keyId && a.replicaRegion === attempt.replicaRegion);
+    if (next?.errorCode === 'AlreadyExistsException') alreadyExistsAfterLost += 1;
+    else if (next) fail(`ReplicateKey #${next.seq} after the lost response of #${attempt.seq} answered ${next.errorCode ?? 'success'}, not AlreadyExistsException`);
+  });
+
+  // No replica deleted; the reconciler made no call but its own.
+  if (run.deleteKeyEvents > 0) fail(`${run.deleteKeyEvents} keys were deleted`);
+  for (const plan of families) {
+    const keyId = keyOf(plan);
+    for (const replica of plan.replicas) {
+      if (!run.kms.describe(replica.region, keyId)) fail(`family ${plan.index}: the key in ${replica.region} no longer exists`);
+    }
+  }
+  for (const attempt of run.attempts) {
+    if (attempt.errorCode === undefined && !run.kms.describe(attempt.replicaRegion, attempt.keyId)) {
+      fail(`the replica of ${attempt.keyId} in ${attempt.replicaRegion} made by ReplicateKey #${attempt.seq} no longer exists`);
+    }
+  }
+  const byOperation = countBy(run.calls, (c) => c.operation);
+  for (const [operation, n] of Object.entries(byOperation)) {
+    if (RECONCILER_OPERATIONS.has(operation) || operation === 'PutEvents') continue;
+    const byUsers = run.userCallsByOperation.get(operation) ?? 0;
+    if (!USER_OPERATIONS.has(operation) || n !== byUsers) fail(`${operation}: ${n} calls, ${byUsers} of them by the account's users`);
+  }
+
+  // 3. Events.
+  const results = { reconciled: 0, skipped: 0, rejected: 0 };
+  const thrownByError: Record<string, number> = {};
+  const deadLetteredByError: Record<string, number> = {};
+  let invocations = 0;
+  for (const delivery of run.deliveries) {
+    invocations += delivery.invocations.length;
+    for (const invocation of delivery.invocations) {
+      if (invocation.error) {
+        const code = invocation.error.code ?? invocation.error.name;
+        thrownByError[code] = (thrownByError[code] ?? 0) + 1;
+        if (invocation.error.name !== 'RetryableError') fail(`event #${delivery.id}: the handler crashed: ${invocation.error.name}: ${invocation.error.message}`);
+      }
+    }
+    const last = delivery.invocations[delivery.invocations.length - 1];
+    if (delivery.state === 'pending') fail(`event #${delivery.id} is still waiting for a retry`);
+    else if (delivery.state === 'processed') {
+      const result = last?.result as KeyEventResult;
+      results[result.status] += 1;
+      if (result.status === 'rejected') fail(`event #${delivery.id} (${eventName(delivery.event)}) was rejected: ${result.error.code}: ${result.error.message}`);
+    } else {
+      const code = last?.error?.code ?? last?.error?.name ?? 'unknown';
+      deadLetteredByError[code] = (deadLetteredByError[code] ?? 0) + 1;
+      if (!last?.error) fail(`event #${delivery.id} was dead-lettered without its error`);
+    }
+  }
+  const emitted = run.eventsTaken + run.eventsAfterSweep + run.faultStats.eventDrop - run.faultStats.eventDuplicate;
+  const replicateCalls = byOperation['ReplicateKey'] ?? 0;
+  const accounted = run.userRecords + replicateCalls + succeeded + run.deleteKeyEvents;
+  if (emitted !== accounted) {
+    fail(`${emitted} CloudTrail records were emitted; the users' calls and the reconciler's ReplicateKey calls account for ${accounted}`);
+  }
+
+  // Families still missing a replica before the sweep: the cause must be a lost event.
+  const processedRequestIds = new Set<string>();
+  const deadLetteredKeys = new Set<string>();
+  for (const delivery of run.deliveries) {
+    const detail = (delivery.event as { detail?: { requestID?: unknown } }).detail;
+    if (delivery.state === 'processed' && typeof detail?.requestID === 'string') processedRequestIds.add(detail.requestID);
+    if (delivery.state === 'parked') deadLetteredKeys.add(eventKeyId(delivery.event) ?? '');
+  }
+  const byCause = { 'dead-lettered': 0, 'event-dropped': 0, unexplained: 0 };
+  let regionsMissing = 0;
+  for (const [keyId, regions] of run.missingBeforeSweep) {
+    regionsMissing += regions.length;
+    const actions = run.performed.filter((p) => p.keyId === keyId);
+    if (deadLetteredKeys.has(keyId)) byCause['dead-lettered'] += 1;
+    else if (actions.some((p) => !processedRequestIds.has(p.requestId))) byCause['event-dropped'] += 1;
+    else {
+      byCause.unexplained += 1;
+      fail(`family of ${keyId}: every event of it was processed, yet ${regions.join(', ')} had no replica before the sweep`);
+    }
+  }
+
+  // 4. Calls against the minimum.
+  const minimum = minimumCalls(run);
+  const eventPath = run.calls.slice(0, run.sweepCallsFrom).filter((c) => RECONCILER_OPERATIONS.has(c.operation)).length;
+  const sweepCalls = run.calls.slice(run.sweepCallsFrom).filter((c) => RECONCILER_OPERATIONS.has(c.operation)).length;
+  const createdBySweep = run.attempts.slice(run.sweepAttemptsFrom).filter((a) => a.errorCode === undefined).length;
+  const eventPathMinimum = minimum.eventReads + minimum.writes - createdBySweep;
+  const sweepMinimum = minimum.sweepReads + createdBySweep;
+  const eventPathRatio = ratio(eventPath, eventPathMinimum);
+  const sweepRatio = ratio(sweepCalls, sweepMinimum);
+  if (eventPathRatio > bounds.eventPath) fail(`event path: ${eventPath} KMS calls, ${eventPathRatio}× the minimum ${eventPathMinimum} (bound ${bounds.eventPath}×)`);
+  if (sweepRatio > bounds.sweep) fail(`sweep: ${sweepCalls} KMS calls, ${sweepRatio}× the minimum ${sweepMinimum} (bound ${bounds.sweep}×)`);
+
+  const familiesByKind = Object.fromEntries(KIND_WEIGHTS.map(([kind]) => [kind, families.filter((f) => f.kind === kind).length])) as Record<FamilyKind, number>;
+  const seeded = families.reduce((n, f) => n + f.replicas.length, 0);
+  const sweepKeys = run.sweepRegions.reduce((n, r) => n + r.keys, 0);
+  const figures: ChaosFigures = {
+    seed: run.options.seed,
+    families: families.length,
+    concurrency: run.options.concurrency,
+    familiesByKind,
+    keysAtStart: families.filter((f) => f.keyId !== undefined).length + seeded,
+    keysAtEnd: families.length + seeded + succeeded,
+    userActions: countBy(run.performed, (p) => p.action.kind),
+    rounds: run.rounds,
+    simulatedMinutes: Math.round(run.simulatedMs / 60_000),
+    realSeconds: Math.round(run.realMs / 100) / 10,
+    events: {
+      emitted,
+      dropped: run.faultStats.eventDrop,
+      duplicated: run.faultStats.eventDuplicate,
+      delayed: run.faultStats.eventDelay,
+      reordered: run.faultStats.eventReorder,
+      filteredByRule: run.eventsFilteredByRule,
+      delivered: run.deliveries.length,
+      invocations,
+      retries: invocations - run.deliveries.length,
+      processed: results.reconciled + results.skipped + results.rejected,
+      deadLettered: run.deliveries.filter((d) => d.state === 'parked').length,
+      deadLetteredByError,
+      results,
+      thrownByError,
+      longestInvocationMs: Math.max(0, ...run.deliveries.flatMap((d) => d.invocations.map((i) => i.durationMs))),
+    },
+    faults: {
+      throttled: run.faultStats.throttle,
+      throttledByQuota: run.throttledCount - run.faultStats.throttle,
+      internalError: run.faultStats.internalError,
+      droppedConnection: run.faultStats.dropConnection,
+      delayedCalls: run.faultStats.latency,
+    },
+    replicateKey: {
+      calls: replicateCalls,
+      reached: run.attempts.length,
+      succeeded,
+      alreadyExists,
+      lostResponses,
+      alreadyExistsAfterLostResponse: alreadyExistsAfterLost,
+      otherErrors,
+    },
+    replicas: { seeded, needed, createdByEvents: succeeded - createdBySweep, createdBySweep },
+    beforeSweep: { familiesMissingReplicas: run.missingBeforeSweep.size, regionsMissing, byCause },
+    sweep: {
+      keys: sweepKeys,
+      writes: run.sweepRegions.reduce((n, r) => n + r.writes, 0),
+      errors: run.sweepRegions.reduce((n, r) => n + r.errors, 0),
+      complete: run.sweepRegions.every((r) => r.complete),
+      familyErrors: sweepErrors,
+    },
+    endStatuses,
+    endResults,
+    reportedFailures,
+    kmsCalls: {
+      eventPath,
+      sweep: sweepCalls,
+      byOperation: countBy(
+        run.calls.filter((c) => RECONCILER_OPERATIONS.has(c.operation)),
+        (c) => c.operation,
+      ),
+      minimum,
+      eventPathMinimum,
+      sweepMinimum,
+      eventPathRatio,
+      sweepRatio,
+      totalRatio: ratio(eventPath + sweepCalls, eventPathMinimum + sweepMinimum),
+      bounds,
+    },
+    outcomeEvents: {
+      published: run.outcomesPublished,
+      publishFailures: run.outcomePublishFailures.length,
+      writeReportsLost: run.outcomePublishFailures.filter((f) => f.writes > 0).length,
+    },
+  };
+  if (!figures.sweep.complete) fail('the sweep did not complete');
+  return { violations, figures };
+}
+
+/** Desired Regions of a writable family that hold no key of it (ground truth). */
+function missingAtEnd(run: ChaosRun, plan: FamilyPlan, keyId: string): string[] {
+  if (!plan.writable) return [];
+  return plan.desiredRegions.filter((region) => region !== plan.scheduledReplicaDeletion && !run.kms.describe(region, keyId));
+}
+
+/** The key of each Region that must hold one exists and belongs to the current primary; none was made where none may be. */
+function checkKeysExist(
+  run: ChaosRun,
+  plan: FamilyPlan,
+  keyId: string,
+  expected: ExpectedOutcome,
+  actual: ReadonlyMap<string, { status: RegionStatusCode }>,
+  label: string,
+  fail: (message: string) => void,
+): void {
+  const primary = run.kms.describe(plan.finalPrimaryRegion, keyId);
+  if (primary?.MultiRegionConfiguration?.MultiRegionKeyType !== 'PRIMARY') {
+    fail(`${label}: the key in ${plan.finalPrimaryRegion} is not the primary`);
+    return;
+  }
+  for (const [region, allowed] of expected.regions) {
+    if (!allowed.has('created') && !allowed.has('missing')) continue;
+    const key: KeyMetadataView | undefined = run.kms.describe(region, keyId);
+    if (allowed.has('missing')) {
+      if (key) fail(`${label}: a replica was made in ${region} although the primary is not Enabled`);
+      continue;
+    }
+    if (actual.get(region)?.status === 'failed') continue; // reported; counted above
+    if (!key) fail(`${label}: no replica in desired Region ${region}`);
+    else if (key.MultiRegionConfiguration?.PrimaryKey.Region !== plan.finalPrimaryRegion) {
+      fail(`${label}: the key in ${region} is not a replica of the primary in ${plan.finalPrimaryRegion}`);
+    }
+  }
+}
+
+/** The bare key id an event names (resources ARN, keyMetadata, or requestParameters). */
+export function eventKeyId(event: unknown): string | undefined {
+  const detail = (event as { detail?: Record<string, unknown> }).detail ?? {};
+  const resources = detail['resources'] as { ARN?: unknown }[] | undefined;
+  const response = (detail['responseElements'] ?? {}) as { keyMetadata?: { keyId?: unknown } };
+  const request = (detail['requestParameters'] ?? {}) as { keyId?: unknown; KeyId?: unknown };
+  const ref = [resources?.[0]?.ARN, response.keyMetadata?.keyId, request.keyId, request.KeyId].find((v): v is string => typeof v === 'string');
+  return ref === undefined ? undefined : ref.slice(ref.lastIndexOf('/') + 1);
+}
+
+function eventName(event: unknown): string {
+  const detail = (event as { detail?: { eventName?: unknown; awsRegion?: unknown } }).detail;
+  return `${String(detail?.eventName)} in ${String(detail?.awsRegion)}`;
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
+function ratio(value: number, minimum: number): number {
+  return minimum === 0 ? 0 : Math.round((value / minimum) * 100) / 100;
+}
+
