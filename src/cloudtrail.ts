@@ -45,8 +45,9 @@ export interface TriggerContext {
   readonly reconcilerPrincipalArn?: string;
 }
 
-const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(\S+)$/;
-const KEY_ID = /^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const KEY_ID_FORMS = 'mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const KEY_ARN = new RegExp(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\\d{12}):key/(${KEY_ID_FORMS})$`);
+const KEY_ID = new RegExp(`^(${KEY_ID_FORMS})$`);
 
 const optionalObject = z.nullish(z.record(z.string(), z.unknown()));
 
@@ -89,26 +90,32 @@ export function parseTrigger(event: unknown, context: TriggerContext = {}): Trig
   if (!envelope.success) return { kind: 'invalid', problem: `not an EventBridge event: ${firstIssue(envelope.error)}` };
   const { source, detail: rawDetail } = envelope.data;
   const detailType = envelope.data['detail-type'];
-  if (source !== KMS_SOURCE) return { kind: 'skip', reason: `source '${source}' is not ${KMS_SOURCE}` };
-  if (detailType !== CLOUDTRAIL_DETAIL_TYPE) return { kind: 'skip', reason: `detail-type '${detailType}' is not a CloudTrail API call` };
+  if (source !== KMS_SOURCE) return { kind: 'skip', reason: `source '${truncate(source)}' is not ${KMS_SOURCE}` };
+  if (detailType !== CLOUDTRAIL_DETAIL_TYPE) {
+    return { kind: 'skip', reason: `detail-type '${truncate(detailType)}' is not a CloudTrail API call` };
+  }
 
   const parsed = detailSchema.safeParse(rawDetail);
-  const eventIdGuess = typeof rawDetail.eventID === 'string' ? rawDetail.eventID : envelope.data.id;
+  const eventIdGuess = (typeof rawDetail.eventID === 'string' ? rawDetail.eventID : envelope.data.id)?.slice(0, 256);
   const withId = eventIdGuess ? { eventId: eventIdGuess } : {};
   if (!parsed.success) return { kind: 'invalid', problem: `malformed CloudTrail record: ${firstIssue(parsed.error)}`, ...withId };
   const detail = parsed.data;
 
   if (detail.errorCode !== undefined) {
-    return { kind: 'skip', reason: `${detail.eventName} failed with ${detail.errorCode}; failed calls change nothing`, ...withId };
+    return {
+      kind: 'skip',
+      reason: `${truncate(detail.eventName)} failed with ${truncate(detail.errorCode)}; failed calls change nothing`,
+      ...withId,
+    };
   }
   if (!(TRIGGER_EVENT_NAMES as readonly string[]).includes(detail.eventName)) {
-    return { kind: 'skip', reason: `${detail.eventName} is not a trigger event`, ...withId };
+    return { kind: 'skip', reason: `${truncate(detail.eventName)} is not a trigger event`, ...withId };
   }
   if (context.reconcilerPrincipalArn && madeBy(detail.userIdentity, context.reconcilerPrincipalArn)) {
     return { kind: 'skip', reason: `${detail.eventName} was made by the reconciler itself`, ...withId };
   }
   if (!REGION_CODE_PATTERN.test(detail.awsRegion)) {
-    return { kind: 'invalid', problem: `detail.awsRegion '${detail.awsRegion}' is not a Region code`, ...withId };
+    return { kind: 'invalid', problem: `detail.awsRegion '${truncate(detail.awsRegion)}' is not a Region code`, ...withId };
   }
 
   const keyRef = findKeyReference(detail);
@@ -133,7 +140,7 @@ export function parseTrigger(event: unknown, context: TriggerContext = {}): Trig
       keyId: keyRef,
       region,
       eventName: detail.eventName,
-      eventId: detail.eventID ?? envelope.data.id ?? 'unknown',
+      eventId: (detail.eventID ?? envelope.data.id ?? 'unknown').slice(0, 256),
       ...(eventTime && !Number.isNaN(eventTime.getTime()) ? { eventTime } : {}),
       ...(keyTypeHint ? { keyTypeHint } : {}),
     },

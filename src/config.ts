@@ -155,8 +155,17 @@ const schema = z.object({
     return share;
   }),
   DRY_RUN: bool('DRY_RUN', false),
-  LOG_LEVEL: choice('LOG_LEVEL', LOG_LEVELS, 'INFO'),
-  POWERTOOLS_LOG_LEVEL: optionalText,
+  LOG_LEVEL: setting((value): (typeof LOG_LEVELS)[number] | undefined | Problem => {
+    if (value === undefined) return undefined;
+    return LOG_LEVELS.find((l) => l === value.toUpperCase()) ?? new Problem(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got '${value}'`);
+  }),
+  POWERTOOLS_LOG_LEVEL: setting((value): (typeof LOG_LEVELS)[number] | undefined | Problem => {
+    if (value === undefined) return undefined;
+    return (
+      LOG_LEVELS.find((l) => l === value.toUpperCase()) ??
+      new Problem(`POWERTOOLS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got '${value}'`)
+    );
+  }),
   RECONCILER_PRINCIPAL_ARN: setting((value) => {
     if (value === undefined || /^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(value)) return value;
     return new Problem(
@@ -181,14 +190,14 @@ const schema = z.object({
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+  const busProblem = outcomeBusProblem(env);
+  if (busProblem) problems.push(busProblem);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  const logLevel = e.POWERTOOLS_LOG_LEVEL && !env.LOG_LEVEL ? powertoolsLevel(e.POWERTOOLS_LOG_LEVEL) : e.LOG_LEVEL;
+  const logLevel = e.LOG_LEVEL ?? e.POWERTOOLS_LOG_LEVEL ?? 'INFO';
   const kmsEndpoint = e.AWS_ENDPOINT_URL_KMS ?? e.AWS_ENDPOINT_URL;
-  const busRegion = e.OUTCOME_EVENT_BUS ? (/^arn:[a-z-]+:events:([a-z0-9-]+):/.exec(e.OUTCOME_EVENT_BUS)?.[1] ?? e.AWS_REGION) : undefined;
-  if (e.OUTCOME_EVENT_BUS && !busRegion) {
-    throw new ConfigError([`OUTCOME_EVENT_BUS '${e.OUTCOME_EVENT_BUS}' is a bus name: set AWS_REGION too, or give the bus ARN`]);
-  }
+  const busRegion = e.OUTCOME_EVENT_BUS ? (OUTCOME_BUS_ARN.exec(e.OUTCOME_EVENT_BUS)?.[1] ?? e.AWS_REGION) : undefined;
   const eventBridgeEndpoint = e.AWS_ENDPOINT_URL_EVENTBRIDGE ?? e.AWS_ENDPOINT_URL;
   return {
     tagKey: e.REPLICA_REGIONS_TAG,
@@ -209,9 +218,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   };
 }
 
-function powertoolsLevel(value: string): Config['logLevel'] {
-  const upper = value.toUpperCase();
-  const found = LOG_LEVELS.find((l) => l === upper);
-  if (!found) throw new ConfigError([`POWERTOOLS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got '${value}'`]);
-  return found;
+const OUTCOME_BUS_ARN = /^arn:[a-z-]+:events:([a-z0-9-]+):/;
+
+/** A bus given by name needs the Region it lives in: the deployment's (`AWS_REGION`). */
+function outcomeBusProblem(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const bus = typeof env.OUTCOME_EVENT_BUS === 'string' ? env.OUTCOME_EVENT_BUS.trim() : '';
+  const region = typeof env.AWS_REGION === 'string' ? env.AWS_REGION.trim() : '';
+  if (bus === '' || OUTCOME_BUS_ARN.test(bus) || region !== '') return undefined;
+  return `OUTCOME_EVENT_BUS '${bus}' is a bus name: set AWS_REGION too, or give the bus ARN`;
 }

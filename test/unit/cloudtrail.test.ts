@@ -109,6 +109,22 @@ describe('parseTrigger', () => {
     expect(parseTrigger(event)).toMatchObject({ kind: 'invalid', problem: "key reference 'alias/payments' is neither a key ARN nor a key id" });
   });
 
+  it('refuses a key ARN whose resource is not a key id', () => {
+    const event = loadFixture('create-key');
+    event.detail.resources[0].ARN = 'arn:aws:kms:us-east-1:111122223333:key/not-a-key-id';
+    expect(parseTrigger(event)).toMatchObject({
+      kind: 'invalid',
+      problem: "key reference 'arn:aws:kms:us-east-1:111122223333:key/not-a-key-id' is neither a key ARN nor a key id",
+    });
+  });
+
+  it('keeps a problem message short whatever the size of the bad value', () => {
+    const event = loadFixture('tag-resource');
+    event.detail.awsRegion = 'x'.repeat(1_000_000);
+    const parsed = parseTrigger(event);
+    expect(parsed.kind === 'invalid' && parsed.problem).toBe(`detail.awsRegion '${'x'.repeat(117)}...' is not a Region code`);
+  });
+
   it('names a record without any key', () => {
     const event = loadFixture('untag-resource');
     delete event.detail.resources;

@@ -77,6 +77,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('names a bad POWERTOOLS_LOG_LEVEL and a bus without a Region next to the other problems', () => {
+    expect(() => loadConfig({ QUOTA_SHARE: '2', POWERTOOLS_LOG_LEVEL: 'loud', OUTCOME_EVENT_BUS: 'ops' })).toThrow(
+      new ConfigError([
+        "QUOTA_SHARE must be a number greater than 0 and at most 1, got '2'",
+        'POWERTOOLS_LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR, SILENT; got \'loud\'',
+        "OUTCOME_EVENT_BUS 'ops' is a bus name: set AWS_REGION too, or give the bus ARN",
+      ]),
+    );
+  });
+
+  it('takes POWERTOOLS_LOG_LEVEL when LOG_LEVEL is unset or blank', () => {
+    expect(loadConfig({ LOG_LEVEL: ' ', POWERTOOLS_LOG_LEVEL: 'debug' }).logLevel).toBe('DEBUG');
+    expect(loadConfig({ LOG_LEVEL: 'warn', POWERTOOLS_LOG_LEVEL: 'debug' }).logLevel).toBe('WARN');
+  });
+
   it('rejects a tag key AWS reserves', () => {
     expect(() => loadConfig({ REPLICA_REGIONS_TAG: 'aws:regions' })).toThrow(
       "REPLICA_REGIONS_TAG must be a tag key of 1-128 characters not starting with 'aws:', got 'aws:regions'",
