@@ -6,12 +6,16 @@
  * reconciler (fresh pacing buckets), warmed up by one reconcile of an untagged key so that the
  * SDK client and its connection exist, as in a warm Lambda container. The naive strategy is
  * warmed up the same way.
+ *
+ * The reconciler's pacing bound is not restated here: the rate and burst of its `ReplicateKey`
+ * and `CreateKey` buckets are observed on `createKmsRateLimiter` (`pacing-probe.ts`).
  */
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { parseTrigger } from '../src/cloudtrail.js';
 import type { EmbeddedKms } from '../src/emulator/index.js';
 import {
   ADMIN_CREDENTIALS,
+  DEPLOYED_QUOTA_SHARE,
   PRIMARY_REGION,
   REPLICA_REGIONS,
   createKmsClient,
@@ -21,6 +25,7 @@ import {
   takeRuleEvents,
 } from './harness.js';
 import { createNaiveReconciler } from './naive.js';
+import { observePacing, pacedSeconds, type PacingShape } from './pacing-probe.js';
 import type { BenchProfile } from './profile.js';
 import { median, ratio, round } from './stats.js';
 
@@ -31,6 +36,8 @@ export const REPLICATE_KEY_QUOTA = 5;
  * idle account may make this many `ReplicateKey` calls at once.
  */
 export const REPLICATE_KEY_BURST = REPLICATE_KEY_QUOTA;
+/** `CreateKey` tokens one `ReplicateKey` takes in the replica's Region (KMS counts it so [S5]). */
+const CREATE_KEY_CHARGE = 2;
 
 /** Passes the naive strategy may make before it counts as not converged. */
 const NAIVE_PASSES = 10;
@@ -46,6 +53,24 @@ export interface ConvergenceRun {
   readonly converged: boolean;
   /** Naive only: reconcile passes needed (a pass whose ReplicateKey failed after the SDK's retries is run again at once). */
   readonly passes?: readonly number[];
+  /**
+   * Reconciler only: median time from the event's delivery until the embedded KMS received the
+   * first call (one of the observe step's reads; its call log, `Date.now` resolution).
+   */
+  readonly firstCallMs?: number;
+  /** Reconciler only: the same for the first `ReplicateKey` call. */
+  readonly firstReplicateKeyMs?: number;
+  /** Reconciler only: the same for the last `ReplicateKey` call (its answer takes one latency). */
+  readonly lastReplicateKeyMs?: number;
+}
+
+/** The reconciler's pacing at one `QUOTA_SHARE`, as observed on `createKmsRateLimiter`. */
+export interface ConvergencePacing {
+  readonly quotaShare: number;
+  /** The `ReplicateKey` bucket of the primary's Region. */
+  readonly replicateKey: PacingShape;
+  /** The `CreateKey` bucket of each replica's Region (2 tokens per `ReplicateKey`). */
+  readonly createKey: PacingShape;
 }
 
 /** One row of figure 2. */
@@ -59,12 +84,15 @@ export interface ConvergenceRow {
   /** The same under a stricter reading of the quota (at most 5 calls in any one second): `2 × latency + ⌊(k − 1) / 5⌋ s`. */
   readonly windowFloorMs: number;
   /**
-   * What the reconciler's own pacing allows at `QUOTA_SHARE=1` (`src/aws/pacing.ts`: rate = quota,
-   * burst = max(1, min(rate, quota − rate)) = 1): `2 × latency + (k − 1) / 5 s`.
+   * What the reconciler's own pacing allows at `QUOTA_SHARE=1`: `2 × latency` plus the time its
+   * `ReplicateKey` bucket (and each replica Region's `CreateKey` bucket, 2 tokens) takes to grant
+   * k requests queued at once, `max(0, k − burst) / rate` with the observed rate and burst.
    */
   readonly pacingBoundMs: number;
   readonly reconciler: ConvergenceRun;
-  /** The deployed default, `QUOTA_SHARE=0.5` (rate 2.5/s, burst 2.5). */
+  /** The same bound at the deployed default `QUOTA_SHARE` (when measured). */
+  readonly pacingBoundDefaultShareMs?: number;
+  /** The deployed default `QUOTA_SHARE` (0.5). */
   readonly reconcilerDefaultShare?: ConvergenceRun;
   readonly naive: ConvergenceRun;
   /** reconciler / floor. */
@@ -78,6 +106,12 @@ export interface ConvergenceRow {
 /** Figure 2 as reported. */
 export interface ConvergenceFigure {
   readonly latencyMs: number;
+  /** The `QUOTA_SHARE` of the headline column (1: the whole quota). */
+  readonly quotaShare: number;
+  /** The deployed default `QUOTA_SHARE`, measured for reference when the profile says so. */
+  readonly defaultQuotaShare?: number;
+  /** The reconciler's pacing at each measured share (observed, `pacing-probe.ts`). */
+  readonly pacing: readonly ConvergencePacing[];
   readonly repetitions: number;
   readonly target: number;
   readonly rows: readonly ConvergenceRow[];
@@ -121,17 +155,33 @@ function untaggedEvent(event: unknown): unknown {
   return copy;
 }
 
-async function timeReconciler(k: number, latencyMs: number, quotaShare: number): Promise<{ ms: number; throttled: number; converged: boolean }> {
+interface ReconcilerSample {
+  readonly ms: number;
+  readonly throttled: number;
+  readonly converged: boolean;
+  readonly firstCallMs: number;
+  readonly firstReplicateKeyMs: number;
+  readonly lastReplicateKeyMs: number;
+}
+
+async function timeReconciler(k: number, latencyMs: number, quotaShare: number): Promise<ReconcilerSample> {
   const { kms, event, keyId, regions } = await prepare(k, latencyMs);
   try {
     const reconciler = createReconciler(kms, { quotaShare });
     await reconciler.invoke(untaggedEvent(event)); // warm: the us-east-1 client and its connection
+    kms.resetCalls();
     const before = kms.throttledCount();
+    const deliveredAt = Date.now(); // the embedded KMS stamps its call log with Date.now
     const start = performance.now();
     const result = await reconciler.invoke(event);
     const ms = performance.now() - start;
     const converged = result.status === 'reconciled' && regionsHolding(kms, keyId, regions).length === regions.length;
-    return { ms, throttled: kms.throttledCount() - before, converged };
+    const calls = kms.calls();
+    const firstCallMs = calls.length > 0 ? Math.min(...calls.map((c) => c.at)) - deliveredAt : 0;
+    const replicateKeyAt = calls.filter((c) => c.operation === 'ReplicateKey').map((c) => c.at);
+    const firstReplicateKeyMs = replicateKeyAt.length > 0 ? Math.min(...replicateKeyAt) - deliveredAt : 0;
+    const lastReplicateKeyMs = replicateKeyAt.length > 0 ? Math.max(...replicateKeyAt) - deliveredAt : 0;
+    return { ms, throttled: kms.throttledCount() - before, converged, firstCallMs, firstReplicateKeyMs, lastReplicateKeyMs };
   } finally {
     await kms.close();
   }
@@ -160,7 +210,24 @@ async function timeNaive(k: number, latencyMs: number): Promise<{ ms: number; th
   }
 }
 
-function summarize(runs: readonly { ms: number; throttled: number; converged: boolean; passes?: number }[]): ConvergenceRun {
+function summarize(
+  runs: readonly {
+    ms: number;
+    throttled: number;
+    converged: boolean;
+    passes?: number;
+    firstCallMs?: number;
+    firstReplicateKeyMs?: number;
+    lastReplicateKeyMs?: number;
+  }[],
+): ConvergenceRun {
+  const medianOf = (pick: (run: (typeof runs)[number]) => number | undefined): number | undefined => {
+    const values = runs.map(pick).filter((v): v is number => v !== undefined);
+    return values.length > 0 ? round(median(values)) : undefined;
+  };
+  const firstCallMs = medianOf((r) => r.firstCallMs);
+  const firstReplicateKeyMs = medianOf((r) => r.firstReplicateKeyMs);
+  const lastReplicateKeyMs = medianOf((r) => r.lastReplicateKeyMs);
   const passes = runs.map((r) => r.passes).filter((p): p is number => p !== undefined);
   return {
     medianMs: round(median(runs.map((r) => r.ms))),
@@ -168,15 +235,30 @@ function summarize(runs: readonly { ms: number; throttled: number; converged: bo
     throttled: runs.reduce((sum, r) => sum + r.throttled, 0),
     converged: runs.every((r) => r.converged),
     ...(passes.length > 0 ? { passes } : {}),
+    ...(firstCallMs !== undefined ? { firstCallMs } : {}),
+    ...(firstReplicateKeyMs !== undefined ? { firstReplicateKeyMs } : {}),
+    ...(lastReplicateKeyMs !== undefined ? { lastReplicateKeyMs } : {}),
   };
+}
+
+async function observeConvergencePacing(quotaShare: number): Promise<ConvergencePacing> {
+  return { quotaShare, replicateKey: await observePacing('ReplicateKey', quotaShare), createKey: await observePacing('CreateKey', quotaShare) };
+}
+
+/** `2 × latency` + the time the pacing takes to grant k `ReplicateKey` (one per replica Region). */
+function pacingBound(pacing: ConvergencePacing, k: number, latencyMs: number): number {
+  const seconds = Math.max(pacedSeconds(pacing.replicateKey, k), pacedSeconds(pacing.createKey, CREATE_KEY_CHARGE));
+  return round(2 * latencyMs + seconds * 1000);
 }
 
 /**
  * Measures figure 2.
- * @param profile - k values, repetitions, latency, whether to include `QUOTA_SHARE=0.5`.
+ * @param profile - k values, repetitions, latency, whether to include the deployed `QUOTA_SHARE`.
  */
 export async function measureConvergence(profile: BenchProfile): Promise<ConvergenceFigure> {
   const latency = profile.latencyMs;
+  const fullPacing = await observeConvergencePacing(1);
+  const defaultPacing = profile.convergenceDefaultShare ? await observeConvergencePacing(DEPLOYED_QUOTA_SHARE) : undefined;
   const rows: ConvergenceRow[] = [];
   for (const k of profile.convergenceMissingRegions) {
     const full: Awaited<ReturnType<typeof timeReconciler>>[] = [];
@@ -184,8 +266,8 @@ export async function measureConvergence(profile: BenchProfile): Promise<Converg
     const naive: Awaited<ReturnType<typeof timeNaive>>[] = [];
     // Interleaved, so that a noisy moment hurts every strategy alike.
     for (let i = 0; i < profile.convergenceRepetitions; i += 1) {
-      full.push(await timeReconciler(k, latency, 1));
-      if (profile.convergenceDefaultShare) half.push(await timeReconciler(k, latency, 0.5));
+      full.push(await timeReconciler(k, latency, fullPacing.quotaShare));
+      if (defaultPacing) half.push(await timeReconciler(k, latency, defaultPacing.quotaShare));
       naive.push(await timeNaive(k, latency));
     }
     const floorMs = 2 * latency + (Math.max(0, k - REPLICATE_KEY_BURST) / REPLICATE_KEY_QUOTA) * 1000;
@@ -195,14 +277,23 @@ export async function measureConvergence(profile: BenchProfile): Promise<Converg
       missingRegions: k,
       floorMs,
       windowFloorMs: 2 * latency + Math.floor((k - 1) / REPLICATE_KEY_QUOTA) * 1000,
-      pacingBoundMs: 2 * latency + ((k - 1) / REPLICATE_KEY_QUOTA) * 1000,
+      pacingBoundMs: pacingBound(fullPacing, k, latency),
       reconciler,
-      ...(half.length > 0 ? { reconcilerDefaultShare: summarize(half) } : {}),
+      ...(defaultPacing ? { pacingBoundDefaultShareMs: pacingBound(defaultPacing, k, latency), reconcilerDefaultShare: summarize(half) } : {}),
       naive: naiveRun,
       ratioToFloor: ratio(reconciler.medianMs, floorMs),
       naiveToReconciler: ratio(naiveRun.medianMs, reconciler.medianMs),
       met: reconciler.converged && reconciler.medianMs <= 1.2 * floorMs,
     });
   }
-  return { latencyMs: latency, repetitions: profile.convergenceRepetitions, target: 1.2, rows, met: rows.every((r) => r.met) };
+  return {
+    latencyMs: latency,
+    quotaShare: fullPacing.quotaShare,
+    ...(defaultPacing ? { defaultQuotaShare: defaultPacing.quotaShare } : {}),
+    pacing: defaultPacing ? [fullPacing, defaultPacing] : [fullPacing],
+    repetitions: profile.convergenceRepetitions,
+    target: 1.2,
+    rows,
+    met: rows.every((r) => r.met),
+  };
 }

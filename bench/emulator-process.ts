@@ -5,7 +5,8 @@
  *
  * - `start { latencyMs, quotas }` → `{ endpoint }` (127.0.0.1, a free port)
  * - `seedMix { count }` → the {@link MixSummary} of `seedKeyMix`
- * - `callStats {}` → `{ byBucket, throttled, calls }`: calls served per "Operation Region"
+ * - `callStats {}` → {@link EmulatorCallStats}: calls served per "Operation Region", throttled
+ *   ones per bucket, and when each bucket's last call arrived
  * - `close {}` → `{}`, then the process exits
  *
  * It exits by itself when the parent goes away.
@@ -22,7 +23,12 @@ export interface EmulatorRequest {
 
 /** The answer to `callStats`. */
 export interface EmulatorCallStats {
+  /** Every call received, throttled ones included. */
   readonly byBucket: CallsByBucket;
+  /** Calls answered `ThrottlingException`, per bucket. */
+  readonly throttledByBucket: CallsByBucket;
+  /** Per bucket: ms from the first call received (any bucket) to this bucket's last one (`Date.now` resolution). */
+  readonly lastCallMsByBucket: CallsByBucket;
   /** Calls answered `ThrottlingException` since start. */
   readonly throttled: number;
   readonly calls: number;
@@ -43,12 +49,17 @@ async function handle(request: EmulatorRequest): Promise<unknown> {
       return seedKeyMix(running(), request.params.count as number);
     case 'callStats': {
       const byBucket: CallsByBucket = {};
+      const throttledByBucket: CallsByBucket = {};
+      const lastCallMsByBucket: CallsByBucket = {};
       const calls = running().calls();
+      const first = calls.reduce((min, call) => Math.min(min, call.at), Number.POSITIVE_INFINITY);
       for (const call of calls) {
         const bucket = bucketOf(call.operation, call.region);
         byBucket[bucket] = (byBucket[bucket] ?? 0) + 1;
+        if (call.errorCode === 'ThrottlingException') throttledByBucket[bucket] = (throttledByBucket[bucket] ?? 0) + 1;
+        lastCallMsByBucket[bucket] = Math.max(lastCallMsByBucket[bucket] ?? 0, call.at - first);
       }
-      const stats: EmulatorCallStats = { byBucket, throttled: running().throttledCount(), calls: calls.length };
+      const stats: EmulatorCallStats = { byBucket, throttledByBucket, lastCallMsByBucket, throttled: running().throttledCount(), calls: calls.length };
       return stats;
     }
     case 'close':

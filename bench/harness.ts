@@ -29,6 +29,12 @@ export const REPLICA_REGIONS = [
   'sa-east-1', 'us-east-2', 'us-west-1', 'us-west-2',
 ] as const;
 
+/**
+ * The deployed default `QUOTA_SHARE` (0.5), read from the product's own configuration defaults
+ * (`loadConfig` with the variable unset) rather than restated here.
+ */
+export const DEPLOYED_QUOTA_SHARE = loadConfig({ AWS_REGION: PRIMARY_REGION }).quotaShare;
+
 /** Options of {@link startBenchKms}. */
 export interface BenchKmsOptions {
   readonly latencyMs: number;

@@ -5,12 +5,14 @@
  * runs in another process.
  *
  * The configuration comes from the environment the parent sets (as Lambda sets it); credentials
- * are given explicitly. Prints one JSON line: {@link SweepProcessResult}.
+ * are given explicitly; the concurrency is the deployed default (`DEFAULT_SWEEP_CONCURRENCY`, what
+ * `handlers/sweep.ts` gets by not setting one). Prints one JSON line: {@link SweepProcessResult}.
  */
 import { createLocalLambdaContext } from '../src/cli/local-lambda.js';
 import { loadConfig } from '../src/config.js';
 import { createRuntime } from '../src/runtime.js';
 import { createSweepHandler } from '../src/sweep-handler.js';
+import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep.js';
 import { RECONCILER_CREDENTIALS } from './credentials.js';
 
 /** What the sweep process prints. */
@@ -22,6 +24,8 @@ export interface SweepProcessResult {
   /** Largest `heapUsed` seen, sampled every 20 ms (KiB). */
   readonly peakHeapUsedKiB: number;
   readonly durationMs: number;
+  /** Keys reconciled at the same time. */
+  readonly concurrency: number;
   readonly keys: number;
   readonly complete: boolean;
   readonly writes: number;
@@ -29,7 +33,7 @@ export interface SweepProcessResult {
 }
 
 const runtime = createRuntime(loadConfig(process.env), { credentials: RECONCILER_CREDENTIALS, maxAttempts: 3 });
-const handler = createSweepHandler(runtime, { concurrency: 16 });
+const handler = createSweepHandler(runtime, { concurrency: DEFAULT_SWEEP_CONCURRENCY });
 
 let peakHeapUsed = process.memoryUsage().heapUsed;
 const sampler = setInterval(() => {
@@ -50,6 +54,7 @@ const out: SweepProcessResult = {
   rssBeforeSweepKiB: Math.round(rssBeforeSweep / 1024),
   peakHeapUsedKiB: Math.round(peakHeapUsed / 1024),
   durationMs: Math.round(durationMs),
+  concurrency: DEFAULT_SWEEP_CONCURRENCY,
   keys: result.report.keys,
   complete: result.complete,
   writes: result.report.writes,

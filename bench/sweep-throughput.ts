@@ -5,18 +5,24 @@
  * The embedded KMS runs in a child process (`emulator-process.ts`); the sweep runs here, through
  * the real sweep handler (`createSweepHandler`) on a runtime built as `handlers/sweep.ts` builds
  * it, with explicit credentials. Each run starts from a freshly seeded embedded KMS.
+ *
+ * Besides the floor (what the documented quotas allow), each run has a pacing bound: what the
+ * reconciler's own pacing allows at its `QUOTA_SHARE`, from the rate and burst observed on
+ * `createKmsRateLimiter` (`pacing-probe.ts`), not restated from `src/aws/pacing.ts`.
  */
 import { createKmsRateLimiter } from '../src/aws/pacing.js';
 import { createLocalLambdaContext } from '../src/cli/local-lambda.js';
 import { loadConfig } from '../src/config.js';
 import { DOCUMENTED_QUOTAS } from '../src/emulator/index.js';
-import { KMS_REQUEST_QUOTAS } from '../src/kms-quotas.js';
+import { KMS_REQUEST_QUOTAS, type PacedOperation } from '../src/kms-quotas.js';
 import { createRuntime } from '../src/runtime.js';
 import { createSweepHandler } from '../src/sweep-handler.js';
 import { startEmulatorProcess } from './emulator-child.js';
 import { RECONCILER_CREDENTIALS } from './harness.js';
+import { DEPLOYED_QUOTA_SHARE } from './harness.js';
 import { MIX_REGION, floorCallsOfMix, type CallsByBucket, type MixSummary } from './key-mix.js';
 import { createNaiveReconciler } from './naive.js';
+import { observePacing, pacedSeconds, type PacingShape } from './pacing-probe.js';
 import { HEADLINE_SWEEP, type BenchProfile, type SweepVariant } from './profile.js';
 import { ratio, round } from './stats.js';
 
@@ -34,10 +40,16 @@ export interface SweepRun {
   readonly complete: boolean;
   readonly calls: number;
   readonly callsPerKey: number;
-  /** Calls served per "Operation Region". */
+  /** Calls received per "Operation Region", throttled ones included. */
   readonly callsByBucket: CallsByBucket;
   /** Calls the embedded KMS answered `ThrottlingException` (the SDK retried them). */
   readonly throttledCalls: number;
+  /** The same, per "Operation Region". */
+  readonly throttledByBucket: CallsByBucket;
+  /** Per bucket: ms from the sweep's first call to the bucket's last call, as the embedded KMS received them. */
+  readonly lastCallMsByBucket: CallsByBucket;
+  /** What the reconciler's pacing allows at this run's `QUOTA_SHARE` for the floor's calls. */
+  readonly pacingBound: PacingBound;
   /** Keys whose reconcile failed, and Regions reported `failed` (throttling or otherwise). */
   readonly failures: number;
   readonly writes: number;
@@ -57,11 +69,28 @@ export interface NaiveSweepRun {
 }
 
 /**
+ * The least time the reconciler's pacing lets the sweep take: per bucket, the floor's quota
+ * charges `n` need `max(0, n − burst) / rate` s with the observed rate and burst; the listing
+ * chain (pages × latency) applies as well.
+ */
+export interface PacingBound {
+  readonly quotaShare: number;
+  readonly ms: number;
+  /** The bucket (or `ListKeys chain`) that sets it. */
+  readonly bindingBucket: string;
+  readonly keysPerSecond: number;
+  /** floor time / pacing bound time. */
+  readonly shareOfFloorThroughput: number | null;
+}
+
+/**
  * How fast the reconciler's pacing (`createKmsRateLimiter`) hands out `DescribeKey` tokens once
  * its burst is spent, measured without any I/O: the pacing's own ceiling.
  */
 export interface PacingCapacity {
   readonly quotaShare: number;
+  /** The burst taken before measuring (observed). */
+  readonly burst: number;
   /** quota × share. */
   readonly configuredPerSecond: number;
   readonly grantedPerSecond: number;
@@ -91,13 +120,15 @@ export interface SweepFigure {
   readonly headline: SweepRun;
   readonly variants: readonly SweepRun[];
   readonly naive: NaiveSweepRun;
+  /** The observed pacing of each bucket's operation at each measured `QUOTA_SHARE`. */
+  readonly pacing: readonly PacingShape[];
   readonly pacingCapacity: readonly PacingCapacity[];
   readonly target: number;
   /** Headline: ≥ 0.8 of the floor throughput, no throttling failure. */
   readonly met: boolean;
 }
 
-async function runSweep(profile: BenchProfile, variant: SweepVariant, floorMs: number): Promise<{ run: SweepRun; mix: MixSummary }> {
+async function runSweep(profile: BenchProfile, variant: SweepVariant, floorMs: number, pacingBound: PacingBound): Promise<{ run: SweepRun; mix: MixSummary }> {
   const kms = await startEmulatorProcess({ latencyMs: profile.latencyMs, quotas: true });
   try {
     const mix = await kms.seedMix(profile.sweepKeys);
@@ -127,6 +158,9 @@ async function runSweep(profile: BenchProfile, variant: SweepVariant, floorMs: n
       callsPerKey: round(stats.calls / keys, 3),
       callsByBucket: stats.byBucket,
       throttledCalls: stats.throttled,
+      throttledByBucket: stats.throttledByBucket,
+      lastCallMsByBucket: stats.lastCallMsByBucket,
+      pacingBound,
       failures: result.report.results.error + result.report.statuses.failed,
       writes: result.report.writes,
       shareOfFloorThroughput: ratio(floorMs, durationMs),
@@ -172,17 +206,49 @@ async function runNaiveSweep(profile: BenchProfile, floorKeysPerSecond: number):
 }
 
 async function measurePacingCapacity(quotaShare: number, seconds: number): Promise<PacingCapacity> {
+  const { burst } = await observePacing('DescribeKey', quotaShare);
   const limiter = createKmsRateLimiter({ quotaShare });
   const rate = limiter.rateOf('DescribeKey');
-  const quota = KMS_REQUEST_QUOTAS.DescribeKey;
-  const burst = Math.floor(Math.max(1, Math.min(rate, quota - rate)));
   const take = (n: number): Promise<void[]> => Promise.all(Array.from({ length: n }, () => limiter.acquire('DescribeKey', MIX_REGION)));
-  await take(burst); // the burst the bucket starts with
+  await take(Math.floor(burst)); // the burst the bucket starts with
   const tokens = Math.round(rate * seconds);
   const start = performance.now();
   await take(tokens);
   const granted = tokens / ((performance.now() - start) / 1000);
-  return { quotaShare, configuredPerSecond: rate, grantedPerSecond: round(granted), ratio: ratio(granted, rate) };
+  return { quotaShare, burst, configuredPerSecond: rate, grantedPerSecond: round(granted), ratio: ratio(granted, rate) };
+}
+
+/** The operation of a "Operation Region" bucket name. */
+function operationOf(bucket: string): PacedOperation {
+  const operation = bucket.split(' ')[0] ?? '';
+  if (!(operation in KMS_REQUEST_QUOTAS)) throw new Error(`${bucket}: not a paced operation`);
+  return operation as PacedOperation;
+}
+
+async function observeSharePacing(charges: CallsByBucket, quotaShare: number): Promise<PacingShape[]> {
+  const operations = [...new Set(Object.keys(charges).map(operationOf))];
+  const shapes: PacingShape[] = [];
+  for (const operation of operations) shapes.push(await observePacing(operation, quotaShare));
+  return shapes;
+}
+
+function pacingBoundOf(
+  shapes: readonly PacingShape[],
+  charges: CallsByBucket,
+  quotaShare: number,
+  listingChainMs: number,
+  keys: number,
+  floorMs: number,
+): PacingBound {
+  let bindingBucket = 'ListKeys chain';
+  let ms = listingChainMs;
+  for (const [bucket, n] of Object.entries(charges)) {
+    const shape = shapes.find((s) => s.quotaShare === quotaShare && s.operation === operationOf(bucket));
+    if (!shape) throw new Error(`no observed pacing of ${bucket} at QUOTA_SHARE=${quotaShare}`);
+    const bucketMs = round(pacedSeconds(shape, n) * 1000);
+    if (bucketMs > ms) [bindingBucket, ms] = [bucket, bucketMs];
+  }
+  return { quotaShare, ms, bindingBucket, keysPerSecond: round(keys / (ms / 1000)), shareOfFloorThroughput: ratio(floorMs, ms) };
 }
 
 /**
@@ -204,12 +270,17 @@ export async function measureSweepThroughput(profile: BenchProfile): Promise<Swe
   const floorCalls = Object.values(calls).reduce((a, b) => a + b, 0);
   const floorKeysPerSecond = profile.sweepKeys / (floorMs / 1000);
 
-  const { run: headline, mix } = await runSweep(profile, HEADLINE_SWEEP, floorMs);
+  const shares = [...new Set([HEADLINE_SWEEP, ...profile.sweepVariants].map((v) => v.quotaShare))];
+  const pacing: PacingShape[] = [];
+  for (const share of shares) pacing.push(...(await observeSharePacing(charges, share)));
+  const boundOf = (variant: SweepVariant): PacingBound => pacingBoundOf(pacing, charges, variant.quotaShare, listingChainMs, profile.sweepKeys, floorMs);
+
+  const { run: headline, mix } = await runSweep(profile, HEADLINE_SWEEP, floorMs, boundOf(HEADLINE_SWEEP));
   const variants: SweepRun[] = [];
-  for (const variant of profile.sweepVariants) variants.push((await runSweep(profile, variant, floorMs)).run);
+  for (const variant of profile.sweepVariants) variants.push((await runSweep(profile, variant, floorMs, boundOf(variant))).run);
   const naive = await runNaiveSweep(profile, floorKeysPerSecond);
   const seconds = profile.name === 'full' ? 1 : 0.25;
-  const pacingCapacity = [await measurePacingCapacity(1, seconds), await measurePacingCapacity(0.5, seconds)];
+  const pacingCapacity = [await measurePacingCapacity(1, seconds), await measurePacingCapacity(DEPLOYED_QUOTA_SHARE, seconds)];
   return {
     latencyMs: profile.latencyMs,
     mix,
@@ -227,6 +298,7 @@ export async function measureSweepThroughput(profile: BenchProfile): Promise<Swe
     headline,
     variants,
     naive,
+    pacing,
     pacingCapacity,
     target: 0.8,
     met: headline.complete && headline.failures === 0 && (headline.shareOfFloorThroughput ?? 0) >= 0.8,

@@ -40,12 +40,12 @@ const LARGEST_REQUEST: Partial<Record<PacedOperation, number>> = { CreateKey: 2 
  * Each bucket refills at `rate = quota × quotaShare` per second and holds one second of that
  * rate (at least the largest single request), starting full: the quota's own shape scaled by the
  * share. KMS counts requests per second per account and Region [S5]; modelled as a bucket that
- * holds one second of quota (as the embedded KMS does), a limiter that never takes more than
- * `quotaShare` of the refill and of the bucket never meets `ThrottlingException` while the other
- * principals stay within the rest. (A burst of one token, the strict "per sliding second"
- * reading, made the first `ReplicateKey` calls wait 200 ms each and starved fast operations on
- * timer ticks: bench/REPORT.md.) Concurrent Lambda containers each have their own limiter, which
- * is what the share leaves room for.
+ * holds one second of quota (as the embedded KMS does), a limiter taking `quotaShare` of the refill
+ * and of the bucket leaves the rest as headroom for other principals, other containers and the
+ * skew between our clock and KMS's. At `quotaShare` 1 there is none: a few calls can then meet
+ * `ThrottlingException` (the SDK retries them); the default 0.5 saw none (bench/REPORT.md). (A
+ * burst of one token, the strict "per sliding second" reading, made the first `ReplicateKey`
+ * calls wait 200 ms each and starved fast operations on timer ticks.)
  *
  * @throws {RangeError} when `quotaShare` is not in (0, 1] or a quota is not positive.
  */

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../bench/report.js';
+import { DEPLOYED_QUOTA_SHARE } from '../../bench/harness.js';
+import { DEFAULT_SWEEP_CONCURRENCY } from '../../src/sweep.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const out = mkdtempSync(path.join(os.tmpdir(), 'kms-bench-test-'));
@@ -42,6 +44,13 @@ describe('the quick bench (npm run bench -- --quick)', () => {
     // Call counts are deterministic: the reconciler makes exactly the floor's calls in every case.
     expect(callsPerReconcile.cases.filter((c) => !c.met).map((c) => c.id)).toEqual([]);
     expect(callsPerReconcile.cases.find((c) => c.id === 'echo-replicate-key')?.reconcilerSkippingOwnEvents?.calls).toBe(0);
+    // Figure 1 runs at the deployed QUOTA_SHARE (the product's default), figure 3's headline at the deployed concurrency.
+    expect(callsPerReconcile.quotaShare).toBe(DEPLOYED_QUOTA_SHARE);
+    expect(sweepThroughput.headline.concurrency).toBe(DEFAULT_SWEEP_CONCURRENCY);
+    // The pacing bounds come from the pacing observed on createKmsRateLimiter, not from a formula.
+    expect(convergence.pacing.map((p) => p.quotaShare)).toContain(1);
+    expect(convergence.pacing.every((p) => p.replicateKey.burst > 0 && p.replicateKey.ratePerSecond > 0)).toBe(true);
+    expect(sweepThroughput.headline.pacingBound.ms).toBeGreaterThan(0);
     expect(convergence.rows.map((r) => r.missingRegions)).toEqual(report.profile.convergenceMissingRegions);
     expect(convergence.rows.every((r) => r.reconciler.converged && r.naive.converged)).toBe(true);
     expect(sweepThroughput.headline).toMatchObject({ keys: report.profile.sweepKeys, complete: true, failures: 0 });
