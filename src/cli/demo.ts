@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
-import { loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
 import { createKeyEventHandler, type KeyEventResult } from '../key-event.js';
 import { reconcileKey } from '../reconcile.js';
 import { createRuntime, type Runtime } from '../runtime.js';
@@ -17,6 +17,11 @@ import type { ReconcileOutcome } from '../types.js';
 import { deliverUntilQuiet, type Delivery } from './local-lambda.js';
 
 const ACCESS_KEY_ID = 'AKIAEMBEDDEDDEMO0001';
+
+/** A bad fixture or option: exit code 2, not 1 (1 means a delivery failed). */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 const ROLE_NAME = 'kms-replica-reconciler-local-lambdaRole';
 
 interface DemoOptions {
@@ -52,9 +57,15 @@ function parseArgs(argv: readonly string[]): DemoOptions {
     .addOption(new Option('--log-level <level>', 'handler log level').choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('SILENT'))
     .addHelpText(
       'after',
-      '\nExamples:\n  npm start\n  npm start -- --fixture events/create-key.json --replica-delay-ms 5000\n  npm start -- --json\n',
+      '\nSettings from the README (DRY_RUN, ALLOWED_REGIONS, COPY_TAGS, ...) are read from the environment.\n' +
+        'Exit codes: 0 every delivery reconciled or skipped, 1 a delivery failed, 2 bad fixture, option or setting.\n' +
+        '\nExamples:\n  npm start\n  npm start -- --fixture events/create-key.json --replica-delay-ms 5000\n' +
+        '  npm start --silent -- --json | jq .after     (--silent: no npm banner on stdout)\n  DRY_RUN=true npm start\n',
     )
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride((error) => {
+      process.exit(error.code === 'commander.helpDisplayed' || error.exitCode === 0 ? 0 : 2);
+    })
     .parse(argv, { from: 'user' });
   const o = program.opts<{ fixture: string; replicaDelayMs: number; skipOwnEvents: boolean; json?: boolean; logLevel: string }>();
   return { fixture: o.fixture, replicaDelayMs: o.replicaDelayMs, skipOwnEvents: o.skipOwnEvents, json: o.json === true, logLevel: o.logLevel };
@@ -71,12 +82,17 @@ function readFixture(path: string): { event: Record<string, unknown>; key: Fixtu
   try {
     event = JSON.parse(readFileSync(resolve(path), 'utf8')) as Record<string, any>;
   } catch (error) {
-    throw new Error(`cannot read fixture ${path}: ${(error as Error).message}`);
+    throw new UsageError(`cannot read fixture ${path}: ${(error as Error).message}`);
   }
   const detail = event.detail as Record<string, any> | undefined;
   const metadata = detail?.responseElements?.keyMetadata as Record<string, any> | undefined;
   if (detail?.eventName !== 'CreateKey' || !metadata || typeof metadata.keyId !== 'string') {
-    throw new Error(`fixture ${path} is not a successful CloudTrail CreateKey event with responseElements.keyMetadata`);
+    throw new UsageError(`fixture ${path} is not a successful CloudTrail CreateKey event with responseElements.keyMetadata`);
+  }
+  if (metadata.multiRegionConfiguration?.multiRegionKeyType === 'REPLICA') {
+    throw new UsageError(
+      `fixture ${path} is the CreateKey of a replica key (made by ReplicateKey); start from the CreateKey of a primary key, e.g. events/create-key.json`,
+    );
   }
   const tagList = (detail.requestParameters?.tags ?? []) as { tagKey: string; tagValue: string }[];
   return {
@@ -114,7 +130,8 @@ function describeDelivery(d: Delivery<KeyEventResult>): { event: string; region:
     case 'reconciled': {
       const changed = r.outcome.regions.filter((s) => s.status !== 'present' && s.status !== 'creating');
       const summary = changed.length > 0 ? changed.map((s) => `${s.region} ${s.status}`).join(', ') : 'nothing to do';
-      return { event, region, result: `${r.outcome.result}: ${summary} (${r.outcome.writes} writes)` };
+      const writes = `${r.outcome.writes} write${r.outcome.writes === 1 ? '' : 's'}`;
+      return { event, region, result: `${r.outcome.result}: ${summary} (${writes})` };
     }
   }
 }
@@ -135,6 +152,8 @@ async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   // CloudWatch EMF lines mean nothing on a terminal; Powertools Metrics reads this switch itself.
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  // Node 20 is supported here; the SDK's end-of-support notice would split the tables.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { event, key } = readFixture(options.fixture);
   let kms: EmbeddedKms | undefined;
   try {
@@ -150,10 +169,15 @@ async function main(): Promise<number> {
     });
     kms.seedKey({ region: key.region, keyId: key.keyId, multiRegion: key.multiRegion, description: key.description, tags: key.tags });
 
+    // The README's settings (DRY_RUN, ALLOWED_REGIONS, ...) apply here too; the endpoint, the
+    // log level and the reconciler's own role are the demo's.
     const config = loadConfig({
+      ...process.env,
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: kms.endpoint,
       LOG_LEVEL: options.logLevel,
-      ...(options.skipOwnEvents ? { RECONCILER_PRINCIPAL_ARN: `arn:aws:iam::${kms.account}:role/${ROLE_NAME}` } : {}),
+      POWERTOOLS_LOG_LEVEL: undefined,
+      RECONCILER_PRINCIPAL_ARN: options.skipOwnEvents ? `arn:aws:iam::${kms.account}:role/${ROLE_NAME}` : undefined,
     });
     const runtime = createRuntime(config, { credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'embedded' } });
     const handler = createKeyEventHandler(runtime);
@@ -173,7 +197,10 @@ async function main(): Promise<number> {
         if (options.json) return;
         const line = describeDelivery(d);
         const origin = d.index === 1 ? options.fixture : 'embedded KMS';
-        process.stdout.write(`  ${String(d.index).padStart(2)}. ${line.event.padEnd(13)} ${line.region.padEnd(10)} ${origin.padEnd(24)} ${line.result}\n`);
+        const originWidth = Math.max(options.fixture.length, 'embedded KMS'.length);
+        process.stdout.write(
+          `  ${String(d.index).padStart(2)}. ${line.event.padEnd(19)} ${line.region.padEnd(14)} ${origin.padEnd(originWidth)}  ${line.result}\n`,
+        );
       },
     });
     const calls = [...kms.calls()];
@@ -207,7 +234,8 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    const usage = error instanceof UsageError || error instanceof ConfigError;
     process.stderr.write(`error: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+    process.exitCode = usage ? 2 : 1;
   },
 );
