@@ -1,20 +1,23 @@
 /**
  * `npm run chaos`: the full seeded chaos run (docs/RELIABILITY.md). Exits 0 when every invariant
- * holds, 1 otherwise, by itself: it never calls `process.exit`, so a handle left open would show
- * as a run that does not end.
+ * holds, 1 otherwise, 2 on a usage error (a bad option, a `--setting` the reconciler would refuse, a
+ * `--json` file that cannot be written), reported in one line before anything runs. It never calls
+ * `process.exit`, so a handle left open would show as a run that does not end.
  *
  *   npm run chaos -- [--seed N] [--families N] [--concurrency N] [--no-faults] [--setting NAME=value]
  *                    [--json FILE] [--quiet]
  */
-import { writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 // Before anything builds a client or a Metrics object: EMF lines and the SDK's Node 20 notice
 // would drown the report.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const { NO_FAULT_PROFILE, runChaos } = await import('./chaos-run.js');
+const { NO_FAULT_PROFILE, chaosEnvironment, runChaos } = await import('./chaos-run.js');
+const { ConfigError, loadConfig } = await import('../src/config.js');
 const { checkChaosRun } = await import('./invariants.js');
 const { formatChaosReport } = await import('./chaos-report.js');
 
@@ -40,6 +43,41 @@ function integer(value: string): number {
   return n;
 }
 
+/** Exit code of a usage error (bad option, setting or output file), as most command-line tools. */
+const USAGE_ERROR = 2;
+
+/** Why the reconciler would refuse these settings in the chaos deployment, or undefined. */
+function settingsProblem(settings: Record<string, string>): string | undefined {
+  try {
+    // The placeholder endpoint is replaced by the embedded KMS's own when the run starts.
+    loadConfig({ ...chaosEnvironment('http://127.0.0.1:4566'), ...settings });
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return `invalid --setting: ${error.problems.join('; ')}`;
+    throw error;
+  }
+}
+
+/** Why `file` cannot be written (checked before the run, not after it), or undefined. */
+function jsonTargetProblem(file: string): string | undefined {
+  const directory = dirname(resolve(file));
+  try {
+    if (!statSync(directory).isDirectory()) return `--json ${file}: ${directory} is not a directory`;
+    accessSync(directory, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `--json ${file}: directory ${directory} does not exist`;
+    if (code === 'EACCES' || code === 'EPERM') return `--json ${file}: directory ${directory} is not writable`;
+    return `--json ${file}: ${(error as Error).message}`;
+  }
+  try {
+    if (statSync(file).isDirectory()) return `--json ${file}: is a directory`;
+  } catch {
+    // Does not exist yet: it will be created.
+  }
+  return undefined;
+}
+
 const program = new Command()
   .name('npm run chaos --')
   .description('Seeded chaos run: faults, duplicates, delays and bad luck against the real handler and sweep on the embedded KMS')
@@ -50,18 +88,45 @@ const program = new Command()
   .option('--setting <NAME=value>', 'change a setting of the reconciler, e.g. RECONCILER_PRINCIPAL_ARN= (repeatable)', collectSetting, {})
   .option('--json <file>', 'also write the figures and violations as JSON')
   .option('--quiet', 'no progress lines')
-  .parse();
+  // Commander prints its own one-line error; the override only turns its exit into a return.
+  .exitOverride();
 
-const opts = program.opts<{ seed: number; families: number; concurrency: number; faults: boolean; setting: Record<string, string>; json?: string; quiet?: boolean }>();
-const run = await runChaos({
-  seed: opts.seed,
-  families: opts.families,
-  concurrency: opts.concurrency,
-  ...(opts.faults ? {} : { faults: NO_FAULT_PROFILE }),
-  environment: opts.setting,
-  ...(opts.quiet ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
-});
-const verdict = checkChaosRun(run);
-process.stdout.write(`${formatChaosReport(verdict)}\n`);
-if (opts.json) writeFileSync(opts.json, `${JSON.stringify(verdict, null, 2)}\n`);
-if (verdict.violations.length > 0) process.exitCode = 1;
+type Options = { seed: number; families: number; concurrency: number; faults: boolean; setting: Record<string, string>; json?: string; quiet?: boolean };
+
+async function main(): Promise<number> {
+  try {
+    program.parse();
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_ERROR;
+    throw error;
+  }
+  const opts = program.opts<Options>();
+  const problem = settingsProblem(opts.setting) ?? (opts.json === undefined ? undefined : jsonTargetProblem(opts.json));
+  if (problem) {
+    process.stderr.write(`npm run chaos: ${problem}\n`);
+    return USAGE_ERROR;
+  }
+
+  const run = await runChaos({
+    seed: opts.seed,
+    families: opts.families,
+    concurrency: opts.concurrency,
+    ...(opts.faults ? {} : { faults: NO_FAULT_PROFILE }),
+    environment: opts.setting,
+    ...(opts.quiet ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
+  });
+  const verdict = checkChaosRun(run);
+  process.stdout.write(`${formatChaosReport(verdict)}\n`);
+  if (opts.json) {
+    try {
+      writeFileSync(opts.json, `${JSON.stringify(verdict, null, 2)}\n`);
+    } catch (error) {
+      // Checked before the run; this is the directory removed or the disk full since.
+      process.stderr.write(`npm run chaos: could not write --json ${opts.json}: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
+  return verdict.violations.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();

@@ -1,7 +1,9 @@
 /**
  * Standalone embedded KMS: `npm run emulator -- --port 4599 [--events] [--quotas]
  * [--latency-ms 20] [--seed 7 --faults '{"rules":[{"throttleRate":0.1}]}']`.
- * Serves until SIGINT/SIGTERM, then closes cleanly. Invalid options exit with status 2.
+ * Serves until SIGINT/SIGTERM, then closes cleanly. Invalid options exit with status 2. Status
+ * lines ("listening on", "try:", "stopping") go to stderr; stdout carries only the `--events` JSON
+ * lines, so `npm run emulator -- --events | jq` works.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pathToFileURL } from 'node:url';
@@ -82,7 +84,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--primary-update-delay-ms <ms>', 'how long UpdatePrimaryRegion keeps both keys Updating').default(0).argParser(parseDelay),
     )
-    .addOption(new Option('--events', 'print each CloudTrail event as one JSON line on stdout').default(false))
+    .addOption(new Option('--events', 'print each CloudTrail event as one JSON line on stdout (the only output there; status lines go to stderr)').default(false))
     .addOption(new Option('--quotas', 'enforce the documented KMS requests-per-second quotas (ThrottlingException)').default(false))
     .addOption(new Option('--latency-ms <ms>', 'real-time delay before every answer').default(0).argParser(parseDelay))
     .addOption(new Option('--max-keys-per-region <n>', 'keys per Region before LimitExceededException (default 100000)').argParser(parseCount))
@@ -144,7 +146,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     options.latencyMs > 0 ? `latency ${options.latencyMs} ms` : '',
     options.faults ? `faults on (seed ${options.faults.seed ?? options.seed})` : '',
   ].filter((extra) => extra !== '');
-  process.stdout.write(
+  // The human lines go to stderr: stdout carries only the --events JSON lines (`--events | jq`).
+  process.stderr.write(
     `embedded KMS listening on ${kms.endpoint} (account ${kms.account}${extras.length > 0 ? `; ${extras.join(', ')}` : ''})\n` +
       `try: aws kms list-keys --endpoint-url ${kms.endpoint} --region us-east-1\n`,
   );

@@ -3,6 +3,7 @@ import {
   KmsApiError,
   injectedInternalError,
   internalError,
+  invalidRegionScopeError,
   serializationError,
   throttlingError,
   unknownOperationError,
@@ -125,6 +126,12 @@ export class KmsEngine {
       return answer(errorResponse(request.caller, requestId));
     }
     const caller = request.caller;
+    if (!REGION_PATTERN.test(caller.region)) {
+      // Before the operation is looked at: AWS refuses the signature first.
+      const error = invalidRegionScopeError(caller.region);
+      this.record({ operation, region: caller.region, errorCode: error.code, at });
+      return answer(errorResponse(error, requestId));
+    }
     const known = service === 'kms' ? this.options.operations.has(operation) : service === 'events' && operation === 'PutEvents';
     if (!service || !known) {
       const error = unknownOperationError(request.target);

@@ -161,3 +161,13 @@ export function injectedInternalError(service: 'kms' | 'events'): KmsApiError {
 export function wrongServiceScopeError(service: string): KmsApiError {
   return new KmsApiError('InvalidSignatureException', `Credential should be scoped to correct service: '${service}'. `, 403);
 }
+
+/**
+ * `InvalidSignatureException` (400): the SigV4 credential scope's Region is not a well-formed
+ * Region code (`REGION_PATTERN`). INF: the wording is the one AWS services give for a Region they
+ * do not serve, `Credential should be scoped to a valid region, not '<region>'. `; the status is
+ * 400, as JSON 1.1 services answer InvalidSignatureException (seen from EMR).
+ */
+export function invalidRegionScopeError(region: string): KmsApiError {
+  return new KmsApiError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${region}'. `);
+}

@@ -24,19 +24,19 @@ function finish(child: ChildProcessWithoutNullStreams): Promise<Finished> {
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-/** Resolves with stdout once it contains `pattern`. */
-function waitForOutput(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<string> {
+/** Resolves with what the CLI wrote to `stream` (stdout by default) once it contains `pattern`. */
+function waitForOutput(child: ChildProcessWithoutNullStreams, pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout'): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
       seen += chunk.toString();
       if (pattern.test(seen)) {
-        child.stdout.off('data', onData);
+        child[stream].off('data', onData);
         resolve(seen);
       }
     };
-    child.stdout.on('data', onData);
-    child.once('close', () => reject(new Error(`CLI exited before printing ${pattern}; got: ${seen}`)));
+    child[stream].on('data', onData);
+    child.once('close', () => reject(new Error(`CLI exited before printing ${pattern} on ${stream}; got: ${seen}`)));
   });
 }
 
@@ -84,20 +84,23 @@ describe('embedded KMS CLI', () => {
   it('serves the SDK, prints each CloudTrail event as a JSON line and stops cleanly on SIGTERM', async () => {
     const child = startCli(['--port', '0', '--events', '--account', '444455556666']);
     const finished = finish(child);
-    const banner = await waitForOutput(child, /aws kms list-keys --endpoint-url (http:\/\/127\.0\.0\.1:\d+) --region us-east-1/);
+    const banner = await waitForOutput(child, /aws kms list-keys --endpoint-url (http:\/\/127\.0\.0\.1:\d+) --region us-east-1/, 'stderr');
     const endpoint = /--endpoint-url (\S+)/.exec(banner)?.[1] ?? '';
     const client = new KMSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' }, maxAttempts: 1 });
 
     const eventLine = waitForOutput(child, /"eventName":"CreateKey"/);
     const created = await client.send(new CreateKeyCommand({ MultiRegion: true }));
-    const output = await eventLine;
+    await eventLine;
     client.destroy();
     child.kill('SIGTERM');
     const result = await finished;
 
     expect(created.KeyMetadata?.Arn).toMatch(/^arn:aws:kms:us-east-1:444455556666:key\/mrk-[0-9a-f]{32}$/);
-    const line = output.split('\n').find((l) => l.startsWith('{')) ?? '';
-    const event = JSON.parse(line) as { account: string; detail: { eventName: string; resources: { ARN: string }[] } };
+    // stdout is nothing but JSON lines (so `--events | jq` works): here the one CreateKey event.
+    const lines = result.stdout.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    const event = JSON.parse(lines[0] ?? '') as { account: string; detail: { eventName: string; resources: { ARN: string }[] } };
+    expect(event.detail.eventName).toBe('CreateKey');
     expect(event.account).toBe('444455556666');
     expect(event.detail.resources[0]?.ARN).toBe(created.KeyMetadata?.Arn);
     expect(result.code).toBe(0);
@@ -116,7 +119,7 @@ describe('embedded KMS CLI', () => {
     const plan = JSON.stringify({ rules: [{ operation: 'DescribeKey', throttleRate: 1 }] });
     const child = startCli(['--port', '0', '--quotas', '--seed', '5', '--latency-ms', '1', '--faults', plan]);
     const finished = finish(child);
-    const banner = await waitForOutput(child, /--endpoint-url (http:\/\/127\.0\.0\.1:\d+)/);
+    const banner = await waitForOutput(child, /--endpoint-url (http:\/\/127\.0\.0\.1:\d+)/, 'stderr');
     expect(banner).toContain('(account 111122223333; quotas on, latency 1 ms, faults on (seed 5))');
     const endpoint = /--endpoint-url (\S+)/.exec(banner)?.[1] ?? '';
     const client = new KMSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' }, maxAttempts: 1 });
@@ -131,7 +134,10 @@ describe('embedded KMS CLI', () => {
     );
     client.destroy();
     child.kill('SIGTERM');
-    expect((await finished).code).toBe(0);
+    const result = await finished;
+    expect(result.code).toBe(0);
+    // Without --events nothing at all is written to stdout.
+    expect(result.stdout).toBe('');
     expect(described).toBe('ThrottlingException');
     expect(burst).toContain('ThrottlingException');
   });

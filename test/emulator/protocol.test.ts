@@ -109,6 +109,41 @@ describe('embedded KMS: JSON 1.1 protocol over HTTP', () => {
     expect(response.json['message']).toContain('Credential');
   });
 
+  it('refuses a credential scope whose Region is not a Region code, before the operation: no key, no event', async () => {
+    h.kms.resetCalls();
+    h.kms.takeEvents();
+    const listed = await errorOf(h.client('mars').send(new ListKeysCommand({})));
+    const created = await errorOf(h.client('mars').send(new CreateKeyCommand({ MultiRegion: true })));
+
+    const refusal = { name: 'InvalidSignatureException', message: "Credential should be scoped to a valid region, not 'mars'. ", status: 400 };
+    expect(listed).toEqual(refusal);
+    expect(created).toEqual(refusal);
+    expect(h.kms.calls()).toEqual([
+      { operation: 'ListKeys', region: 'mars', errorCode: 'InvalidSignatureException', at: clock.current },
+      { operation: 'CreateKey', region: 'mars', errorCode: 'InvalidSignatureException', at: clock.current },
+    ]);
+    expect(h.kms.takeEvents()).toEqual([]);
+  });
+
+  it.each(['US-EAST-1', 'us-east-1a', 'us-east', 'useast1', 'us-east-1-', 'a-b-c-d-1'])(
+    'refuses the credential-scope Region %s with InvalidSignatureException (400), even for an unknown operation',
+    async (region) => {
+      const response = await rawCall(h.kms.endpoint, {
+        target: 'TrentService.Encrypt',
+        authorization: `AWS4-HMAC-SHA256 Credential=AKIDRAW/20261130/${region}/kms/aws4_request, SignedHeaders=host, Signature=00`,
+      });
+      expect(response.status).toBe(400);
+      expect(response.json).toEqual({ __type: 'InvalidSignatureException', message: `Credential should be scoped to a valid region, not '${region}'. ` });
+    },
+  );
+
+  it('accepts every well-formed Region code in the credential scope, of any partition', async () => {
+    for (const region of ['us-gov-west-1', 'cn-northwest-1', 'eusc-de-east-1', 'ap-southeast-7']) {
+      const listed = await h.client(region).send(new ListKeysCommand({}));
+      expect(listed.Keys).toEqual([]);
+    }
+  });
+
   it('keeps keys per Region, read from the SigV4 credential scope', async () => {
     const created = await h.client('ap-southeast-2').send(new CreateKeyCommand({}));
     const arn = created.KeyMetadata?.Arn ?? '';

@@ -113,7 +113,7 @@ describe('parseTrigger on bad input', () => {
         const described = describeTrigger(event);
         for (const value of Object.values(described)) expect(value.length).toBeLessThanOrEqual(256);
       }),
-      { numRuns: RUNS * 3 },
+      { seed: 1101, numRuns: RUNS * 3 },
     );
   });
 
@@ -125,7 +125,7 @@ describe('parseTrigger on bad input', () => {
         expect(verdict.kind).toBe('invalid');
         expect(verdict.kind === 'invalid' && verdict.problem).toContain(field);
       }),
-      { numRuns: RUNS },
+      { seed: 1102, numRuns: RUNS },
     );
   });
 
@@ -137,7 +137,7 @@ describe('parseTrigger on bad input', () => {
         expect(verdict.kind).toBe('invalid');
         expect(verdict.kind === 'invalid' && verdict.problem).toContain(path[path.length - 1]);
       }),
-      { numRuns: Math.round(RUNS / 4) },
+      { seed: 1103, numRuns: Math.round(RUNS / 4) },
     );
   });
 
@@ -149,7 +149,7 @@ describe('parseTrigger on bad input', () => {
         expect(verdict.kind).toBe('invalid');
         expect(verdict.kind === 'invalid' && verdict.problem).toMatch(/^not an EventBridge event: .*string/);
       }),
-      { numRuns: RUNS },
+      { seed: 1104, numRuns: RUNS },
     );
   });
 
@@ -181,7 +181,7 @@ describe('parseTrigger on bad input', () => {
           expect(verdict.kind === 'invalid' && verdict.problem).toContain('is neither a key ARN nor a key id');
         }
       }),
-      { numRuns: RUNS },
+      { seed: 1105, numRuns: RUNS },
     );
   });
 
@@ -192,7 +192,7 @@ describe('parseTrigger on bad input', () => {
         const event = mutate(base, ['detail', 'requestParameters', 'tags'], [{ tagKey: 'replica-regions', tagValue: value }]);
         expect(parseTrigger(event)).toEqual(parseTrigger(base));
       }),
-      { numRuns: Math.round(10 * SCALE) },
+      { seed: 1106, numRuns: Math.round(10 * SCALE) },
     );
   });
 });
@@ -205,6 +205,20 @@ describe('the key-event handler on bad input', () => {
   });
   afterAll(async () => {
     await h.close();
+  });
+
+  /**
+   * One event of each verdict, run before the generated ones (fast-check `examples`): the random
+   * events are not relied on to contain every kind.
+   */
+  const EXAMPLES: Readonly<Record<'invalid' | 'request' | 'skip', Json>> = {
+    invalid: mutate(loadFixture('tag-resource'), ['detail', 'eventName'], 42),
+    request: loadFixture('tag-resource'),
+    skip: mutate(loadFixture('tag-resource'), ['source'], 'aws.s3'),
+  };
+
+  it('has one example event of each verdict', () => {
+    expect(Object.fromEntries(Object.entries(EXAMPLES).map(([kind, event]) => [kind, parseTrigger(event).kind]))).toEqual({ invalid: 'invalid', request: 'request', skip: 'skip' });
   });
 
   it('answers an unreadable event with InvalidEvent naming the problem, a skip for a foreign one, and calls KMS for neither', async () => {
@@ -244,8 +258,9 @@ describe('the key-event handler on bad input', () => {
           expect(result?.status).toBe('reconciled');
         }
       }),
-      { numRuns: HANDLER_RUNS },
+      { seed: 1107, numRuns: HANDLER_RUNS, examples: Object.values(EXAMPLES).map((event): [unknown] => [event]) },
     );
+    // Deterministic: the examples above always run, whatever the generated events are.
     expect([...seen].sort()).toEqual(['invalid', 'request', 'skip']);
   });
 });
@@ -313,7 +328,12 @@ describe('the key-event handler on every shape of Region tag value', () => {
         const replicated = h.kms.calls().filter((c) => c.operation === 'ReplicateKey').length - before;
         expect(replicated).toBe(Object.values(expectedStatuses(value)).filter((s) => s === 'created').length);
       }),
-      { numRuns: HANDLER_RUNS },
+      {
+        seed: 1108,
+        numRuns: HANDLER_RUNS,
+        // Every class of token, whatever the generated values are: allowed, not allowed, unknown, the primary's own, opt-out.
+        examples: [['eu-west-1 sa-east-1 xx-west-9 us-east-1'], [' EU-WEST-1 , us-west-2 '], ['none'], ['']],
+      },
     );
   });
 
