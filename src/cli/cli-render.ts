@@ -57,7 +57,7 @@ export function renderPlan(region: string, outcomes: readonly ReconcileOutcome[]
       t.push([outcome.keyId, outcome.primaryRegion ?? region, status.region, plan]);
     }
   }
-  const head = `Plan for ${region} (dry run, nothing written): ${result.report.keys} keys listed, ${replicate} ReplicateKey call${replicate === 1 ? '' : 's'} would be made${result.complete ? '' : ' (listing incomplete)'}`;
+  const head = `Plan for ${region} (dry run, nothing written): ${result.report.keys} keys listed, ${replicate} ReplicateKey call${replicate === 1 ? '' : 's'} would be made${incompleteNote(result)}`;
   return t.length > 0 ? `${head}\n${t.toString()}` : `${head}\nNothing to replicate and nothing in the way.`;
 }
 
@@ -76,8 +76,13 @@ export function renderStatus(region: string, outcomes: readonly ReconcileOutcome
       statusSummary(outcome),
     ]);
   }
-  const head = `Managed keys in ${region}: ${outcomes.length} of ${result.report.keys} keys listed${result.complete ? '' : ' (listing incomplete)'}`;
-  return `${head}\n${t.toString()}`;
+  const head = `Managed keys in ${region}: ${outcomes.length} of ${result.report.keys} keys listed${incompleteNote(result)}`;
+  return t.length > 0 ? `${head}\n${t.toString()}` : `${head}\nNo managed primary keys in this Region.`;
+}
+
+function incompleteNote(result: SweepResult): string {
+  if (result.complete) return '';
+  return result.stoppedBy === 'aborted' ? ' (interrupted: listing incomplete)' : ' (listing incomplete)';
 }
 
 function statusSummary(outcome: ReconcileOutcome): string {
@@ -90,7 +95,9 @@ function statusSummary(outcome: ReconcileOutcome): string {
 /** `sweep`: the guardrail report as a counts line and a table of what needs a person. */
 export function renderSweep(result: SweepResult): string {
   const r = result.report;
-  const state = result.complete ? 'complete' : `stopped (${result.stoppedBy ?? 'incomplete'}); resume with --marker ${result.resume?.marker ?? '(from the start)'}`;
+  const state = result.complete
+    ? 'complete'
+    : `${result.stoppedBy === 'aborted' ? 'interrupted' : `stopped (${result.stoppedBy ?? 'incomplete'})`}; ${resumeHint(result)}`;
   const lines = [`Sweep of ${r.region}: ${state}; ${r.keys} keys, ${r.writes} write${r.writes === 1 ? '' : 's'}${r.dryRun ? ' (dry run)' : ''}`];
   lines.push(`  Keys:    ${countsLine(r.results)}`);
   lines.push(`  Regions: ${countsLine(r.statuses)}`);
@@ -107,6 +114,14 @@ export function renderSweep(result: SweepResult): string {
     lines.push(`  Untagged multi-Region primaries (unmanaged): ${r.untaggedMultiRegionPrimaries.count}`);
   }
   return lines.join('\n');
+}
+
+/** How to resume a stopped sweep: the `--marker` to pass, or from the start when none. */
+function resumeHint(result: SweepResult): string {
+  const marker = result.resume?.marker;
+  return marker !== undefined
+    ? `resume with --region ${result.region} --marker ${marker}`
+    : 'no ListKeys page was finished: run again without --marker';
 }
 
 function pushWhole(t: Table.Table, label: string, list: GuardrailReport['errors'], detail?: string): void {

@@ -3,7 +3,8 @@
  * any KMS-compatible endpoint (`--endpoint` or `AWS_ENDPOINT_URL_KMS`, e.g. LocalStack), or the
  * embedded KMS (`--embedded`), seeded with the deterministic demo account (`--seed N`).
  */
-import { loadConfig } from '../config.js';
+import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
+import { loadConfig, type Config } from '../config.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { DEMO_REGION, seedDemoKeys } from './demo-keys.js';
@@ -21,6 +22,8 @@ export interface TargetOptions {
 /** A connected target. `close()` stops the embedded KMS, if one was started. */
 export interface Target {
   readonly runtime: Runtime;
+  /** What the calls go to: AWS (credential chain), a KMS endpoint, or the embedded KMS. */
+  readonly kind: 'aws' | 'endpoint' | 'embedded';
   /** The Regions a command covers when `--region` is not given. */
   readonly defaultRegions: readonly string[];
   /** A one-line description for humans (stderr). */
@@ -28,39 +31,62 @@ export interface Target {
   close(): Promise<void>;
 }
 
+/** Where the reconciler's log lines go (the CLI's stderr, so stdout stays the table or JSON). */
+export interface LogSink {
+  write(text: string): unknown;
+}
+
 const EMBEDDED_CREDENTIALS = { accessKeyId: 'AKIAKMSREPLICASCLI01', secretAccessKey: 'embedded' };
 
 /**
  * Connects to the target the options name.
  *
+ * Every setting of the environment is validated, including one an option or the command
+ * overrides (a bad `LOG_LEVEL` is an error even with `--log-level`).
+ *
  * @param options - `--embedded`, `--seed`, `--endpoint`.
  * @param env - the environment, read through `loadConfig` only.
  * @param overrides - settings the command forces (e.g. `DRY_RUN=true` for `plan` and `status`).
+ * @param logSink - where the runtime's logger writes its JSON lines (at `LOG_LEVEL`); default
+ *   a Powertools Logger on the process's console.
  * @throws {ConfigError} for a bad setting (named); {@link TargetError} for a bad option.
  */
 export async function connectTarget(
   options: TargetOptions,
   env: Readonly<Record<string, string | undefined>>,
   overrides: Readonly<Record<string, string>> = {},
+  logSink?: LogSink,
 ): Promise<Target> {
-  if (options.embedded && options.endpoint) throw new TargetError('--embedded and --endpoint cannot be used together');
+  if (options.embedded && options.endpoint !== undefined) throw new TargetError('--embedded and --endpoint cannot be used together');
   if (!options.embedded && options.seed !== undefined) throw new TargetError('--seed needs --embedded');
+  if (options.endpoint !== undefined && !isHttpUrl(options.endpoint)) {
+    throw new TargetError(`--endpoint must be an http(s) URL such as http://127.0.0.1:4566, got '${options.endpoint}'`);
+  }
+  const runtimeOf = (config: Config, credentials?: typeof EMBEDDED_CREDENTIALS): Runtime =>
+    createRuntime(config, { ...(credentials ? { credentials } : {}), ...(logSink ? { logger: new SinkLogger(logSink, config.logLevel) } : {}) });
   if (!options.embedded) {
-    const config = loadConfig({ ...env, ...(options.endpoint ? { AWS_ENDPOINT_URL_KMS: options.endpoint } : {}), ...overrides });
+    const base = { ...env, ...(options.endpoint !== undefined ? { AWS_ENDPOINT_URL_KMS: options.endpoint } : {}) };
+    loadConfig(base);
+    const config = loadConfig({ ...base, ...overrides });
     return {
-      runtime: createRuntime(config),
+      runtime: runtimeOf(config),
+      kind: config.kmsEndpoint ? 'endpoint' : 'aws',
       defaultRegions: config.homeRegion ? [config.homeRegion] : [],
       description: config.kmsEndpoint ? `KMS at ${config.kmsEndpoint}` : 'AWS KMS (default credential chain)',
       close: async () => undefined,
     };
   }
+  // The embedded KMS replaces any AWS_ENDPOINT_URL_KMS; every other setting must be valid.
+  const { AWS_ENDPOINT_URL_KMS: _replaced, ...embeddedEnv } = env;
+  loadConfig(embeddedEnv);
   // The embedded KMS enforces the documented request quotas, so the demo is paced as AWS would be.
   const kms: EmbeddedKms = await startEmbeddedKms({ quotas: true });
   try {
-    const config = loadConfig({ ...env, AWS_ENDPOINT_URL_KMS: kms.endpoint, ...overrides });
+    const config = loadConfig({ ...embeddedEnv, AWS_ENDPOINT_URL_KMS: kms.endpoint, ...overrides });
     const seeded = seedDemoKeys(kms, options.seed ?? 40, config.tagKey);
     return {
-      runtime: createRuntime(config, { credentials: EMBEDDED_CREDENTIALS }),
+      runtime: runtimeOf(config, EMBEDDED_CREDENTIALS),
+      kind: 'embedded',
       defaultRegions: [DEMO_REGION],
       description: `embedded KMS at ${kms.endpoint}, ${seeded.keysInRegion} demo keys in ${DEMO_REGION}`,
       close: () => kms.close(),
@@ -74,4 +100,29 @@ export async function connectTarget(
 /** A bad combination of target options. */
 export class TargetError extends Error {
   override readonly name = 'TargetError';
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** A Powertools Logger whose JSON lines go to a sink (one line each) instead of the console. */
+class SinkLogger extends Logger {
+  private readonly sink: LogSink;
+
+  constructor(sink: LogSink, logLevel: Config['logLevel']) {
+    super({ serviceName: 'kms-replicas', logLevel });
+    this.sink = sink;
+  }
+
+  protected override printLog(_logLevel: number, log: LogItem): void {
+    log.prepareForPrint();
+    // `sink` is unset only while the base constructor runs, which prints nothing outside Lambda.
+    this.sink?.write(`${JSON.stringify(log.getAttributes(), this.getJsonReplacer())}\n`);
+  }
 }

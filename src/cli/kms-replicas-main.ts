@@ -1,7 +1,39 @@
 /**
  * Process entry of `kms-replicas` (`bin/kms-replicas.js` loads it through tsx): hands the real
  * argv, streams and environment to `runCli` and exits with its code.
+ *
+ * SIGINT (Ctrl-C) and SIGTERM abort the run through `CliIo.signal`: the command stops starting
+ * keys, prints its partial result with the marker to resume from and exits 130. A second signal
+ * exits 130 at once, after restoring the terminal's cursor and line wrapping (the progress bar
+ * hides them).
  */
-import { runCli } from './kms-replicas.js';
+import { EXIT_CODES, runCli } from './kms-replicas.js';
 
-process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+const controller = new AbortController();
+let signals = 0;
+const onSignal = (name: NodeJS.Signals): void => {
+  signals += 1;
+  if (signals > 1) {
+    if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\x1b[?7h\n');
+    process.stderr.write(`kms-replicas: ${name} again: exiting at once, nothing more is reported\n`);
+    process.exit(EXIT_CODES.interrupted);
+  }
+  process.stderr.write(`\nkms-replicas: ${name}: stopping; the partial result and the marker to resume from follow (${name} again to exit at once)\n`);
+  controller.abort(new Error(`interrupted by ${name}`));
+};
+// `kms-replicas --help | head`: a reader that goes away early is not worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+if (controller.signal.aborted) {
+  // Abandoned calls may still hold timers (a paced call waiting for its token): do not wait for
+  // them. Flush what was written first.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((done) => stream.write('', () => done()))));
+  process.exit(code);
+}
+process.exitCode = code;

@@ -5,10 +5,12 @@
  */
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError } from '../config.js';
+import { ConfigError, LOG_LEVELS } from '../config.js';
 import { RetryableError, TerminalError, type ReconcilerError } from '../errors.js';
-import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence } from '../guardrail.js';
+import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence, type SweepKeyResult } from '../guardrail.js';
 import { reconcileKey } from '../reconcile.js';
+import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../regions.js';
+import type { Runtime } from '../runtime.js';
 import { DEFAULT_SWEEP_CONCURRENCY, sweepRegion, type SweepResult } from '../sweep.js';
 import type { ReconcileOutcome } from '../types.js';
 import { isManaged, renderFamily, renderPlan, renderStatus, renderSweep } from './cli-render.js';
@@ -30,20 +32,36 @@ export const EXIT_CODES = {
   usage: 64,
   /** Could not run at all: KMS unreachable, no credentials, ListKeys failed, a bug. */
   error: 70,
+  /**
+   * Interrupted (SIGINT, SIGTERM: {@link CliIo.signal} aborted): the partial result and the
+   * marker to resume from were printed. Wins over every finding, as the findings are partial.
+   */
+  interrupted: 130,
 } as const;
+
+/** The `ListKeys` page size of a sweep (sweepRegion's default). */
+const PAGE_SIZE = 100;
 
 /** What `runCli` writes to and reads from (the process's, or a test's). */
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };
+  /** Messages, the progress bar (on a TTY) and the reconciler's log lines (`--log-level`). */
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   /** The environment, passed to `loadConfig` only. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Aborted to interrupt the run (the bin aborts it on SIGINT and SIGTERM): no key is started
+   * after it, the keys in flight are abandoned, the partial result is printed with the marker to
+   * resume from, and the exit code is {@link EXIT_CODES.interrupted}.
+   */
+  readonly signal?: AbortSignal;
 }
 
 interface GlobalOptions extends TargetOptions {
   readonly json?: boolean;
   readonly progress: boolean;
-  readonly logLevel: string;
+  /** `--log-level`; undefined when not given (then `LOG_LEVEL`, else `SILENT`). */
+  readonly logLevel?: string;
 }
 
 interface RegionOptions {
@@ -64,15 +82,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         'Targets real AWS (default credential chain), any KMS endpoint (--endpoint, AWS_ENDPOINT_URL_KMS) ' +
         'or the embedded KMS (--embedded, seeded with --seed N demo keys). Every KMS call is paced to ' +
         'QUOTA_SHARE of the KMS request quotas.\n\nExit codes: 0 converged, 1 drift (replicas missing, dry run), ' +
-        '2 blocked (needs a person), 3 failed, 4 incomplete, 64 usage error, 70 could not run. See docs/CLI.md.',
+        '2 blocked (needs a person), 3 failed, 4 incomplete, 64 usage error, 70 could not run, ' +
+        '130 interrupted (Ctrl-C or SIGTERM: the partial report and the --marker to resume with are printed; ' +
+        'a second Ctrl-C exits at once). See docs/CLI.md.',
     )
     .option('--embedded', 'start the embedded KMS on 127.0.0.1 for this run (no AWS account needed)', false)
-    .option('--seed <n>', 'with --embedded: seed this many demo keys in us-east-1 (default 40)', parseCount)
+    .option('--seed <n>', 'with --embedded: seed this many demo keys in us-east-1 (default 40; a sweep takes about 0.08 s per key)', parseCount)
     .option('--endpoint <url>', 'a KMS-compatible endpoint (LocalStack...); overrides AWS_ENDPOINT_URL_KMS')
     .option('--json', 'print one JSON document instead of tables')
     .option('--no-progress', 'no progress bar (it is shown only on a TTY stderr anyway)')
-    .addOption(new Option('--log-level <level>', 'reconciler log level (JSON lines on stdout)').choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('SILENT'))
-    .showHelpAfterError()
+    .addOption(
+      new Option('--log-level <level>', 'reconciler log level: one JSON line per key on stderr at INFO (managed keys) or DEBUG (every key) (default: LOG_LEVEL, else SILENT)')
+        .argParser(parseLogLevel),
+    )
+    .showHelpAfterError('(see kms-replicas --help)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
@@ -83,6 +106,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .command('plan')
     .description('dry run: what would be replicated, per key and Region (nothing is written)')
+    .showHelpAfterError('(see kms-replicas plan --help)')
     .addOption(regionOption())
     .addOption(concurrencyOption())
     .action(async (_o: RegionOptions, command: Command) => {
@@ -92,6 +116,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .command('status')
     .description('a table of managed keys: desired vs actual Regions and their statuses (read only)')
+    .showHelpAfterError('(see kms-replicas status --help)')
     .addOption(regionOption())
     .addOption(concurrencyOption())
     .action(async (_o: RegionOptions, command: Command) => {
@@ -101,10 +126,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .command('sweep')
     .description('reconcile every managed primary key of the Region(s), paced, and print the guardrail report')
+    .showHelpAfterError('(see kms-replicas sweep --help)')
     .addOption(regionOption())
     .addOption(concurrencyOption())
-    .option('--marker <marker>', 'resume from this ListKeys marker (printed by a stopped sweep)')
-    .option('--max-keys <n>', 'stop after this many keys (resume with the printed marker)', parseCount)
+    .option('--marker <marker>', 'resume from this ListKeys marker (printed by a stopped or interrupted sweep of the one --region)')
+    .option(
+      '--max-keys <n>',
+      `stop after this many keys; the marker printed resumes after the last whole ListKeys page (pages are ${PAGE_SIZE} keys, ` +
+        'or n when n is smaller), so keys of a partly done page are checked again',
+      parseCount,
+    )
     .option('--dry-run', 'observe and plan only, write nothing (DRY_RUN=true)')
     .action(async (o: { dryRun?: boolean }, command: Command) => {
       code = await withTarget(command, o.dryRun ? { DRY_RUN: 'true' } : {}, (target, g, opts) => sweepCommand(target, g, opts as SweepCliOptions, io));
@@ -113,6 +144,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program
     .command('reconcile')
     .description('reconcile the multi-Region key family of one key (a key id, mrk- id or key ARN)')
+    .showHelpAfterError('(see kms-replicas reconcile --help)')
     .requiredOption('--key <id|arn>', 'the key: key id, multi-Region key id (mrk-...) or key ARN')
     .option('--region <region>', "the key's Region (default: the ARN's, else AWS_REGION, else us-east-1 with --embedded)")
     .option('--dry-run', 'observe and plan only, write nothing (DRY_RUN=true)')
@@ -122,7 +154,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   program.addHelpText(
     'after',
-    '\nExamples:\n  npx kms-replicas --embedded status\n  npx kms-replicas --embedded --seed 200 sweep\n' +
+    '\nExamples:\n  npx kms-replicas --embedded status\n  npx kms-replicas --embedded --seed 200 sweep      # about 16 s: the embedded KMS enforces the quotas\n' +
       '  npx kms-replicas plan --region us-east-1 eu-west-1 --json\n  npx kms-replicas reconcile --key arn:aws:kms:us-east-1:111122223333:key/mrk-...\n',
   );
 
@@ -144,35 +176,53 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     run: (target: Target, global: GlobalOptions, options: Record<string, unknown>) => Promise<number>,
   ): Promise<number> {
     const global = command.optsWithGlobals<GlobalOptions>();
+    const usage = (message: string): number => {
+      io.stderr.write(`kms-replicas: ${message}\n(see kms-replicas ${command.name()} --help)\n`);
+      return EXIT_CODES.usage;
+    };
+    // --log-level wins; else LOG_LEVEL or POWERTOOLS_LOG_LEVEL (validated by loadConfig); else silent.
+    const envLogLevel = [io.env.LOG_LEVEL, io.env.POWERTOOLS_LOG_LEVEL].some((v) => v !== undefined && v.trim() !== '');
+    const logLevel = global.logLevel ?? (envLogLevel ? undefined : 'SILENT');
     let target: Target;
     try {
       target = await connectTarget(
-        { embedded: global.embedded, ...(global.seed !== undefined ? { seed: global.seed } : {}), ...(global.endpoint ? { endpoint: global.endpoint } : {}) },
+        { embedded: global.embedded, ...(global.seed !== undefined ? { seed: global.seed } : {}), ...(global.endpoint !== undefined ? { endpoint: global.endpoint } : {}) },
         io.env,
-        { LOG_LEVEL: global.logLevel, ...overrides },
+        { ...(logLevel ? { LOG_LEVEL: logLevel } : {}), ...overrides },
+        io.stderr,
       );
     } catch (error) {
-      if (error instanceof ConfigError || error instanceof TargetError || error instanceof RangeError) {
+      if (error instanceof ConfigError) {
         io.stderr.write(`kms-replicas: ${error.message}\n`);
         return EXIT_CODES.usage;
       }
+      if (error instanceof TargetError || error instanceof RangeError) return usage(error.message);
       throw error;
     }
     try {
-      if (!global.json) io.stderr.write(`Target: ${target.description}\n`);
       return await run(target, global, command.opts());
     } catch (error) {
-      if (error instanceof UsageError) {
-        io.stderr.write(`kms-replicas: ${error.message}\n`);
-        return EXIT_CODES.usage;
+      if (error instanceof UsageError) return usage(error.message);
+      if (io.signal?.aborted) {
+        io.stderr.write(`kms-replicas: interrupted before anything could be reported (${(error as Error).message})\n`);
+        return EXIT_CODES.interrupted;
       }
       const kind = error instanceof RetryableError || error instanceof TerminalError ? ` (${(error as ReconcilerError).code})` : '';
-      io.stderr.write(`kms-replicas: ${(error as Error).message}${kind}\n`);
+      io.stderr.write(`kms-replicas: ${(error as Error).message}${kind}\n${hintFor(error, target)}`);
       return EXIT_CODES.error;
     } finally {
       await target.close();
     }
   }
+}
+
+/** A hint for an error that stops the run, or ''. */
+function hintFor(error: unknown, target: Target): string {
+  const code = (error as Partial<ReconcilerError>).code ?? (error as Error).name;
+  if (code !== 'CredentialsProviderError' && !/Could not load credentials/.test((error as Error).message)) return '';
+  return target.kind === 'endpoint'
+    ? 'hint: a local KMS endpoint (LocalStack, the embedded KMS) accepts any credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to anything, e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n'
+    : 'hint: give the AWS SDK credentials (AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); or try --embedded\n';
 }
 
 interface SweepCliOptions extends RegionOptions {
@@ -188,10 +238,49 @@ interface ReconcileCliOptions {
 /** A bad command line found after parsing (e.g. no Region to work on). */
 class UsageError extends Error {}
 
+/**
+ * Checks one `--region` value: a Region code (`REGION_CODE_PATTERN`) where KMS is available
+ * (`lookupRegion`), or one listed in `ALLOWED_REGIONS` (a Region newer than the built-in table).
+ */
+function checkRegion(region: string, what: string, target: Target): string {
+  if (!REGION_CODE_PATTERN.test(region)) {
+    const lower = region.toLowerCase();
+    const hint = lower !== region && REGION_CODE_PATTERN.test(lower) ? `Region codes are lower case: ${lower}` : 'expected a code such as us-east-1';
+    throw new UsageError(`${what} '${region}' is not a Region code (${hint})`);
+  }
+  if (!lookupRegion(region) && target.runtime.config.allowedRegions?.has(region) !== true) {
+    throw new UsageError(`${what} '${region}' is not a Region where AWS KMS is available (a Region newer than this tool can be listed in ALLOWED_REGIONS)`);
+  }
+  return region;
+}
+
 function regionsOf(target: Target, options: RegionOptions): readonly string[] {
-  const regions = options.region && options.region.length > 0 ? options.region : target.defaultRegions;
+  const given = options.region && options.region.length > 0;
+  const regions = [...new Set(given ? options.region! : target.defaultRegions)];
   if (regions.length === 0) throw new UsageError('no Region: pass --region <region> or set AWS_REGION');
-  return [...new Set(regions)];
+  for (const region of regions) checkRegion(region, given ? '--region' : 'AWS_REGION', target);
+  const partitions = [...new Set(regions.map((r) => partitionOf(r) ?? 'aws'))];
+  if (partitions.length > 1) {
+    throw new UsageError(`--region ${regions.join(' ')}: Regions of different partitions (${partitions.join(', ')}) need different credentials; run once per partition`);
+  }
+  return regions;
+}
+
+function announce(target: Target, global: GlobalOptions, io: CliIo): void {
+  if (!global.json) io.stderr.write(`Target: ${target.description}\n`);
+}
+
+/** One Region's sweep, with the managed keys' outcomes when collected. */
+interface RegionRun {
+  readonly result: SweepResult;
+  readonly outcomes: ReconcileOutcome[];
+}
+
+/** Every Region's run; `notSwept`: the Regions not started because the run was interrupted. */
+interface SweepRuns {
+  readonly runs: RegionRun[];
+  readonly notSwept: string[];
+  readonly interrupted: boolean;
 }
 
 /** Runs one sweep per Region with the progress bar; collects the managed keys' outcomes. */
@@ -201,47 +290,118 @@ async function sweepAll(
   options: SweepCliOptions,
   io: CliIo,
   collect: boolean,
-): Promise<Array<{ result: SweepResult; outcomes: ReconcileOutcome[] }>> {
-  const runs: Array<{ result: SweepResult; outcomes: ReconcileOutcome[] }> = [];
+): Promise<SweepRuns> {
+  const regions = regionsOf(target, options);
+  if (options.marker !== undefined && regions.length > 1) {
+    throw new UsageError(`--marker resumes the listing of one Region: give one --region, not ${regions.join(' ')}`);
+  }
+  announce(target, global, io);
+  const runs: RegionRun[] = [];
+  const notSwept: string[] = [];
   const showBar = global.progress && !global.json && io.stderr.isTTY === true;
-  for (const region of regionsOf(target, options)) {
+  const { logger, kms } = target.runtime;
+  // ListKeys is not aborted: one page read is quick, and letting it finish lets an interrupted
+  // sweep return its resume marker instead of throwing (sweepRegion throws when ListKeys fails).
+  const deps: Runtime = { ...target.runtime, kms: { ...kms, listKeys: (region, page) => kms.listKeys(region, page) } };
+  for (const region of regions) {
+    if (io.signal?.aborted) {
+      notSwept.push(region);
+      continue;
+    }
     const outcomes: ReconcileOutcome[] = [];
+    // The CLI's own tally of finished keys: the report of a sweep whose ListKeys was interrupted.
+    const tally = new GuardrailTally(region, target.runtime.settings.dryRun);
     let total = 0;
+    let pages = 0;
     let done = 0;
     let writes = 0;
     const bar = showBar
       ? new SingleBar(
-          { format: `${region} [{bar}] {value}/{total} keys{more} | {writes} writes`, stream: io.stderr as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true },
+          { format: `${region} [{bar}] {value}/{total} keys{more} | {writes} writes`, stream: io.stderr as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true, gracefulExit: false },
         )
       : undefined;
     bar?.start(0, 0, { more: '+', writes: 0 });
-    const result = await sweepRegion(
-      {
-        region,
-        concurrency: options.concurrency ?? DEFAULT_SWEEP_CONCURRENCY,
-        ...(options.marker !== undefined ? { marker: options.marker } : {}),
-        ...(options.maxKeys !== undefined ? { maxKeys: options.maxKeys } : {}),
-        onPage: (keys, more) => {
-          total += keys;
-          bar?.setTotal(total);
-          bar?.update(done, { more: more ? '+' : '', writes });
+    let result: SweepResult;
+    try {
+      result = await sweepRegion(
+        {
+          region,
+          concurrency: options.concurrency ?? DEFAULT_SWEEP_CONCURRENCY,
+          ...(options.marker !== undefined ? { marker: options.marker } : {}),
+          // A page no bigger than --max-keys, so the resume marker always moves on.
+          ...(options.maxKeys !== undefined ? { maxKeys: options.maxKeys, pageSize: Math.min(PAGE_SIZE, options.maxKeys) } : {}),
+          ...(io.signal ? { signal: io.signal } : {}),
+          onPage: (keys, more) => {
+            pages += 1;
+            total += keys;
+            bar?.setTotal(total);
+            bar?.update(done, { more: more ? '+' : '', writes });
+          },
+          onKey: (key) => {
+            done += 1;
+            tally.add(key);
+            logKey(logger, region, key);
+            if (key.kind === 'reconciled') {
+              writes += key.outcome.writes;
+              if (collect && isManaged(key.outcome)) outcomes.push(key.outcome);
+            }
+            bar?.update(done, { writes });
+          },
         },
-        onKey: (key) => {
-          done += 1;
-          if (key.kind === 'reconciled') {
-            writes += key.outcome.writes;
-            if (collect && isManaged(key.outcome)) outcomes.push(key.outcome);
-          }
-          bar?.update(done, { writes });
-        },
-      },
-      target.runtime,
-    );
-    bar?.stop();
+        deps,
+      );
+    } catch (error) {
+      if (io.signal?.aborted) {
+        // Interrupted and ListKeys failed: report the keys finished; resume where this run started.
+        result = {
+          region,
+          complete: false,
+          resume: options.marker !== undefined ? { marker: options.marker } : {},
+          stoppedBy: 'aborted',
+          pages,
+          report: buildGuardrailReport(tally),
+        };
+      } else if (options.marker !== undefined && (error as Partial<ReconcilerError>).code === 'InvalidMarkerException') {
+        throw new UsageError(
+          `--marker '${options.marker}' is not a ListKeys marker of ${region}: pass the marker a stopped sweep of ${region} printed, or leave --marker out to start from the beginning`,
+        );
+      } else {
+        throw error;
+      }
+    } finally {
+      bar?.stop();
+    }
+    logger.info('sweep finished', { region, complete: result.complete, stoppedBy: result.stoppedBy, resume: result.resume, keys: result.report.keys, writes: result.report.writes });
     outcomes.sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
     runs.push({ result, outcomes });
   }
-  return runs;
+  return { runs, notSwept, interrupted: io.signal?.aborted === true };
+}
+
+/**
+ * One log line per key (to stderr): `key reconciled` (INFO) for a managed key, `key failed`
+ * (WARN), and at DEBUG `key unmanaged` / `key is a replica` for the others.
+ */
+function logKey(logger: Runtime['logger'], region: string, key: SweepKeyResult): void {
+  if (key.kind === 'error') {
+    logger.warn('key failed', { region, keyId: key.keyId, errorCode: key.error.name, errorMessage: key.error.message, retryable: key.error.retryable });
+  } else if (key.kind === 'replica') {
+    logger.debug('key is a replica', { region, keyId: key.keyId, primaryRegion: key.primaryRegion });
+  } else if (key.outcome.result === 'unmanaged') {
+    logger.debug('key unmanaged', { region, keyId: key.keyId });
+  } else {
+    logger.info('key reconciled', outcomeFields(region, key.outcome));
+  }
+}
+
+function outcomeFields(region: string, outcome: ReconcileOutcome): Record<string, unknown> {
+  return {
+    region,
+    keyId: outcome.keyId,
+    result: outcome.result,
+    writes: outcome.writes,
+    regions: Object.fromEntries(outcome.regions.map((r) => [r.region, r.status])),
+  };
 }
 
 function exitCodeOf(convergences: readonly Convergence[], incomplete: boolean): number {
@@ -251,47 +411,99 @@ function exitCodeOf(convergences: readonly Convergence[], incomplete: boolean): 
   return incomplete ? EXIT_CODES.incomplete : EXIT_CODES.converged;
 }
 
+function exitCodeOfRuns({ runs, interrupted }: SweepRuns): number {
+  if (interrupted) return EXIT_CODES.interrupted;
+  return exitCodeOf(
+    runs.map((r) => assessConvergence(r.result.report)),
+    runs.some((r) => !r.result.complete),
+  );
+}
+
+/** `interrupted` and `notSwept` of the JSON document, when the run was interrupted. */
+function interruptionFields({ interrupted, notSwept }: SweepRuns): Record<string, unknown> {
+  return interrupted ? { interrupted: true, ...(notSwept.length > 0 ? { notSwept } : {}) } : {};
+}
+
+function interruptionNote({ interrupted, notSwept }: SweepRuns): string {
+  if (!interrupted) return '';
+  return (
+    '\nInterrupted: no key was started after the signal; the keys in flight were abandoned (reported failed or error with AbortError; ' +
+    `the resume marker covers them)${notSwept.length > 0 ? `; not swept: ${notSwept.join(' ')}` : ''}.`
+  );
+}
+
 async function listing(command: 'plan' | 'status', target: Target, global: GlobalOptions, options: RegionOptions, io: CliIo): Promise<number> {
-  const runs = await sweepAll(target, global, options, io, true);
+  const swept = await sweepAll(target, global, options, io, true);
   if (global.json) {
-    const regions = runs.map(({ result, outcomes }) => ({
+    const regions = swept.runs.map(({ result, outcomes }) => ({
       region: result.region,
       complete: result.complete,
+      ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
       keys: outcomes,
       report: result.report,
     }));
-    io.stdout.write(`${JSON.stringify({ command, regions }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ command, ...interruptionFields(swept), regions }, null, 2)}\n`);
   } else {
     const render = command === 'plan' ? renderPlan : renderStatus;
-    io.stdout.write(`${runs.map(({ result, outcomes }) => render(result.region, outcomes, result)).join('\n\n')}\n`);
+    io.stdout.write(`${swept.runs.map(({ result, outcomes }) => render(result.region, outcomes, result)).join('\n\n')}${interruptionNote(swept)}\n`);
   }
-  return exitCodeOf(
-    runs.map((r) => assessConvergence(r.result.report)),
-    runs.some((r) => !r.result.complete),
-  );
+  return exitCodeOfRuns(swept);
 }
 
 async function sweepCommand(target: Target, global: GlobalOptions, options: SweepCliOptions, io: CliIo): Promise<number> {
-  const runs = await sweepAll(target, global, options, io, false);
+  const swept = await sweepAll(target, global, options, io, false);
   if (global.json) {
-    io.stdout.write(`${JSON.stringify({ command: 'sweep', regions: runs.map((r) => r.result) }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ command: 'sweep', ...interruptionFields(swept), regions: swept.runs.map((r) => r.result) }, null, 2)}\n`);
   } else {
-    io.stdout.write(`${runs.map((r) => renderSweep(r.result)).join('\n\n')}\n`);
+    io.stdout.write(`${swept.runs.map((r) => renderSweep(r.result)).join('\n\n')}${interruptionNote(swept)}\n`);
   }
-  return exitCodeOf(
-    runs.map((r) => assessConvergence(r.result.report)),
-    runs.some((r) => !r.result.complete),
-  );
+  return exitCodeOfRuns(swept);
+}
+
+/** A key id: a UUID or a multi-Region key id (`mrk-` and 32 hex digits). */
+const KEY_ID = /^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** A key ARN: partition, Region, account, key id. */
+const KEY_ARN = /^arn:([a-z-]+):kms:([^:]*):(\d{12}):key\/(.*)$/;
+
+/** Checks `--key` (and `--region` against the ARN's Region); returns the key's Region, if named. */
+function checkKey(key: string, region: string | undefined, target: Target): string | undefined {
+  const expected =
+    'expected a key id (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region key id (mrk-1234abcd12ab34cd56ef1234567890ab) ' +
+    'or a key ARN (arn:aws:kms:us-east-1:111122223333:key/mrk-...)';
+  if (region !== undefined) checkRegion(region, '--region', target);
+  const arn = KEY_ARN.exec(key);
+  if (!arn) {
+    if (!KEY_ID.test(key)) throw new UsageError(`--key '${key}' is not a key id or key ARN: ${expected}`);
+    return region;
+  }
+  const [, partition, arnRegion = '', , id = ''] = arn;
+  if (!KEY_ID.test(id)) throw new UsageError(`--key '${key}': '${id}' is not a key id: ${expected}`);
+  checkRegion(arnRegion, `--key ARN's Region`, target);
+  if (partitionOf(arnRegion) !== partition) {
+    throw new UsageError(`--key '${key}': Region ${arnRegion} is not in partition ${partition}`);
+  }
+  if (region !== undefined && region !== arnRegion) {
+    throw new UsageError(`--region ${region} conflicts with the key ARN's Region ${arnRegion}: leave --region out (a key ARN names its Region)`);
+  }
+  return arnRegion;
 }
 
 async function reconcileCommand(target: Target, global: GlobalOptions, options: ReconcileCliOptions, io: CliIo): Promise<number> {
-  const arnRegion = /^arn:[a-z-]+:kms:([a-z0-9-]+):/.exec(options.key)?.[1];
-  const region = options.region ?? arnRegion ?? target.defaultRegions[0];
+  const keyRegion = checkKey(options.key, options.region, target);
+  const region = keyRegion ?? target.defaultRegions[0];
   if (!region) throw new UsageError(`no Region for ${options.key}: pass --region, give the key ARN, or set AWS_REGION`);
+  if (keyRegion === undefined) checkRegion(region, 'AWS_REGION', target);
+  announce(target, global, io);
   const outcome = await reconcileKey(
     { keyId: options.key, region, eventName: 'Manual', eventId: `kms-replicas:${Date.now()}` },
     target.runtime,
+    io.signal,
   );
+  if (outcome.result === 'unmanaged' || outcome.result === 'key-not-found') {
+    target.runtime.logger.debug(`key ${outcome.result === 'unmanaged' ? 'unmanaged' : 'not found'}`, { region, keyId: outcome.keyId });
+  } else {
+    target.runtime.logger.info('key reconciled', outcomeFields(region, outcome));
+  }
   io.stdout.write(global.json ? `${JSON.stringify(outcome, null, 2)}\n` : `${renderFamily(outcome)}\n`);
   if (outcome.result === 'key-not-found') return EXIT_CODES.failed;
   const tally = new GuardrailTally(region, outcome.dryRun);
@@ -303,4 +515,10 @@ function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
   return n;
+}
+
+function parseLogLevel(value: string): string {
+  const level = LOG_LEVELS.find((l) => l === value.toUpperCase());
+  if (!level) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
+  return level;
 }

@@ -1,4 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES, runCli } from '../../src/cli/kms-replicas.js';
@@ -7,15 +10,72 @@ const run = promisify(execFile);
 
 /** Runs the CLI in-process, as `kms-replicas <args>`, with an empty environment. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...args);
+}
+
+/** Runs the CLI in-process with `env` as its environment. */
+async function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    env: {},
+    env,
   });
   return { code, stdout, stderr };
 }
+
+/**
+ * A child process's environment with no AWS settings or credentials and the EC2 instance
+ * metadata provider off (nothing but 127.0.0.1 is ever contacted), and without
+ * `AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED` (the bin must set it itself).
+ */
+function isolatedEnv(): NodeJS.ProcessEnv {
+  const home = mkdtempSync(join(tmpdir(), 'kms-replicas-home-'));
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(home, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+  };
+}
+
+/** The JSON log lines of a run's stderr, without their timestamps. */
+function logLines(stderr: string): Array<Record<string, unknown>> {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => {
+      const { timestamp: _timestamp, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      return rest;
+    });
+}
+
+/**
+ * Spawns the bin with `args` and sends `signal` once `ready(stderr so far)` holds; resolves with
+ * the exit code and output.
+ */
+function runUntil(args: string[], ready: (stderr: string) => boolean, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/kms-replicas.js', ...args], { env: isolatedEnv() });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && ready(stderr)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const keyLines = (stderr: string): number => stderr.split('\n').filter((line) => line.includes('"message":"key ')).length;
 
 // The demo account of `--embedded --seed 20`: one key of each kind (see src/cli/demo-keys.ts).
 describe('kms-replicas on the embedded KMS', () => {
@@ -242,12 +302,132 @@ describe('kms-replicas on the embedded KMS', () => {
     expect(code).toBe(EXIT_CODES.drift);
   });
 
-  it('sweep --max-keys stops early, prints the marker to resume from, and exits 4 when nothing else is wrong', async () => {
-    const { code, stdout } = await cli('--embedded', '--seed', '6', 'sweep', '--max-keys', '3', '--json');
+  it('sweep --max-keys below the page size still moves the resume marker on, and the resumed sweep finishes', async () => {
+    const first = await cli('--embedded', '--seed', '6', 'sweep', '--max-keys', '3');
 
-    const doc = JSON.parse(stdout) as { regions: Array<{ complete: boolean; stoppedBy: string; resume: object; report: { keys: number } }> };
-    expect(doc.regions[0]).toMatchObject({ complete: false, stoppedBy: 'max-keys', resume: {}, report: { keys: 3 } });
-    expect(code).toBe(EXIT_CODES.incomplete);
+    const marker = 'WyJrZXlzIiwidXMtZWFzdC0xIiwibXJrLWRkOGIyM2U2NDJlYTA0M2JjOTFmOGRmZWRhNGQ3ODc1Il0';
+    expect(first.stdout).toBe(
+      [`Sweep of us-east-1: stopped (max-keys); resume with --region us-east-1 --marker ${marker}; 3 keys, 0 writes`, '  Keys:    reconciled 3', '  Regions: present 6'].join('\n') + '\n',
+    );
+    expect(first.code).toBe(EXIT_CODES.incomplete);
+
+    const rest = await cli('--embedded', '--seed', '6', 'sweep', '--max-keys', '3', '--marker', marker, '--json');
+
+    const doc = JSON.parse(rest.stdout) as { regions: Array<{ complete: boolean; report: { keys: number } }> };
+    expect(doc.regions[0]).toMatchObject({ complete: true, report: { keys: 3 } });
+    expect(rest.code).toBe(EXIT_CODES.converged);
+  });
+
+  it('status of a Region without managed keys says so', async () => {
+    const { code, stdout } = await cli('--embedded', '--seed', '20', 'status', '--region', 'cn-north-1');
+
+    expect(stdout).toBe('Managed keys in cn-north-1: 0 of 0 keys listed\nNo managed primary keys in this Region.\n');
+    expect(code).toBe(EXIT_CODES.converged);
+  });
+});
+
+describe('kms-replicas --log-level', () => {
+  it('INFO: one JSON line per managed key and one per Region on stderr; stdout stays the JSON document', async () => {
+    const { stdout, stderr } = await cli('--embedded', '--seed', '20', '--log-level', 'INFO', 'sweep', '--json');
+
+    expect(JSON.parse(stdout)).toMatchObject({ command: 'sweep', regions: [{ region: 'us-east-1', complete: true }] });
+    const lines = logLines(stderr);
+    expect(lines.map((l) => l.message)).toEqual([...Array<string>(13).fill('key reconciled'), 'sweep finished']);
+    expect(lines.find((l) => l.keyId === 'mrk-144998b89327e29a82f860357a67a6d1')).toEqual({
+      level: 'INFO',
+      message: 'key reconciled',
+      service: 'kms-replicas',
+      sampling_rate: 0,
+      region: 'us-east-1',
+      keyId: 'mrk-144998b89327e29a82f860357a67a6d1',
+      result: 'reconciled',
+      writes: 1,
+      regions: { 'ap-southeast-2': 'created' },
+    });
+    expect(lines.at(-1)).toEqual({ level: 'INFO', message: 'sweep finished', service: 'kms-replicas', sampling_rate: 0, region: 'us-east-1', complete: true, keys: 20, writes: 3 });
+  });
+
+  it('DEBUG: a line for every key listed, unmanaged keys and replicas included', async () => {
+    const { stderr } = await cli('--embedded', '--seed', '20', '--log-level', 'debug', 'status', '--json');
+
+    const counts: Record<string, number> = {};
+    for (const line of logLines(stderr)) counts[String(line.message)] = (counts[String(line.message)] ?? 0) + 1;
+    expect(counts).toEqual({ 'key reconciled': 13, 'key unmanaged': 6, 'key is a replica': 1, 'sweep finished': 1 });
+  });
+
+  it('LOG_LEVEL from the environment applies when --log-level is not given; nothing is logged by default', async () => {
+    const fromEnv = await cliWith({ LOG_LEVEL: 'info' }, '--embedded', '--seed', '20', 'reconcile', '--key', 'mrk-144998b89327e29a82f860357a67a6d1', '--json');
+    const quiet = await cli('--embedded', '--seed', '20', 'reconcile', '--key', 'mrk-144998b89327e29a82f860357a67a6d1', '--json');
+
+    expect(logLines(fromEnv.stderr).map((l) => [l.message, l.keyId, l.regions])).toEqual([
+      ['key reconciled', 'mrk-144998b89327e29a82f860357a67a6d1', { 'ap-southeast-2': 'created' }],
+    ]);
+    expect(quiet.stderr).toBe('');
+  });
+
+  it.each([[[]], [['--log-level', 'INFO']]])('rejects LOG_LEVEL=LOUD from the environment (options %j)', async (options) => {
+    const { code, stderr } = await cliWith({ LOG_LEVEL: 'LOUD' }, '--embedded', ...options, 'status');
+
+    expect(stderr).toBe("kms-replicas: invalid configuration:\n  - LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR, SILENT; got 'LOUD'\n");
+    expect(code).toBe(EXIT_CODES.usage);
+  });
+
+  it('validates a setting the command overrides (DRY_RUN for plan)', async () => {
+    const { code, stderr } = await cliWith({ DRY_RUN: 'maybe' }, '--embedded', 'plan');
+
+    expect(stderr).toBe("kms-replicas: invalid configuration:\n  - DRY_RUN must be true or false, got 'maybe'\n");
+    expect(code).toBe(EXIT_CODES.usage);
+  });
+});
+
+describe('kms-replicas interrupted', () => {
+  it('aborting the run prints the partial sweep report with the marker to resume from and exits 130', async () => {
+    const controller = new AbortController();
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['--embedded', '--seed', '400', '--log-level', 'INFO', 'sweep'], {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          // Abort as soon as the first key is reported: mid-sweep (the whole sweep takes ~30 s).
+          if (s.includes('"message":"key reconciled"')) controller.abort();
+        },
+      },
+      env: {},
+      signal: controller.signal,
+    });
+
+    const lines = stdout.split('\n');
+    expect(lines[0]).toMatch(/^Sweep of us-east-1: interrupted; (resume with --region us-east-1 --marker \S+|no ListKeys page was finished: run again without --marker); \d+ keys, \d+ writes?$/);
+    expect(lines.at(-2)).toBe(
+      'Interrupted: no key was started after the signal; the keys in flight were abandoned (reported failed or error with AbortError; the resume marker covers them).',
+    );
+    expect(logLines(stderr).at(-1)).toMatchObject({ message: 'sweep finished', complete: false, stoppedBy: 'aborted' });
+    expect(code).toBe(EXIT_CODES.interrupted);
+  });
+
+  it('SIGINT during `sweep --embedded --json`: exit 130 and a JSON document saying interrupted, with a resume marker', { timeout: 15_000 }, async () => {
+    const { code, stdout, stderr } = await runUntil(['sweep', '--embedded', '--seed', '400', '--json', '--log-level', 'INFO'], (err) => keyLines(err) >= 1, 'SIGINT');
+
+    const doc = JSON.parse(stdout) as { command: string; interrupted: boolean; regions: Array<{ region: string; complete: boolean; stoppedBy: string; resume: { marker?: string } }> };
+    expect([doc.command, doc.interrupted, doc.regions.length]).toEqual(['sweep', true, 1]);
+    expect(doc.regions[0]).toMatchObject({ region: 'us-east-1', complete: false, stoppedBy: 'aborted', resume: {} });
+    expect(stderr).toContain('kms-replicas: SIGINT: stopping; the partial result and the marker to resume from follow (SIGINT again to exit at once)\n');
+    expect(code).toBe(EXIT_CODES.interrupted);
+  });
+
+  it('SIGTERM after the first pages of a dry-run sweep: the resume marker names the first page not finished', { timeout: 15_000 }, async () => {
+    // 300 keys done means the first 100-key page is finished (at most 32 keys run at once).
+    const { code, stdout } = await runUntil(['sweep', '--embedded', '--seed', '5000', '--dry-run', '--json', '--log-level', 'DEBUG'], (err) => keyLines(err) >= 300, 'SIGTERM');
+
+    const doc = JSON.parse(stdout) as { interrupted: boolean; regions: Array<{ complete: boolean; stoppedBy: string; resume: { marker?: string }; report: { keys: number } }> };
+    expect(doc.interrupted).toBe(true);
+    expect(doc.regions[0]).toMatchObject({ complete: false, stoppedBy: 'aborted' });
+    expect(doc.regions[0]?.resume.marker).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(doc.regions[0]!.report.keys).toBeGreaterThanOrEqual(300);
+    expect(doc.regions[0]!.report.keys).toBeLessThan(5000);
+    expect(code).toBe(EXIT_CODES.interrupted);
   });
 });
 
@@ -259,11 +439,42 @@ describe('kms-replicas command line errors', () => {
     [['--embedded', '--endpoint', 'http://127.0.0.1:4566', 'status'], 'kms-replicas: --embedded and --endpoint cannot be used together'],
     [['status'], 'kms-replicas: no Region: pass --region <region> or set AWS_REGION'],
     [['reconcile'], "error: required option '--key <id|arn>' not specified"],
+    [['--embedded', 'status', '--region', 'mars'], "kms-replicas: --region 'mars' is not a Region code (expected a code such as us-east-1)"],
+    [['--embedded', 'status', '--region', 'US-EAST-1'], "kms-replicas: --region 'US-EAST-1' is not a Region code (Region codes are lower case: us-east-1)"],
+    [['--embedded', 'plan', '--region', 'us-fake-1'], "kms-replicas: --region 'us-fake-1' is not a Region where AWS KMS is available (a Region newer than this tool can be listed in ALLOWED_REGIONS)"],
+    [['--embedded', 'sweep', '--region', 'us-east-1', 'cn-north-1'], 'kms-replicas: --region us-east-1 cn-north-1: Regions of different partitions (aws, aws-cn) need different credentials; run once per partition'],
+    [['--embedded', 'reconcile', '--key', 'not a key'], "kms-replicas: --key 'not a key' is not a key id or key ARN: expected a key id (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region key id (mrk-1234abcd12ab34cd56ef1234567890ab) or a key ARN (arn:aws:kms:us-east-1:111122223333:key/mrk-...)"],
+    [['--embedded', 'reconcile', '--key', 'arn:aws:kms:us-east-1:111122223333:key/alias-x'], "kms-replicas: --key 'arn:aws:kms:us-east-1:111122223333:key/alias-x': 'alias-x' is not a key id"],
+    [['--embedded', 'reconcile', '--key', 'arn:aws:kms:cn-north-1:111122223333:key/mrk-144998b89327e29a82f860357a67a6d1'], "kms-replicas: --key 'arn:aws:kms:cn-north-1:111122223333:key/mrk-144998b89327e29a82f860357a67a6d1': Region cn-north-1 is not in partition aws"],
+    [['--embedded', 'reconcile', '--key', 'arn:aws:kms:us-east-1:111122223333:key/mrk-144998b89327e29a82f860357a67a6d1', '--region', 'eu-west-1'], "kms-replicas: --region eu-west-1 conflicts with the key ARN's Region us-east-1: leave --region out (a key ARN names its Region)"],
+    [['--embedded', 'reconcile', '--key', 'mrk-144998b89327e29a82f860357a67a6d1', '--region', 'Mars'], "kms-replicas: --region 'Mars' is not a Region code (expected a code such as us-east-1)"],
+    [['--embedded', 'sweep', '--marker', 'garbage'], "kms-replicas: --marker 'garbage' is not a ListKeys marker of us-east-1: pass the marker a stopped sweep of us-east-1 printed, or leave --marker out to start from the beginning"],
+    [['--embedded', 'sweep', '--marker', 'm', '--region', 'us-east-1', 'eu-west-1'], 'kms-replicas: --marker resumes the listing of one Region: give one --region, not us-east-1 eu-west-1'],
+    [['--endpoint', 'notaurl', 'status'], "kms-replicas: --endpoint must be an http(s) URL such as http://127.0.0.1:4566, got 'notaurl'"],
+    [['--log-level', 'LOUD', 'status'], "error: option '--log-level <level>' argument 'LOUD' is invalid. expected one of DEBUG, INFO, WARN, ERROR, SILENT"],
   ])('%j exits 64 naming the problem', async (args, message) => {
     const { code, stderr } = await cli(...args);
 
     expect(stderr).toContain(message);
     expect(code).toBe(EXIT_CODES.usage);
+  });
+
+  it.each([
+    [['sweep', '--bogus'], "error: unknown option '--bogus'\n(see kms-replicas sweep --help)\n"],
+    [['--bogus'], "error: unknown option '--bogus'\n(see kms-replicas --help)\n"],
+    [['--embedded', 'status', '--region', 'mars'], "kms-replicas: --region 'mars' is not a Region code (expected a code such as us-east-1)\n(see kms-replicas status --help)\n"],
+  ])('%j prints the error and a one-line hint, not the whole help', async (args, expected) => {
+    const { code, stdout, stderr } = await cli(...args);
+
+    expect([stdout, stderr]).toEqual(['', expected]);
+    expect(code).toBe(EXIT_CODES.usage);
+  });
+
+  it('reconcile --key of a well-formed key that does not exist exits 3 (key-not-found)', async () => {
+    const { code, stdout } = await cli('--embedded', '--seed', '1', 'reconcile', '--key', 'mrk-00000000000000000000000000000000', '--json');
+
+    expect(JSON.parse(stdout)).toMatchObject({ result: 'key-not-found' });
+    expect(code).toBe(EXIT_CODES.failed);
   });
 
   it('names a bad setting from the environment', async () => {
@@ -284,5 +495,28 @@ describe('the kms-replicas bin', () => {
     const { stdout } = await run(process.execPath, ['bin/kms-replicas.js', 'sweep', '--help'], { timeout: 25_000 });
 
     expect(stdout.split('\n')[0]).toBe('Usage: kms-replicas sweep [options]');
+  });
+
+  it('prints no AWS SDK Node version warning', { timeout: 30_000 }, async () => {
+    const { stderr } = await run(process.execPath, ['bin/kms-replicas.js', '--embedded', '--seed', '1', 'status'], { timeout: 25_000, env: isolatedEnv() });
+
+    expect(stderr).toMatch(/^Target: embedded KMS at http:\/\/127\.0\.0\.1:\d+, 1 demo keys in us-east-1\n$/);
+  });
+
+  it('an endpoint without credentials: exit 70 with a hint that a local endpoint takes any credentials', { timeout: 30_000 }, async () => {
+    // Port 9 on 127.0.0.1: the credential chain fails before any request is made.
+    const failure = await run(process.execPath, ['bin/kms-replicas.js', '--endpoint', 'http://127.0.0.1:9', 'status', '--region', 'us-east-1'], { timeout: 25_000, env: isolatedEnv() }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+
+    expect(failure?.stderr).toBe(
+      [
+        'Target: KMS at http://127.0.0.1:9',
+        'kms-replicas: Could not load credentials from any providers (CredentialsProviderError)',
+        'hint: a local KMS endpoint (LocalStack, the embedded KMS) accepts any credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to anything, e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test',
+      ].join('\n') + '\n',
+    );
+    expect(failure?.code).toBe(EXIT_CODES.error);
   });
 });
