@@ -81,8 +81,10 @@ export interface SweepResult {
  * @param options - Region, resume marker, concurrency, deadline; see {@link SweepOptions}.
  * @param deps - the (paced) KMS gateway, reconcile settings and clock, as for `reconcileKey`.
  * @returns the guardrail report and, unless complete, where to resume.
- * @throws {ReconcilerError} only when `ListKeys` itself fails (the run cannot go on); results
- *   of the keys already reconciled are lost with it, and were delivered through `onKey`.
+ * @throws {ReconcilerError} only when `ListKeys` itself fails other than by the abort signal
+ *   (the run cannot go on); results of the keys already reconciled are lost with it, and were
+ *   delivered through `onKey`. Keys cut short by the abort signal are not counted: the resume
+ *   marker covers them.
  */
 export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): Promise<SweepResult> {
   const { region, signal } = options;
@@ -113,6 +115,8 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
           if (shouldStop()) return false;
           started += 1;
           const result = await sweepKey(key, region, deps, signal);
+          // A key cut short by the abort is not a finding: its page is resumed, it is read again.
+          if (result.kind === 'error' && signal?.aborted) return false;
           tally.add(result);
           options.onKey?.(result);
           return true;
@@ -125,7 +129,15 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
   let pages = 0;
   for (;;) {
     while (more && window.length < PAGES_IN_FLIGHT && !shouldStop()) {
-      const page = await readPage(nextMarker);
+      let page: KeyListPage;
+      try {
+        page = await readPage(nextMarker);
+      } catch (error) {
+        // An abort while listing ends the run like any other stop, keeping what was done.
+        if (!signal?.aborted) throw error;
+        shouldStop();
+        break;
+      }
       pages += 1;
       options.onPage?.(page.keys.length, page.nextMarker !== undefined);
       window.push({ marker: nextMarker, done: schedule(page.keys) });

@@ -214,6 +214,36 @@ describe('the sweep on the embedded KMS', () => {
     expect(first.report.writes + second.report.writes).toBe(45); // 3 slots × 15, none twice
     expect(count(k, 'ReplicateKey')).toBe(45);
   });
+  it('an abort mid-sweep counts no key as failed and the resumed run finishes the rest, with no Region written twice', async () => {
+    const { kms: k, runtime } = await start({ kms: { quotas: RAISED_QUOTAS }, env: { KMS_REQUEST_QUOTAS: RAISED_QUOTAS_ENV } });
+    seedDemoKeys(k, 300);
+    const controller = new AbortController();
+    const seen = new Set<string>();
+
+    const first = await sweepRegion(
+      {
+        region: DEMO_REGION,
+        pageSize: 100,
+        signal: controller.signal,
+        onKey: (key) => {
+          seen.add(key.keyId);
+          if (seen.size === 50) controller.abort();
+        },
+      },
+      runtime,
+    );
+
+    expect(first).toMatchObject({ complete: false, stoppedBy: 'aborted' });
+    expect(first.report.errors.count).toBe(0);
+    expect(first.report.results.error).toBe(0);
+
+    const second = await sweepRegion({ region: DEMO_REGION, pageSize: 100, ...(first.resume?.marker ? { marker: first.resume.marker } : {}), onKey: (key) => seen.add(key.keyId) }, runtime);
+
+    expect(second.complete).toBe(true);
+    expect(seen.size).toBe(300);
+    const successfulReplicateKey = k.calls().filter((c) => c.operation === 'ReplicateKey' && c.errorCode === undefined).length;
+    expect(successfulReplicateKey).toBe(45); // 3 slots × 15 missing Regions, each written once
+  });
 });
 
 describe('the sweep Lambda handler', () => {
