@@ -287,8 +287,7 @@ function buildFamily(index: number, random: () => number, forced?: FamilyKind): 
       // The new primary is a replica that exists and is Enabled, carrying a copy of the Region
       // tag (replicas made by the reconciler do), in a Region the tag names.
       const target = pick(tag.valid.filter((r) => r !== primaryRegion).concat(['us-east-2']));
-      const valid = tag.valid.includes(target) ? tag.valid : [...tag.valid, target];
-      const value = tag.valid.includes(target) ? tag.value : `${tag.value} ${target}`;
+      const { value, valid } = withRegion(tag, target);
       const others = replicas.filter((r) => r.region !== target);
       return family({
         index,
@@ -307,8 +306,7 @@ function buildFamily(index: number, random: () => number, forced?: FamilyKind): 
     }
     case 'replica-deletion': {
       const target = pick(tag.valid.filter((r) => r !== primaryRegion).concat(['ca-central-1']));
-      const valid = tag.valid.includes(target) ? tag.valid : [...tag.valid, target];
-      const value = tag.valid.includes(target) ? tag.value : `${tag.value} ${target}`;
+      const { value, valid } = withRegion(tag, target);
       const others = replicas.filter((r) => r.region !== target);
       return family({
         index,
@@ -409,6 +407,14 @@ function seedReplicas(random: () => number, kind: FamilyKind, primaryRegion: str
     if (extra) replicas.push({ region: extra, keyState: 'Enabled', tagged: false });
   }
   return replicas;
+}
+
+/** The tag with `region` among its valid Regions (appended to the value when it was not). */
+function withRegion<T extends { readonly value: string; readonly valid: readonly string[] }>(
+  tag: T,
+  region: string,
+): { value: string; valid: readonly string[] } {
+  return tag.valid.includes(region) ? { value: tag.value, valid: tag.valid } : { value: `${tag.value} ${region}`, valid: [...tag.valid, region] };
 }
 
 function tagAction(region: string, tags: Readonly<Record<string, string>>, round = ROUND_INITIAL): UserAction {
