@@ -16,6 +16,7 @@ import {
 } from './ids.js';
 import { DEFAULT_MAX_KEYS_PER_REGION, createOperationRegistry, type OperationDefinition } from './operations.js';
 import { startHttpServer } from './server.js';
+import { createEmbeddedSqs, type EmbeddedSqs } from './sqs/index.js';
 import { KeyStore, newKeyRecord, type KeyRecord } from './store.js';
 import type { CallRecord, CloudTrailEventBridgeEvent, KeyMetadataView, KeyOrigin, KeyState, PublishedEvent, TagView } from './types.js';
 
@@ -49,6 +50,8 @@ export { DOCUMENTED_QUOTAS } from './quotas.js';
 export type { QuotaOption } from './quotas.js';
 export type { PublishedEventFilter } from './eventbridge.js';
 export { KMS_THROTTLING_MESSAGE } from './errors.js';
+export type { EmbeddedSqs, QueueCounts, QueueOptions, QueueRef, ReceivedMessage, SqsCallRecord } from './sqs/index.js';
+export { SqsApiError } from './sqs/index.js';
 
 /** Options of {@link startEmbeddedKms}. */
 export interface EmbeddedKmsOptions {
@@ -230,6 +233,8 @@ export interface EmbeddedKms {
    * `tags`, `takeEvents` and `pendingEvents`. Returns how many keys were deleted.
    */
   sweepDeletions(): number;
+  /** The embedded SQS served on the same endpoint (`X-Amz-Target: AmazonSQS.*`), and its in-process API. */
+  readonly sqs: EmbeddedSqs;
   /** Stops the server, cancels delayed answers and drops its connections; calling it again is harmless. */
   close(): Promise<void>;
 }
@@ -283,7 +288,10 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     latencyMs,
     ...(options.callerIdentities ? { callerIdentities: options.callerIdentities } : {}),
   });
-  const server = await startHttpServer(engine, options.host ?? '127.0.0.1', options.port ?? 0);
+  let endpoint = '';
+  const embeddedSqs = createEmbeddedSqs(account, now, () => endpoint);
+  const server = await startHttpServer(engine, options.host ?? '127.0.0.1', options.port ?? 0, embeddedSqs.route);
+  endpoint = server.endpoint;
 
   function find(region: string, keyId: string): KeyRecord | undefined {
     return store.get(region, bareKeyId(keyId));
@@ -414,6 +422,7 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     releaseDelayedEvents: () => engine.releaseDelayedEvents(),
     delayedEvents: () => engine.delayedEvents(),
     sweepDeletions: () => engine.sweepDeletions(),
+    sqs: embeddedSqs.sqs,
     close: () => server.close(),
   };
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { CallerCredentials, KmsEngine } from './engine.js';
 import { incompleteSignatureError, missingAuthenticationError, type KmsApiError } from './errors.js';
+import type { SqsRoute } from './sqs/index.js';
 
 /** The JSON 1.1 content type of every request and response [S2 protocol awsJson1_1]. */
 export const AMZ_JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -43,10 +44,10 @@ export interface KmsHttpServer {
  * real time (an unref'd timer, cleared by `close()`); one with `drop` destroys the socket instead.
  * @throws Error when the port cannot be bound.
  */
-export async function startHttpServer(engine: KmsEngine, host: string, port: number): Promise<KmsHttpServer> {
+export async function startHttpServer(engine: KmsEngine, host: string, port: number, sqs?: SqsRoute): Promise<KmsHttpServer> {
   const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((request, response) => {
-    serve(engine, request, response, timers);
+    serve(engine, request, response, timers, sqs);
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -75,7 +76,7 @@ export async function startHttpServer(engine: KmsEngine, host: string, port: num
   };
 }
 
-function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResponse, timers: Set<NodeJS.Timeout>): void {
+function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResponse, timers: Set<NodeJS.Timeout>, sqs?: SqsRoute): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
@@ -89,9 +90,17 @@ function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResp
       send(response, 413, 'embedded-kms', JSON.stringify({ __type: 'RequestEntityTooLargeException', message: 'Request body too large' }), 'RequestEntityTooLargeException');
       return;
     }
+    // The embedded SQS (its own module) answers AmazonSQS.* targets; everything else is the engine's.
+    const caller = parseAuthorization(headerValue(request, 'authorization'));
+    const sqsAnswer = sqs && !('code' in caller) ? sqs({ target: headerValue(request, 'x-amz-target') ?? '', region: caller.region, body: Buffer.concat(chunks).toString('utf8') }) : undefined;
+    if (sqsAnswer) {
+      response.writeHead(sqsAnswer.statusCode, { ...sqsAnswer.headers, 'Content-Length': Buffer.byteLength(sqsAnswer.body) });
+      response.end(sqsAnswer.body);
+      return;
+    }
     const answer = engine.invoke({
       target: headerValue(request, 'x-amz-target') ?? '',
-      caller: parseAuthorization(headerValue(request, 'authorization')),
+      caller,
       body: Buffer.concat(chunks).toString('utf8'),
       sourceIPAddress: request.socket.remoteAddress ?? '127.0.0.1',
       userAgent: headerValue(request, 'user-agent') ?? '',
