@@ -1,6 +1,7 @@
 import { buildCloudTrailEvent, buildDeleteKeyEvent } from './cloudtrail.js';
 import {
   KmsApiError,
+  injectedAccessDeniedError,
   injectedInternalError,
   internalError,
   invalidRegionScopeError,
@@ -155,7 +156,7 @@ export class KmsEngine {
     const definition = service === 'kms' ? this.options.operations.get(operation) : undefined;
     const mutating = definition?.mutating ?? false;
     const keyIdSent = typeof input['KeyId'] === 'string' ? input['KeyId'] : undefined;
-    const fault: CallFaultDecision = this.options.faults?.decide(operation, caller.region) ?? {
+    const fault: CallFaultDecision = this.options.faults?.decide(operation, caller.region, caller.accessKeyId) ?? {
       kind: 'none',
       dropAfterEffect: false,
       latencyMs: 0,
@@ -168,6 +169,9 @@ export class KmsEngine {
     };
     if (fault.kind === 'throttle') return rejectWith(throttlingError(service), 'throttle');
     if (fault.kind === 'internalError') return rejectWith(injectedInternalError(service), 'internalError');
+    if (fault.kind === 'accessDenied') {
+      return rejectWith(injectedAccessDeniedError(service, operation, this.userIdentity(caller.accessKeyId).arn), 'accessDenied');
+    }
     if (fault.kind === 'dropConnection' && !fault.dropAfterEffect) {
       this.record({ operation, region: caller.region, keyId: keyIdSent, at, fault: 'dropConnection' });
       return answer({ statusCode: 0, requestId, body: '', drop: true }, fault.latencyMs);

@@ -154,6 +154,15 @@ export function injectedInternalError(service: 'kms' | 'events'): KmsApiError {
 }
 
 /**
+ * `AccessDeniedException` (400) injected by a fault rule: the caller's IAM policy (or an SCP on
+ * `aws:RequestedRegion`) does not allow the call. INF: the message follows AWS's usual
+ * "User: <arn> is not authorized to perform: <action>" wording.
+ */
+export function injectedAccessDeniedError(service: 'kms' | 'events', operation: string, callerArn: string): KmsApiError {
+  return new KmsApiError('AccessDeniedException', `User: ${callerArn} is not authorized to perform: ${service}:${operation} because no identity-based policy allows the ${service}:${operation} action`);
+}
+
+/**
  * `InvalidSignatureException` (403): the SigV4 credential scope names another service than the
  * target's (`kms` for TrentService, `events` for AWSEvents). INF: AWS's wording
  * `Credential should be scoped to correct service: '<service>'. `.

@@ -31,6 +31,10 @@ export interface FaultRule {
   operation?: string;
   /** The caller's Region (SigV4 scope); omitted = any Region. */
   region?: string;
+  /** The caller's access key id (SigV4 credential); omitted = any caller. */
+  accessKeyId?: string;
+  /** Answer `AccessDeniedException` (HTTP 400) without effect: a denied permission, an SCP on the Region. */
+  accessDeniedRate?: number;
   /** Answer `ThrottlingException` (HTTP 400) without effect. */
   throttleRate?: number;
   /** Answer `KMSInternalException` (HTTP 500; `InternalException` for EventBridge) without effect. */
@@ -85,6 +89,8 @@ export interface FaultStats {
   internalError: number;
   /** Calls whose connection was dropped (before or after their effect). */
   dropConnection: number;
+  /** Calls answered `AccessDeniedException` by a rule. */
+  accessDenied: number;
   /** Calls delayed by a rule's `latencyMs`/`latencyJitterMs` (the global `latencyMs` is not counted). */
   latency: number;
   /** CloudTrail events dropped. */
@@ -99,7 +105,7 @@ export interface FaultStats {
 
 /** The outcome of one call under the plan. */
 export interface CallFaultDecision {
-  kind: 'none' | 'throttle' | 'internalError' | 'dropConnection';
+  kind: 'none' | 'throttle' | 'internalError' | 'dropConnection' | 'accessDenied';
   /** For `dropConnection`: whether the effect happens before the drop. */
   dropAfterEffect: boolean;
   /** Rule latency (ms) for this call, jitter included. */
@@ -138,8 +144,11 @@ export function validateFaultPlan(plan: FaultPlan): void {
     const sum =
       checkRate(rule.throttleRate, `${at}.throttleRate`) +
       checkRate(rule.internalErrorRate, `${at}.internalErrorRate`) +
-      checkRate(rule.dropConnectionRate, `${at}.dropConnectionRate`);
-    if (sum > 1 + 1e-12) throw new TypeError(`${at}: throttleRate + internalErrorRate + dropConnectionRate must not exceed 1, got ${sum}`);
+      checkRate(rule.dropConnectionRate, `${at}.dropConnectionRate`) +
+      checkRate(rule.accessDeniedRate, `${at}.accessDeniedRate`);
+    if (sum > 1 + 1e-12) {
+      throw new TypeError(`${at}: throttleRate + internalErrorRate + dropConnectionRate + accessDeniedRate must not exceed 1, got ${sum}`);
+    }
     checkMs(rule.latencyMs, `${at}.latencyMs`);
     checkMs(rule.latencyJitterMs, `${at}.latencyJitterMs`);
   });
@@ -188,20 +197,25 @@ export class FaultInjector {
    * `internalErrorRate`, dropped connection when below the sum with `dropConnectionRate` — then,
    * if the rule has jitter, a second draw picks `floor(u2 · (jitter + 1))` extra ms. No rule, no draw.
    */
-  decide(operation: string, region: string): CallFaultDecision {
+  decide(operation: string, region: string, accessKeyId?: string): CallFaultDecision {
     const rule = (this.plan.rules ?? []).find(
-      (r) => (r.operation === undefined || r.operation === operation) && (r.region === undefined || r.region === region),
+      (r) =>
+        (r.operation === undefined || r.operation === operation) &&
+        (r.region === undefined || r.region === region) &&
+        (r.accessKeyId === undefined || r.accessKeyId === accessKeyId),
     );
     if (!rule) return NO_FAULT;
     const throttle = rule.throttleRate ?? 0;
     const internal = rule.internalErrorRate ?? 0;
     const drop = rule.dropConnectionRate ?? 0;
+    const denied = rule.accessDeniedRate ?? 0;
     let kind: CallFaultDecision['kind'] = 'none';
-    if (throttle + internal + drop > 0) {
+    if (throttle + internal + drop + denied > 0) {
       const u = this.callRandom();
       if (u < throttle) kind = 'throttle';
       else if (u < throttle + internal) kind = 'internalError';
       else if (u < throttle + internal + drop) kind = 'dropConnection';
+      else if (u < throttle + internal + drop + denied) kind = 'accessDenied';
     }
     const jitter = rule.latencyJitterMs ?? 0;
     const latencyMs = (rule.latencyMs ?? 0) + (jitter > 0 ? Math.floor(this.callRandom() * (jitter + 1)) : 0);
@@ -266,6 +280,7 @@ function emptyStats(): FaultStats {
     throttle: 0,
     internalError: 0,
     dropConnection: 0,
+    accessDenied: 0,
     latency: 0,
     eventDrop: 0,
     eventDuplicate: 0,

@@ -231,7 +231,7 @@ export interface PublishedEvent {
 }
 
 /** Injected faults a call record can carry (see `FaultRule`). */
-export type CallFault = 'throttle' | 'internalError' | 'dropConnection';
+export type CallFault = 'throttle' | 'internalError' | 'dropConnection' | 'accessDenied';
 
 /**
  * One API call the emulator served (failed ones included), for tests that count calls.

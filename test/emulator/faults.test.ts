@@ -49,6 +49,7 @@ describe('embedded KMS: seeded fault injection', () => {
       throttle: 11,
       internalError: 0,
       dropConnection: 0,
+      accessDenied: 0,
       latency: 0,
       eventDrop: 0,
       eventDuplicate: 0,
@@ -146,6 +147,23 @@ describe('embedded KMS: seeded fault injection', () => {
     for (let i = 0; i < 10; i += 1) await h.client('us-east-1').send(new ListKeysCommand({}));
     // Jitter draws floor(u · 11) for seed 11: 5 5 6 6 9 5 0 5 6 4 → 9 delayed calls.
     expect(h.kms.faultStats().latency).toBe(9);
+  });
+
+  it('denies the calls of one caller in one Region (an SCP on the Region) and no one else', async () => {
+    const h = await start({
+      faults: { rules: [{ operation: 'DescribeKey', region: 'eu-west-1', accessKeyId: 'AKIAREADER', accessDeniedRate: 1 }] },
+    });
+    const key = h.kms.seedKey({ region: 'eu-west-1', multiRegion: true });
+
+    const denied = await errorOf(h.client('eu-west-1', 'AKIAREADER').send(new DescribeKeyCommand({ KeyId: key.KeyId })));
+    const otherCaller = await outcome(h.client('eu-west-1', 'AKIAOTHER').send(new DescribeKeyCommand({ KeyId: key.KeyId })));
+    const otherRegion = await outcome(h.client('us-east-1', 'AKIAREADER').send(new DescribeKeyCommand({ KeyId: key.KeyId })));
+
+    expect(denied).toMatchObject({ name: 'AccessDeniedException', status: 400 });
+    expect(otherCaller).toBe('ok');
+    expect(otherRegion).toBe('NotFoundException');
+    expect(h.kms.faultStats().accessDenied).toBe(1);
+    expect(h.kms.calls()[0]).toMatchObject({ operation: 'DescribeKey', region: 'eu-west-1', errorCode: 'AccessDeniedException', fault: 'accessDenied' });
   });
 
   it('rejects an invalid plan', async () => {
