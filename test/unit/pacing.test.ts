@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createKmsRateLimiter, createPacedGateway } from '../../src/aws/pacing.js';
 import type { KmsGateway } from '../../src/kms-gateway.js';
+import { budgetRate } from '../../src/budget.js';
 import { parseKmsRequestQuotas } from '../../src/kms-quotas.js';
 
 // limiter's buckets read performance.now() and wait with setTimeout: vitest's fake timers are the
@@ -174,6 +175,69 @@ describe('the paced KMS gateway', () => {
   it('refuses a quota share outside (0, 1]', () => {
     expect(() => createKmsRateLimiter({ quotaShare: 0 })).toThrow('quotaShare must be in (0, 1], got 0');
     expect(() => createKmsRateLimiter({ quotaShare: 1.5 })).toThrow('quotaShare must be in (0, 1], got 1.5');
+  });
+});
+
+describe('one container of M (a slice below one request per second)', () => {
+  it('grants a 2-token CreateKey charge on a 0.5/s slice once its bucket is full, then spaces the next 4 s apart: no deadlock, no burst', async () => {
+    const calls: Call[] = [];
+    // 5/s × 0.5 ÷ 5 containers = 0.5 CreateKey per second in each replica Region.
+    const limiter = createKmsRateLimiter({ quotaShare: 0.5, role: 'key-event', maxConcurrency: 5, homeRegion: 'us-east-1' });
+    const paced = createPacedGateway(recordingGateway(calls), limiter);
+
+    const all = Promise.all(Array.from({ length: 4 }, () => replicate(paced, 'us-west-2')));
+    await vi.advanceTimersByTimeAsync(20_000);
+    await all;
+
+    expect(limiter.rateOf('CreateKey', 'us-west-2')).toBe(0.5);
+    // The bucket holds 0.5 (one second); each call needs it full and leaves it 1.5 in debt: 4 s apart.
+    expect(calls.map((c) => c.at)).toEqual([0, 4000, 8000, 12000]);
+  });
+
+  it('estimates the wait of a request behind the ones already waiting, and an aborted waiter spends nothing', async () => {
+    const calls: Call[] = [];
+    const limiter = createKmsRateLimiter({ quotaShare: 0.5 });
+    const paced = createPacedGateway(recordingGateway(calls), limiter);
+    const controller = new AbortController();
+
+    await replicate(paced, 'us-west-2'); // 0.5 CreateKey tokens left of 2.5
+    const first = paced.replicateKey({ primaryArn: 'arn:aws:kms:us-east-1:111122223333:key/mrk-1', primaryRegion: 'us-east-1', replicaRegion: 'us-west-2' }, controller.signal);
+    const aborted = first.catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(0); // its ReplicateKey token taken, it now waits for CreateKey
+    const waitBehindOne = limiter.estimateWaitMs([{ operation: 'CreateKey', region: 'us-west-2', count: 2 }]);
+    controller.abort();
+    await aborted;
+    const waitAlone = limiter.estimateWaitMs([{ operation: 'CreateKey', region: 'us-west-2', count: 2 }]);
+    const second = replicate(paced, 'us-west-2');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await second;
+
+    // Behind a 2-token waiter: (2 + 2 − 0.5) / 2.5 s; alone: (2 − 0.5) / 2.5 s.
+    expect([Math.round(waitBehindOne), Math.round(waitAlone)]).toEqual([1400, 600]);
+    expect(calls.map((c) => c.at)).toEqual([0, 600]);
+  });
+});
+
+describe('the budget split (src/budget.ts)', () => {
+  const stack = { quotaShare: 0.5, homeRegion: 'us-east-1', maxConcurrency: 2, stackCount: 3 } as const;
+
+  it('gives the key-event containers every write, each 1/M, and the sweep none', () => {
+    expect(budgetRate('ReplicateKey', 'us-east-1', { ...stack, role: 'key-event' })).toBe(1.25);
+    expect(budgetRate('ReplicateKey', 'us-east-1', { ...stack, role: 'sweep' })).toBe(0);
+    // CreateKey in a replica Region is charged by every stack's ReplicateKey: share ÷ S ÷ M.
+    expect(budgetRate('CreateKey', 'eu-west-1', { ...stack, role: 'key-event' })).toBeCloseTo(2.5 / 3 / 2, 10);
+  });
+
+  it('splits reads half to the sweep, half over the M containers, and shares them with the other S − 1 stacks', () => {
+    expect(budgetRate('DescribeKey', 'us-east-1', { ...stack, role: 'sweep' })).toBeCloseTo(1000 / 3 / 2, 10);
+    expect(budgetRate('DescribeKey', 'eu-west-1', { ...stack, role: 'key-event' })).toBeCloseTo(1000 / 3 / 2 / 2, 10);
+    expect(budgetRate('ListKeys', 'us-east-1', { ...stack, role: 'sweep' })).toBe(250);
+    expect(budgetRate('ListKeys', 'us-east-1', { ...stack, role: 'key-event' })).toBe(0);
+  });
+
+  it('refuses ReplicateKey outside the home Region (the primary Region stack writes) and gives a direct process the whole share', () => {
+    expect(budgetRate('ReplicateKey', 'eu-west-1', { ...stack, role: 'key-event' })).toBe(0);
+    expect(budgetRate('ReplicateKey', 'eu-west-1', { quotaShare: 0.5 })).toBe(2.5);
   });
 });
 
