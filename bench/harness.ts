@@ -13,6 +13,8 @@ import { loadConfig } from '../src/config.js';
 import { startEmbeddedKms, type EmbeddedKms, type QuotaOption } from '../src/emulator/index.js';
 import { createKeyEventHandler, type KeyEventResult } from '../src/key-event.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
+import { RetryableError } from '../src/errors.js';
+import { sqsEventOf } from '../src/local/event-source-mapping.js';
 import { ACCOUNT, RECONCILER_CREDENTIALS, RECONCILER_ROLE_ARN, type BenchCredentials } from './credentials.js';
 
 export { ACCOUNT, ADMIN_CREDENTIALS, NAIVE_CREDENTIALS, RECONCILER_CREDENTIALS, RECONCILER_ROLE_ARN, type BenchCredentials } from './credentials.js';
@@ -91,8 +93,15 @@ export function createReconciler(kms: EmbeddedKms, options: ReconcilerOptions): 
     ...(options.kmsRequestQuotas ? { KMS_REQUEST_QUOTAS: options.kmsRequestQuotas } : {}),
   });
   const runtime = createRuntime(config, { credentials: RECONCILER_CREDENTIALS, maxAttempts: 3 });
-  const handler = createKeyEventHandler(runtime);
-  return { runtime, invoke: (event, context = createLocalLambdaContext()) => handler(event, context) };
+  return {
+    runtime,
+    async invoke(event, context = createLocalLambdaContext()) {
+      let outcome: KeyEventResult | RetryableError | undefined;
+      await createKeyEventHandler(runtime, { onResult: (_id, result) => (outcome = result) })(sqsEventOf([JSON.stringify(event)]), context);
+      if (outcome instanceof RetryableError || outcome === undefined) throw outcome ?? new Error('no result');
+      return outcome;
+    },
+  };
 }
 
 /**

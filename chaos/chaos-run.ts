@@ -30,15 +30,19 @@ import { NO_OUTCOME_PUBLISHER, type OutcomeEvent, type OutcomePublisher } from '
 import { createRuntime } from '../src/runtime.js';
 import { sweepRegion } from '../src/sweep.js';
 import { AccountUsers, type PerformedAction } from './account-users.js';
-import { LambdaFleet, allowSharedAbortSignalListeners, type EventDelivery } from './lambda-fleet.js';
+import { LambdaFleet, allowSharedAbortSignalListeners, type ContainerFactory, type EventDelivery } from './lambda-fleet.js';
 import { installReplicateLedger, type ReplicateAttempt } from './replicate-ledger.js';
 import { ALLOWED_REGIONS, REGION_TAG, buildScenario, type Scenario } from './scenario.js';
 import { SimulatedClock } from './sim-clock.js';
 
 /** Simulated length of one delivery round (ms). */
 export const ROUND_MS = 30_000;
-/** Rounds between a failed invocation and Lambda's first, then second retry (≈1 min, ≈2 min [S6]). */
-export const RETRY_DELAYS_IN_ROUNDS = [2, 4] as const;
+/** The key-event queue of the chaos deployment (one queue for every Region: no home Region, one stack). */
+export const KEY_EVENT_QUEUE_NAME = 'kms-replica-reconciler-chaos-key-events';
+/** The queue's visibility timeout (simulated seconds): a failed message comes back 2 rounds later. */
+export const VISIBILITY_TIMEOUT_SECONDS = 60;
+/** Receives before the queue redrives a message to its dead-letter queue (the stack's setting). */
+export const MAX_RECEIVE_COUNT = 5;
 /** CloudTrail events held back by the delay fault are released every this many rounds. */
 export const RELEASE_DELAYED_EVERY = 6;
 /** A run that has not gone quiet after this many rounds is looping. */
@@ -221,8 +225,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const credentials = { accessKeyId: RECONCILER_ACCESS_KEY_ID, secretAccessKey: 'chaos' };
     let outcomesPublished = 0;
     const outcomePublishFailures: { writes: number; error: string }[] = [];
-    const handlers = Array.from({ length: settings.concurrency }, () => {
-      const config = loadConfig(env);
+    const containers: ContainerFactory[] = Array.from({ length: settings.concurrency }, () => {
+      const config = loadConfig({ ...env, KEY_EVENT_MAX_CONCURRENCY: String(settings.concurrency) });
       const eventBridge = createEventBridgePublisher({ region: 'us-east-1', eventBusName: OUTCOME_BUS_ARN, endpoint: kms.endpoint, credentials });
       const publisher: OutcomePublisher = {
         async publish(event: OutcomeEvent) {
@@ -236,9 +240,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
           }
         },
       };
-      return createKeyEventHandler(createRuntime(config, { credentials, now: clock.date, publisher }));
+      // One container of M: its slice of the stack's budget (src/budget.ts), its own SDK clients and buckets.
+      const runtime = createRuntime(config, { credentials, now: clock.date, publisher, role: 'key-event' });
+      return (onResult) => createKeyEventHandler(runtime, { onResult });
     });
-    const fleet = new LambdaFleet({ handlers, retryDelaysInRounds: RETRY_DELAYS_IN_ROUNDS });
+    const fleet = new LambdaFleet({
+      sqs: kms.sqs,
+      region: 'us-east-1',
+      queueName: KEY_EVENT_QUEUE_NAME,
+      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      containers,
+    });
     await allowSharedAbortSignalListeners(settings.concurrency * 50);
 
     const performed: PerformedAction[] = [];

@@ -171,7 +171,7 @@ export interface ChaosFigures {
     readonly processed: number;
     readonly deadLettered: number;
     readonly deadLetteredByError: Readonly<Record<string, number>>;
-    readonly results: Readonly<Record<'reconciled' | 'skipped' | 'rejected', number>>;
+    readonly results: Readonly<Record<'reconciled' | 'skipped' | 'rejected' | 'forwarded', number>>;
     readonly thrownByError: Readonly<Record<string, number>>;
     /** The longest invocation (real ms); the function's timeout is 60 s. */
     readonly longestInvocationMs: number;
@@ -378,7 +378,7 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
   }
 
   // 3. Events.
-  const results = { reconciled: 0, skipped: 0, rejected: 0 };
+  const results = { reconciled: 0, skipped: 0, rejected: 0, forwarded: 0 };
   const thrownByError: Record<string, number> = {};
   const deadLetteredByError: Record<string, number> = {};
   let invocations = 0;

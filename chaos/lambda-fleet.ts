@@ -1,130 +1,147 @@
 /**
- * A local stand-in for Lambda's asynchronous invocation of the key-event function: a fixed number
- * of containers (each with its own runtime, so its own SDK clients and token buckets, as real
- * containers have), at most one invocation per container at a time, and Lambda's retry policy for
- * a function error: two retries, about 1 and 2 minutes later, then the event is parked in a
- * dead-letter list with its error (the on-failure queue of serverless.yml) [S6 invocation-async].
+ * The key-event function as deployed, locally, in rounds of simulated time: the EventBridge rule's
+ * target queue with its dead-letter queue (the embedded SQS), and the event source mapping
+ * (`src/local/event-source-mapping.ts`) invoking the real batch handler on a fixed number of
+ * containers (`MaximumConcurrency`; each with its own runtime, so its own SDK clients and token
+ * buckets, as real containers have). A message the handler reports failed comes back after the
+ * queue's visibility timeout (simulated time), and after `maxReceiveCount` receives it is
+ * redriven to the dead-letter queue [S28].
  */
 import { setMaxListeners } from 'node:events';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createLocalLambdaContext } from '../src/cli/local-lambda.js';
+import type { EmbeddedSqs } from '../src/emulator/index.js';
+import type { RetryableError } from '../src/errors.js';
 import type { KeyEventResult } from '../src/key-event.js';
+import { LocalEventSourceMapping, type BatchFunction } from '../src/local/event-source-mapping.js';
 
-/** A key-event handler as `createKeyEventHandler` returns it. */
-export type KeyEventHandler = (event: unknown, context: Context) => Promise<KeyEventResult>;
+/** Builds a container's batch handler, given where to report each message's result. */
+export type ContainerFactory = (onResult: (messageId: string, outcome: KeyEventResult | RetryableError) => void) => BatchFunction;
 
-/** What one invocation of an event ended with. */
+/** What one delivery of a message ended with. */
 export interface InvocationRecord {
   readonly round: number;
   readonly container: number;
-  /** Real time the invocation took (ms). */
+  /** Real time the batch's invocation took (ms). */
   readonly durationMs: number;
-  /** The handler's result; absent when it threw. */
+  /** The message's result; absent when it was reported failed. */
   readonly result?: KeyEventResult;
-  /** What it threw (a `RetryableError` is the only expected kind). */
+  /** Why it was reported failed (a `RetryableError` is the only expected kind). */
   readonly error?: { readonly name: string; readonly code?: string; readonly message: string };
 }
 
-/** One event handed to the function, with its history. */
+/** One message on the key-event queue, with its history. */
 export interface EventDelivery {
-  /** 1-based, in order of first delivery. */
+  /** 1-based, in order of sending. */
   readonly id: number;
+  readonly messageId: string;
   readonly event: unknown;
-  /** The round the event first reached the function. */
+  /** The round the message was sent. */
   readonly firstRound: number;
-  /** The round of the next attempt while `state` is `pending`. */
-  dueRound: number;
+  /** `pending`: in the queue; `processed`: deleted after a result; `parked`: in the dead-letter queue. */
   state: 'pending' | 'processed' | 'parked';
   readonly invocations: InvocationRecord[];
 }
 
 /** Options of {@link LambdaFleet}. */
 export interface LambdaFleetOptions {
-  /** One handler per container; their number is the concurrency. */
-  readonly handlers: readonly KeyEventHandler[];
-  /** Rounds between a failed attempt and the next: Lambda waits ~1 min, then ~2 min. */
-  readonly retryDelaysInRounds: readonly number[];
+  readonly sqs: EmbeddedSqs;
+  readonly region: string;
+  /** The queue and its dead-letter queue (created here). */
+  readonly queueName: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly maxReceiveCount: number;
+  /** One factory per container; their number is `MaximumConcurrency`. */
+  readonly containers: readonly ContainerFactory[];
+  /** `BatchSize`. Default 10. */
+  readonly batchSize?: number;
 }
 
-/**
- * Delivers events to a pool of containers with Lambda's asynchronous retry semantics. A handler
- * that returns (reconciled, skipped, rejected) has processed the event; one that throws is
- * retried `retryDelaysInRounds.length` times and then parked.
- */
+/** The key-event queue and its consumers, run a round at a time. */
 export class LambdaFleet {
   private readonly deliveries: EventDelivery[] = [];
-  private readonly pending: EventDelivery[] = [];
+  private readonly byMessageId = new Map<string, EventDelivery>();
+  private readonly mapping: LocalEventSourceMapping;
+  private round = 0;
 
   constructor(private readonly options: LambdaFleetOptions) {
-    if (options.handlers.length < 1) throw new RangeError('a fleet needs at least one container');
+    const { sqs, region, queueName } = options;
+    sqs.createQueue(region, `${queueName}-dlq`, { messageRetentionSeconds: 1_209_600 });
+    sqs.createQueue(region, queueName, {
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      messageRetentionSeconds: 1_209_600,
+      deadLetter: { queueName: `${queueName}-dlq`, maxReceiveCount: options.maxReceiveCount },
+    });
+    const durations = new Map<string, number>();
+    const containers = options.containers.map((factory, container) => {
+      const handler = factory((messageId, outcome) => this.record(messageId, container, outcome, durations.get(messageId) ?? 0));
+      return async (event: Parameters<BatchFunction>[0], context: Context) => {
+        const started = performance.now();
+        for (const r of event.Records) durations.set(r.messageId, 0);
+        const response = await handler(event, context);
+        for (const r of event.Records) {
+          const delivery = this.byMessageId.get(r.messageId);
+          const last = delivery?.invocations[delivery.invocations.length - 1];
+          if (last && last.round === this.round) (last as { durationMs: number }).durationMs = Math.round(performance.now() - started);
+        }
+        return response;
+      };
+    });
+    this.mapping = new LocalEventSourceMapping({ sqs, region, queueName, containers, batchSize: options.batchSize ?? 10 });
   }
 
-  /** Queues `event` for its first attempt in `round`. */
+  /** Sends `event` to the queue (the rule's target) in `round`. */
   enqueue(event: unknown, round: number): EventDelivery {
-    const delivery: EventDelivery = { id: this.deliveries.length + 1, event, firstRound: round, dueRound: round, state: 'pending', invocations: [] };
+    const messageId = this.options.sqs.send(this.options.region, this.options.queueName, JSON.stringify(event));
+    const delivery: EventDelivery = { id: this.deliveries.length + 1, messageId, event, firstRound: round, state: 'pending', invocations: [] };
     this.deliveries.push(delivery);
-    this.pending.push(delivery);
+    this.byMessageId.set(messageId, delivery);
     return delivery;
   }
 
-  /** Every delivery so far, in order of first delivery. */
+  /** Every delivery so far, in order of sending. */
   all(): readonly EventDelivery[] {
     return this.deliveries;
   }
 
-  /** How many deliveries wait for an attempt (now or in a later round). */
+  /** Messages still in the queue (visible, in flight or delayed). */
   pendingCount(): number {
-    return this.pending.length;
+    const counts = this.options.sqs.counts(this.options.region, this.options.queueName);
+    return counts.visible + counts.inFlight + counts.delayed;
   }
 
   /**
-   * Runs every attempt due in `round` (first deliveries and retries, oldest first) on the
-   * containers, one invocation per container at a time, and resolves when all have finished.
-   * @returns how many invocations ran.
+   * Runs the event source mapping until no message is visible at the current (simulated) time,
+   * then marks the messages the queue has redriven to its dead-letter queue.
+   * @returns how many messages were handed to the function.
    */
   async runRound(round: number): Promise<number> {
-    const due = this.pending.filter((d) => d.dueRound <= round).sort((a, b) => a.dueRound - b.dueRound || a.id - b.id);
-    let next = 0;
-    await Promise.all(
-      this.options.handlers.map(async (handler, container) => {
-        while (next < due.length) {
-          const delivery = due[next] as EventDelivery;
-          next += 1;
-          await this.invoke(delivery, handler, container, round);
-        }
-      }),
-    );
-    for (const delivery of due) {
-      if (delivery.state !== 'pending') this.pending.splice(this.pending.indexOf(delivery), 1);
+    this.round = round;
+    const before = this.deliveries.reduce((n, d) => n + d.invocations.length, 0);
+    await this.mapping.drainVisible();
+    const dead = new Set(this.options.sqs.peek(this.options.region, `${this.options.queueName}-dlq`).map((m) => m.messageId));
+    const pending = new Set(this.options.sqs.peek(this.options.region, this.options.queueName).map((m) => m.messageId));
+    for (const delivery of this.deliveries) {
+      if (dead.has(delivery.messageId)) delivery.state = 'parked';
+      else if (delivery.state === 'pending' && !pending.has(delivery.messageId) && delivery.invocations.some((i) => i.result)) delivery.state = 'processed';
     }
-    return due.length;
+    return this.deliveries.reduce((n, d) => n + d.invocations.length, 0) - before;
   }
 
-  private async invoke(delivery: EventDelivery, handler: KeyEventHandler, container: number, round: number): Promise<void> {
-    const started = performance.now();
-    const durationMs = (): number => Math.round(performance.now() - started);
-    try {
-      const result = await handler(delivery.event, createLocalLambdaContext());
-      delivery.invocations.push({ round, container, durationMs: durationMs(), result });
-      delivery.state = 'processed';
-    } catch (error) {
-      const e = error as { name?: unknown; code?: unknown; message?: unknown };
+  private record(messageId: string, container: number, outcome: KeyEventResult | RetryableError, durationMs: number): void {
+    const delivery = this.byMessageId.get(messageId);
+    if (!delivery) return;
+    if (outcome instanceof Error) {
+      const e = outcome as { name?: unknown; code?: unknown; message?: unknown };
       delivery.invocations.push({
-        round,
+        round: this.round,
         container,
-        durationMs: durationMs(),
-        error: {
-          name: typeof e?.name === 'string' ? e.name : 'Unknown',
-          ...(typeof e?.code === 'string' ? { code: e.code } : {}),
-          message: typeof e?.message === 'string' ? e.message : String(error),
-        },
+        durationMs,
+        error: { name: String(e.name), ...(typeof e.code === 'string' ? { code: e.code } : {}), message: String(e.message) },
       });
-      const failures = delivery.invocations.length;
-      const delay = this.options.retryDelaysInRounds[failures - 1];
-      // Lambda retries any function error; the run's checks count anything but a RetryableError as a crash.
-      if (delay === undefined) delivery.state = 'parked';
-      else delivery.dueRound = round + delay;
+    } else {
+      delivery.invocations.push({ round: this.round, container, durationMs, result: outcome });
     }
   }
 }

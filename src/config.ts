@@ -50,6 +50,26 @@ export interface Config {
   readonly eventBridgeEndpoint?: string;
   /** `AWS_REGION`: the Region this deployment runs in (the sweep's Region). */
   readonly homeRegion?: string;
+  /**
+   * `KEY_EVENT_QUEUE`: name of the stack's key-event SQS queue, the same in every Region with a
+   * stack. Set (by the stack): the sweep queues repairs there instead of writing, and a key-event
+   * container forwards a family whose primary lives in another Region to that Region's queue.
+   * Unset (CLI, local tools): writes are made directly. Default: unset.
+   */
+  readonly keyEventQueue?: string;
+  /**
+   * `KEY_EVENT_MAX_CONCURRENCY`: M, the event source mapping's `MaximumConcurrency`: each
+   * key-event container paces to 1/M of the stack's write budget. Default 1.
+   */
+  readonly keyEventMaxConcurrency: number;
+  /**
+   * `STACK_REGIONS`: the Regions where this stack is deployed (`npm run deploy` sets its
+   * `--regions`). Budgets several stacks spend in one Region are divided by their number.
+   * Default: the home Region alone.
+   */
+  readonly stackRegions?: ReadonlySet<string>;
+  /** `AWS_ENDPOINT_URL_SQS`, else `AWS_ENDPOINT_URL`. */
+  readonly sqsEndpoint?: string;
 }
 
 /** Thrown by `loadConfig`; the message lists every bad variable with what it accepts. */
@@ -175,6 +195,24 @@ const schema = z.object({
   AWS_ENDPOINT_URL: url('AWS_ENDPOINT_URL'),
   AWS_ENDPOINT_URL_KMS: url('AWS_ENDPOINT_URL_KMS'),
   AWS_ENDPOINT_URL_EVENTBRIDGE: url('AWS_ENDPOINT_URL_EVENTBRIDGE'),
+  AWS_ENDPOINT_URL_SQS: url('AWS_ENDPOINT_URL_SQS'),
+  KEY_EVENT_QUEUE: setting((value) => {
+    if (value === undefined || /^[A-Za-z0-9_-]{1,80}$/.test(value)) return value;
+    return new Problem(`KEY_EVENT_QUEUE must be an SQS queue name (1-80 letters, digits, - and _), got '${value}'`);
+  }),
+  KEY_EVENT_MAX_CONCURRENCY: setting((value) => {
+    if (value === undefined) return 1;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) return new Problem(`KEY_EVENT_MAX_CONCURRENCY must be a whole number from 1 to 1000, got '${value}'`);
+    return n;
+  }),
+  STACK_REGIONS: setting((value) => {
+    if (value === undefined) return undefined;
+    const regions = value.split(/[\s,;]+/).filter((r) => r !== '');
+    const bad = regions.filter((r) => !REGION_CODE_PATTERN.test(r));
+    if (bad.length > 0) return new Problem(`STACK_REGIONS must list Region codes such as 'us-east-1 eu-west-1'; not Region codes: ${bad.join(', ')}`);
+    return new Set(regions);
+  }),
   AWS_REGION: setting((value) => {
     if (value === undefined || REGION_CODE_PATTERN.test(value)) return value;
     return new Problem(`AWS_REGION must be a Region code such as us-east-1, got '${value}'`);
@@ -199,6 +237,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const kmsEndpoint = e.AWS_ENDPOINT_URL_KMS ?? e.AWS_ENDPOINT_URL;
   const busRegion = e.OUTCOME_EVENT_BUS ? (OUTCOME_BUS_ARN.exec(e.OUTCOME_EVENT_BUS)?.[1] ?? e.AWS_REGION) : undefined;
   const eventBridgeEndpoint = e.AWS_ENDPOINT_URL_EVENTBRIDGE ?? e.AWS_ENDPOINT_URL;
+  const sqsEndpoint = e.AWS_ENDPOINT_URL_SQS ?? e.AWS_ENDPOINT_URL;
   return {
     tagKey: e.REPLICA_REGIONS_TAG,
     ...(e.ALLOWED_REGIONS ? { allowedRegions: e.ALLOWED_REGIONS } : {}),
@@ -215,6 +254,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...(kmsEndpoint ? { kmsEndpoint } : {}),
     ...(eventBridgeEndpoint ? { eventBridgeEndpoint } : {}),
     ...(e.AWS_REGION ? { homeRegion: e.AWS_REGION } : {}),
+    ...(e.KEY_EVENT_QUEUE ? { keyEventQueue: e.KEY_EVENT_QUEUE } : {}),
+    keyEventMaxConcurrency: e.KEY_EVENT_MAX_CONCURRENCY,
+    ...(e.STACK_REGIONS ? { stackRegions: e.STACK_REGIONS } : {}),
+    ...(sqsEndpoint ? { sqsEndpoint } : {}),
   };
 }
 

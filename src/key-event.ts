@@ -1,88 +1,279 @@
 /**
- * The key-event handler's logic: one EventBridge event in, one reconcile (or a skip) out.
- * `handlers/key-event.ts` wraps it for Lambda.
+ * The key-event function's logic: an SQS batch from the key-event queue in, a partial batch
+ * response out (design §3). Each message is an EventBridge event (the rule's target is the queue)
+ * or a reconcile request (a sweep's repair, another Region's forward). `handlers/key-event.ts`
+ * wraps it for Lambda; the event source mapping caps the containers at `MaximumConcurrency` and
+ * reads `batchItemFailures` (`ReportBatchItemFailures`).
  */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
-import type { Context } from 'aws-lambda';
-import { parseTrigger } from './cloudtrail.js';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { chargesOf } from './aws/pacing.js';
+import { describeTrigger } from './cloudtrail.js';
 import { RetryableError, TerminalError } from './errors.js';
-import { recordReconcileMetrics } from './metrics.js';
-import { reconcilerErrors, type RejectedResult } from './middleware/reconciler-errors.js';
-import { buildOutcomeEvent, isWorthReporting } from './outcome.js';
-import { reconcileKey } from './reconcile.js';
+import { buildReconcileRequest, familyOf, parseQueueMessage } from './intake.js';
+import { publishSideReport, recordReconcileMetrics } from './metrics.js';
+import { reportFailure, type RejectedResult } from './middleware/reconciler-errors.js';
+import { NO_OUTCOME_PUBLISHER, buildOutcomeEvent, isWorthReporting } from './outcome.js';
+import { planKey } from './reconcile.js';
 import type { Runtime } from './runtime.js';
-import type { ReconcileOutcome } from './types.js';
+import type { ReconcileOutcome, ReconcileRequest } from './types.js';
 
-/** What one invocation returns (the Lambda result; EventBridge ignores it, tests read it). */
+/** What became of one message (logged; tests read it through `onResult`). */
 export type KeyEventResult =
   | { readonly status: 'skipped'; readonly reason: string; readonly eventId?: string }
   | { readonly status: 'reconciled'; readonly eventId: string; readonly outcome: ReconcileOutcome; readonly published: boolean }
+  /**
+   * The family's primary lives in another Region: only that Region's stack writes for it, so the
+   * request went to its key-event queue (`delivered`), or could not (`delivered: false`: no stack
+   * there; the outcome names the Regions left `missing`, for that Region's sweep or an operator).
+   */
+  | {
+      readonly status: 'forwarded';
+      readonly eventId: string;
+      readonly region: string;
+      readonly delivered: boolean;
+      readonly outcome: ReconcileOutcome;
+      readonly published: boolean;
+    }
   | RejectedResult;
 
 /**
- * How long before the Lambda timeout the handler aborts in-flight KMS calls and gives up with a
- * retryable `TimeoutError`, leaving time to log and flush metrics (milliseconds).
+ * How long before the Lambda timeout the handler aborts in-flight KMS calls, leaving time to
+ * report the unfinished messages as failed and flush metrics (milliseconds).
  */
 export const TIMEOUT_MARGIN_MS = 3_000;
 
+/** Time allowed for a family's write calls themselves once their tokens are granted (ms). */
+const WRITE_CALL_ALLOWANCE_MS = 2_000;
+
+/** Options of {@link createKeyEventHandler}. */
+export interface KeyEventHandlerOptions {
+  /**
+   * Called once per message with what became of it: a result, or the retryable error that
+   * reported it failed (it is redelivered after the queue's visibility timeout). Local tooling
+   * and tests read results here; the Lambda response carries only the failures.
+   */
+  readonly onResult?: (messageId: string, outcome: KeyEventResult | RetryableError) => void;
+}
+
 /**
- * Creates the middy-wrapped handler for KMS CloudTrail events.
+ * Creates the middy-wrapped SQS batch handler (Powertools Batch, `processPartialResponse`).
  *
- * Flow: `parseTrigger` → skip (logged at debug, `EventsSkipped`) | invalid (a `TerminalError`
- * named `InvalidEvent`) | `reconcileKey` → metrics, one structured log line, an outcome event
- * when it wrote something or found a problem. A per-Region retryable failure throws after
- * reporting, so Lambda retries the whole event (reconciling again is safe: it is
- * level-triggered). Terminal errors are returned as `{ status: 'rejected' }` by the error
- * middleware.
+ * Per batch: every message is parsed (`parseQueueMessage`): skips (a failed call, our own echo, an
+ * event of another kind) and invalid messages are answered alone; requests are grouped by family
+ * (the `mrk-` key id) and each family is reconciled once, its first request standing for all.
+ * Per family: `planKey` (reads only); nothing to write → done; the primary in another Region
+ * (and a queue configured) → forwarded there; otherwise the writes are made unless the time left
+ * cannot cover their token waits (then the family is deferred: its messages come back after the
+ * visibility timeout). Then metrics, one `reconcile finished` log line and, when it wrote or found
+ * a problem, one outcome event (a side report: its failure is logged and counted, never decisive).
  *
- * @param runtime - from `createRuntime`.
- * @returns `handler(event, context)`, resolving to a `KeyEventResult`.
- * @throws {RetryableError} for throttling, 5xx, transitional states, timeouts (Lambda retries).
+ * The verdict is the reconcile's: a retryable Region failure or read failure marks the family's
+ * messages failed (`batchItemFailures`); a terminal one is reported (`KMS Replica Reconcile
+ * Rejected`, `EventsRejected`) and the messages succeed, never redelivered.
+ *
+ * @param runtime - from `createRuntime` (role `key-event` in a stack).
+ * @returns `handler(event, context)` resolving to `{ batchItemFailures }`.
  */
-export function createKeyEventHandler(runtime: Runtime): MiddyfiedHandler<unknown, KeyEventResult, Error, Context> {
-  const { logger, metrics, publisher } = runtime;
-  return middy<unknown, KeyEventResult, Error, Context>({ timeoutEarlyInMillis: TIMEOUT_MARGIN_MS })
+export function createKeyEventHandler(
+  runtime: Runtime,
+  options: KeyEventHandlerOptions = {},
+): MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error, Context> {
+  const { logger, metrics, publisher, config } = runtime;
+  const report = { logger, metrics, publisher };
+  const triggerContext = config.reconcilerPrincipalArn ? { reconcilerPrincipalArn: config.reconcilerPrincipalArn } : {};
+
+  return middy<SQSEvent, SQSBatchResponse, Error, Context>()
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(reconcilerErrors({ logger, metrics, publisher }))
-    .handler(async function handleKeyEvent(event, _context, { signal }): Promise<KeyEventResult> {
-      metrics.addMetric('EventsReceived', MetricUnit.Count, 1);
-      const trigger = parseTrigger(event, {
-        ...(runtime.config.reconcilerPrincipalArn ? { reconcilerPrincipalArn: runtime.config.reconcilerPrincipalArn } : {}),
-      });
-      if (trigger.kind === 'invalid') throw new TerminalError(trigger.problem, 'InvalidEvent');
-      if (trigger.kind === 'skip') {
-        metrics.addMetric('EventsSkipped', MetricUnit.Count, 1);
-        logger.debug('event skipped', { reason: trigger.reason, eventId: trigger.eventId });
-        return { status: 'skipped', reason: trigger.reason, ...(trigger.eventId ? { eventId: trigger.eventId } : {}) };
+    .handler(async function handleKeyEvents(event, context, { signal: middySignal }): Promise<SQSBatchResponse> {
+      // Our own deadline: in-flight calls abort TIMEOUT_MARGIN_MS before the Lambda timeout, so the
+      // unfinished messages are reported failed (not the whole batch) and metrics still flush.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), Math.max(0, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS));
+      const onMiddyAbort = (): void => deadline.abort();
+      middySignal.addEventListener('abort', onMiddyAbort, { once: true });
+      const signal = deadline.signal;
+      const families = new Map<string, Promise<FamilyVerdict>>();
+      const requests = new Map<string, ReconcileRequest[]>();
+      const parsed = new Map<string, ReturnType<typeof parseQueueMessage>>();
+      for (const record of event.Records ?? []) {
+        const trigger = parseQueueMessage(record.body ?? '', triggerContext);
+        parsed.set(record.messageId, trigger);
+        if (trigger.kind === 'request') {
+          const family = familyOf(trigger.request.keyId);
+          requests.set(family, [...(requests.get(family) ?? []), trigger.request]);
+        }
       }
+      const familyVerdict = (family: string): Promise<FamilyVerdict> => {
+        let verdict = families.get(family);
+        if (!verdict) {
+          verdict = reconcileFamily(runtime, requests.get(family) ?? [], context, signal, report);
+          families.set(family, verdict);
+        }
+        return verdict;
+      };
 
-      const { request } = trigger;
-      const started = runtime.now().getTime();
-      const outcome = await reconcileKey(request, runtime, signal);
-      recordReconcileMetrics(metrics, outcome, runtime.now().getTime() - started);
-      logger.info('reconcile finished', {
-        keyId: outcome.keyId,
-        eventId: request.eventId,
-        eventName: request.eventName,
-        triggerRegion: request.region,
-        primaryRegion: outcome.primaryRegion,
-        result: outcome.result,
-        dryRun: outcome.dryRun,
-        writes: outcome.writes,
-        regions: Object.fromEntries(outcome.regions.map((r) => [r.region, r.status])),
-      });
-      const published = isWorthReporting(outcome);
-      if (published) await publisher.publish(buildOutcomeEvent(outcome, request));
+      const handleRecord = async (record: SQSRecord): Promise<KeyEventResult> => {
+        metrics.addMetric('EventsReceived', MetricUnit.Count, 1);
+        const trigger = parsed.get(record.messageId) ?? parseQueueMessage(record.body ?? '', triggerContext);
+        let result: KeyEventResult;
+        if (trigger.kind === 'skip') {
+          metrics.addMetric('EventsSkipped', MetricUnit.Count, 1);
+          logger.debug('event skipped', { reason: trigger.reason, eventId: trigger.eventId, messageId: record.messageId });
+          result = { status: 'skipped', reason: trigger.reason, ...(trigger.eventId ? { eventId: trigger.eventId } : {}) };
+        } else if (trigger.kind === 'invalid') {
+          const rejected = await reportFailure(new TerminalError(trigger.problem, 'InvalidEvent'), describeRecord(record, trigger.eventId), report);
+          result = rejected as RejectedResult;
+        } else {
+          const verdict = await familyVerdict(familyOf(trigger.request.keyId));
+          if (verdict.kind === 'retry') {
+            options.onResult?.(record.messageId, verdict.error);
+            throw verdict.error; // Powertools reports the message in batchItemFailures
+          }
+          result = 'eventId' in verdict.result ? { ...verdict.result, eventId: trigger.request.eventId } : verdict.result;
+        }
+        options.onResult?.(record.messageId, result);
+        return result;
+      };
 
-      const retryable = outcome.regions.find((r) => r.status === 'failed' && r.error?.retryable);
-      if (retryable?.error) {
-        throw new RetryableError(
-          `${retryable.region}: ${retryable.error.name}: ${retryable.error.message}`,
-          retryable.error.name,
-        );
+      try {
+        return await processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
+          context,
+          throwOnFullBatchFailure: false,
+        });
+      } finally {
+        clearTimeout(timer);
+        middySignal.removeEventListener('abort', onMiddyAbort);
       }
-      return { status: 'reconciled', eventId: request.eventId, outcome, published };
     });
+}
+
+/** A family's verdict, shared by its messages. */
+type FamilyVerdict = { readonly kind: 'done'; readonly result: KeyEventResult } | { readonly kind: 'retry'; readonly error: RetryableError };
+
+/** The request that stands for a family's messages: one that names the primary, if any. */
+function representative(requests: readonly ReconcileRequest[]): ReconcileRequest {
+  return requests.find((r) => r.keyTypeHint === 'PRIMARY') ?? (requests[0] as ReconcileRequest);
+}
+
+async function reconcileFamily(
+  runtime: Runtime,
+  requests: readonly ReconcileRequest[],
+  context: Context,
+  signal: AbortSignal,
+  report: Parameters<typeof reportFailure>[2],
+): Promise<FamilyVerdict> {
+  const { logger, metrics, config } = runtime;
+  const request = representative(requests);
+  const trigger = { eventId: request.eventId, eventName: request.eventName, region: request.region };
+  const started = runtime.now().getTime();
+  try {
+    const planned = await planKey(request, runtime, signal);
+    let outcome = planned.outcome;
+    const home = config.homeRegion;
+    const primaryRegion = outcome.primaryRegion;
+    if (planned.actions.length > 0 && runtime.queue && config.keyEventQueue && home && primaryRegion && primaryRegion !== home) {
+      return { kind: 'done', result: await forward(runtime, request, outcome, primaryRegion, signal) };
+    }
+    if (planned.actions.length > 0) {
+      const waitMs = runtime.limiter.estimateWaitMs(chargesOf(planned.actions));
+      const left = context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS;
+      if (waitMs + WRITE_CALL_ALLOWANCE_MS > left) {
+        // Nothing written: the family comes back after the visibility timeout, when this
+        // container's write budget has room (a write cut off by the timeout would be half done).
+        metrics.addMetric('RepairsDeferred', MetricUnit.Count, 1);
+        logger.info('family deferred: its writes cannot finish before the timeout', { keyId: outcome.keyId, waitMs: Math.round(waitMs), leftMs: left, ...trigger });
+        return { kind: 'retry', error: new RetryableError(`${planned.actions.length} writes would wait ${Math.round(waitMs)} ms for this container's budget; ${left} ms left`, 'WriteBudgetDeferred') };
+      }
+      outcome = await planned.apply(signal);
+    }
+    recordReconcileMetrics(metrics, outcome, runtime.now().getTime() - started);
+    logger.info('reconcile finished', {
+      keyId: outcome.keyId,
+      eventId: request.eventId,
+      eventName: request.eventName,
+      triggerRegion: request.region,
+      primaryRegion: outcome.primaryRegion,
+      result: outcome.result,
+      dryRun: outcome.dryRun,
+      writes: outcome.writes,
+      messages: requests.length,
+      regions: Object.fromEntries(outcome.regions.map((r) => [r.region, r.status])),
+    });
+    const published = isWorthReporting(outcome) && (await publishOutcome(runtime, outcome, request));
+    // The reconcile's own verdict decides: a retryable Region failure asks for another delivery.
+    const retryable = outcome.regions.find((r) => r.status === 'failed' && r.error?.retryable);
+    if (retryable?.error) {
+      const error = new RetryableError(`${retryable.region}: ${retryable.error.name}: ${retryable.error.message}`, retryable.error.name);
+      return { kind: 'retry', error: (await reportFailure(error, trigger, report)) as RetryableError };
+    }
+    return { kind: 'done', result: { status: 'reconciled', eventId: request.eventId, outcome, published } };
+  } catch (caught) {
+    const timedOut = signal.aborted ? new RetryableError(`the Lambda timeout is near: ${(caught as Error).message}`, 'TimeoutError', { cause: caught }) : caught;
+    const verdict = await reportFailure(timedOut, trigger, report);
+    return verdict instanceof RetryableError ? { kind: 'retry', error: verdict } : { kind: 'done', result: verdict };
+  }
+}
+
+/** Sends the family to its primary Region's key-event queue (that stack writes for it). */
+async function forward(
+  runtime: Runtime,
+  request: ReconcileRequest,
+  outcome: ReconcileOutcome,
+  primaryRegion: string,
+  signal: AbortSignal,
+): Promise<KeyEventResult> {
+  const { logger, metrics, config } = runtime;
+  const body = buildReconcileRequest({
+    reason: 'forwarded',
+    keyId: outcome.primaryArn ?? outcome.keyId,
+    region: primaryRegion,
+    eventName: request.eventName,
+    eventId: request.eventId,
+    ...(request.eventTime ? { eventTime: request.eventTime.toISOString() } : {}),
+    from: config.homeRegion as string,
+  });
+  try {
+    const sent = await (runtime.queue as NonNullable<Runtime['queue']>).send(primaryRegion, config.keyEventQueue as string, [body], signal);
+    if (sent.failed.length > 0) throw new RetryableError(`SQS refused the forwarded request: ${sent.failed[0]?.code}: ${sent.failed[0]?.message}`, 'ForwardFailed');
+    metrics.addMetric('EventsForwarded', MetricUnit.Count, 1);
+    logger.info('family forwarded to its primary Region', { keyId: outcome.keyId, toRegion: primaryRegion, eventId: request.eventId, eventName: request.eventName });
+    return { status: 'forwarded', eventId: request.eventId, region: primaryRegion, delivered: true, outcome, published: false };
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'QueueDoesNotExist') throw error;
+    // No stack in the primary's Region: report the family (its Regions stay `missing`) and go on.
+    const message = `no key-event queue ${config.keyEventQueue} in ${primaryRegion} (no stack there): the family's writes are made only by a stack in its primary Region; deploy one there`;
+    const reported: ReconcileOutcome = { ...outcome, message };
+    metrics.addMetric('ForwardsWithoutStack', MetricUnit.Count, 1);
+    logger.warn('family not forwarded: no stack in its primary Region', { keyId: outcome.keyId, toRegion: primaryRegion, eventId: request.eventId });
+    const published = await publishOutcome(runtime, reported, request);
+    return { status: 'forwarded', eventId: request.eventId, region: primaryRegion, delivered: false, outcome: reported, published };
+  }
+}
+
+/**
+ * Publishes a reconcile's outcome event as a side report.
+ * @returns whether an event was accepted: false with no outcome bus (`OUTCOME_EVENT_BUS` unset) or when `PutEvents` failed.
+ */
+async function publishOutcome(runtime: Runtime, outcome: ReconcileOutcome, request: ReconcileRequest): Promise<boolean> {
+  if (runtime.publisher === NO_OUTCOME_PUBLISHER) return false;
+  return publishSideReport(() => runtime.publisher.publish(buildOutcomeEvent(outcome, request)), runtime, {
+    keyId: outcome.keyId,
+    eventId: request.eventId,
+    eventName: request.eventName,
+  });
+}
+
+/** Whatever is known of a message's trigger, for the rejected outcome event and the log line. */
+function describeRecord(record: SQSRecord, eventId: string | undefined): { eventId?: string; eventName?: string; region?: string } {
+  let described: ReturnType<typeof describeTrigger> = {};
+  try {
+    described = describeTrigger(JSON.parse(record.body ?? ''));
+  } catch {
+    // not JSON: only the message id is known
+  }
+  return { ...described, eventId: eventId ?? described.eventId ?? `sqs:${record.messageId}` };
 }

@@ -46,3 +46,37 @@ export function recordReconcileMetrics(metrics: MetricsSink, outcome: ReconcileO
   if (outcome.result === 'not-multi-region') metrics.addMetric('KeysNotMultiRegion', MetricUnit.Count, 1);
   if (outcome.result === 'primary-not-enabled') metrics.addMetric('PrimariesNotEnabled', MetricUnit.Count, 1);
 }
+
+/** Where a failed side report is told (a Powertools Logger fits). */
+export interface SideReportLog {
+  warn(message: string, attributes: Record<string, unknown>): void;
+}
+
+/**
+ * Publishes one outcome event as a side report: it never rejects and never decides the fate of
+ * the work it reports (design: "side reports never fail the work"). A failed `PutEvents` (any
+ * error: throttled, access denied, a failed entry) is logged (`outcome event not published`) and
+ * counted (`OutcomePublishFailures`, alarmed in serverless.yml).
+ *
+ * @param publish - the publisher's `publish`, bound.
+ * @returns true when the event was accepted, false when it failed.
+ */
+export async function publishSideReport(
+  publish: () => Promise<void>,
+  report: { readonly logger: SideReportLog; readonly metrics: MetricsSink },
+  attributes: Record<string, unknown>,
+): Promise<boolean> {
+  try {
+    await publish();
+    return true;
+  } catch (error) {
+    const e = error as { code?: unknown; name?: unknown; message?: unknown };
+    report.logger.warn('outcome event not published', {
+      ...attributes,
+      errorCode: typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'UnknownError',
+      errorMessage: typeof e?.message === 'string' ? e.message : String(error),
+    });
+    report.metrics.addMetric('OutcomePublishFailures', MetricUnit.Count, 1);
+    return false;
+  }
+}

@@ -252,3 +252,81 @@ function failedStatus(region: string, error: ReconcilerError): RegionStatus {
     error: { name: error.code, message: error.message, retryable: error instanceof RetryableError },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plan first, write later (issue 10). The key-event batch handler and the sweep read and plan a
+// family, then decide whether to write here (time left, the write budget), forward it to the
+// primary's Region, or queue it for the key-event containers. Keep in step with `reconcileKey`:
+// the same observation and plan, the same outcome when nothing is written.
+// ---------------------------------------------------------------------------------------------
+
+/** A reconcile that has read and planned the family and written nothing yet. */
+export interface PlannedReconcile {
+  /**
+   * The outcome if nothing is written: as `reconcileKey` reports it when the plan is empty or
+   * `DRY_RUN` is on (statuses `missing` / `blocked-pending-deletion` where writes are planned).
+   */
+  readonly outcome: ReconcileOutcome;
+  /** The writes `apply` will make; empty when `outcome` is already final (nothing to write, or `DRY_RUN`). */
+  readonly actions: readonly ReplicationAction[];
+  /**
+   * Makes the planned writes (none under `DRY_RUN`) and returns the outcome `reconcileKey` would
+   * have returned. Per-Region write failures are statuses, not throws.
+   */
+  apply(signal?: AbortSignal): Promise<ReconcileOutcome>;
+}
+
+/**
+ * Observes and plans the family of the key a request names, without writing: the reads of
+ * `reconcileKey`, the same errors.
+ *
+ * @throws {RetryableError | TerminalError} as `reconcileKey` does for the observation.
+ */
+export async function planKey(request: ReconcileRequest, deps: ReconcileDeps, signal?: AbortSignal): Promise<PlannedReconcile> {
+  const { kms, settings } = deps;
+  const final = (outcome: ReconcileOutcome): PlannedReconcile => ({ outcome, actions: [], apply: async () => outcome });
+  const observed = await observeFamily(request, deps, signal);
+  if (observed.kind === 'replica') {
+    const { replica } = observed;
+    return final({
+      result: 'replica',
+      keyId: replica.keyId,
+      ...(replica.primaryKey ? { primaryArn: replica.primaryKey.arn, primaryRegion: replica.primaryKey.region } : {}),
+      regions: [],
+      writes: 0,
+      dryRun: settings.dryRun,
+      message: `${replica.arn} is a replica key; its family is reconciled from its primary key`,
+    });
+  }
+  if (observed.kind === 'not-found') {
+    return final({
+      result: 'key-not-found',
+      keyId: request.keyId,
+      regions: [],
+      writes: 0,
+      dryRun: settings.dryRun,
+      message: `key ${request.keyId} does not exist in ${request.region}`,
+    });
+  }
+  const { primary, tags, replicas } = observed;
+  const plan = planReplication({ primary, tags, replicas }, settings);
+  const base = {
+    keyId: primary.keyId,
+    primaryArn: primary.arn,
+    primaryRegion: primary.region,
+    primaryKeyState: primary.keyState,
+    dryRun: settings.dryRun,
+    ...(plan.message ? { message: plan.message } : {}),
+  };
+  const unwritten: ReconcileOutcome = { ...base, result: plan.result, regions: plan.statuses, writes: 0 };
+  if (plan.actions.length === 0 || settings.dryRun) return final(unwritten);
+  return {
+    outcome: unwritten,
+    actions: plan.actions,
+    async apply(applySignal?: AbortSignal): Promise<ReconcileOutcome> {
+      const applied = await applyPlan(plan.actions, primary, kms, applySignal ?? signal);
+      const regions = plan.statuses.map((status) => applied.statuses.get(status.region) ?? status);
+      return { ...base, result: plan.result, regions, writes: applied.writes };
+    },
+  };
+}

@@ -8,6 +8,9 @@ import { createKmsClientFactory, type StaticCredentials } from './aws/clients.js
 import { createEventBridgePublisher } from './aws/eventbridge.js';
 import { createKmsGateway } from './aws/kms.js';
 import { createKmsRateLimiter, createPacedGateway, type KmsRateLimiter } from './aws/pacing.js';
+import { createSqsQueueSender } from './aws/sqs.js';
+import type { BudgetRole } from './budget.js';
+import type { QueueSender } from './intake.js';
 import type { Config } from './config.js';
 import type { KmsGateway } from './kms-gateway.js';
 import { METRICS_NAMESPACE } from './metrics.js';
@@ -25,6 +28,12 @@ export interface Runtime {
   readonly publisher: OutcomePublisher;
   readonly settings: ReconcileSettings;
   readonly now: () => Date;
+  /** The pacing behind `kms` (its wait estimates guide the sweep's and the batch handler's deadlines). */
+  readonly limiter: KmsRateLimiter;
+  /** Which slice of the budget this process holds (`src/budget.ts`). */
+  readonly role: BudgetRole;
+  /** Sends to a stack's key-event queue (SQS); present when `KEY_EVENT_QUEUE` is set. */
+  readonly queue?: QueueSender;
 }
 
 /** Optional replacements for what `createRuntime` would build. */
@@ -43,6 +52,13 @@ export interface RuntimeOptions {
   readonly publisher?: OutcomePublisher;
   /** Metrics to use instead of a new Powertools Metrics. */
   readonly metrics?: Metrics;
+  /**
+   * Which part of the deployment this process is (default `direct`: the whole `QUOTA_SHARE`):
+   * `key-event` (one of `KEY_EVENT_MAX_CONCURRENCY` containers) or `sweep` (reads only; it queues repairs).
+   */
+  readonly role?: BudgetRole;
+  /** A queue sender to use instead of the SQS one. */
+  readonly queue?: QueueSender;
 }
 
 /**
@@ -69,14 +85,33 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
           ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
         })
       : NO_OUTCOME_PUBLISHER);
+  const role = options.role ?? 'direct';
+  const limiter =
+    options.rateLimiter ??
+    createKmsRateLimiter({
+      quotaShare: config.quotaShare,
+      ...(config.kmsRequestQuotas ? { quotas: config.kmsRequestQuotas } : {}),
+      role,
+      maxConcurrency: config.keyEventMaxConcurrency,
+      ...(config.homeRegion ? { homeRegion: config.homeRegion } : {}),
+      stackCount: Math.max(1, config.stackRegions?.size ?? 1),
+    });
+  const queue =
+    options.queue ??
+    (config.keyEventQueue
+      ? createSqsQueueSender({
+          ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
+          ...(options.credentials ? { credentials: options.credentials } : {}),
+          ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+        })
+      : undefined);
   return {
     config,
-    // Paced to QUOTA_SHARE of the KMS request quotas; the SDK's throttling retries are the backstop.
-    kms: createPacedGateway(
-      createKmsGateway(kmsClientFor),
-      options.rateLimiter ??
-        createKmsRateLimiter({ quotaShare: config.quotaShare, ...(config.kmsRequestQuotas ? { quotas: config.kmsRequestQuotas } : {}) }),
-    ),
+    // Paced to this process's slice of QUOTA_SHARE (src/budget.ts); the SDK's throttling retries are the backstop.
+    kms: createPacedGateway(createKmsGateway(kmsClientFor), limiter),
+    limiter,
+    role,
+    ...(queue ? { queue } : {}),
     logger: options.logger ?? new Logger({ serviceName: 'kms-replica-reconciler', logLevel: config.logLevel }),
     metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'kms-replica-reconciler' }),
     publisher,

@@ -115,11 +115,11 @@ async function snapshot(runtime: Runtime, key: FixtureKey): Promise<ReconcileOut
   );
 }
 
-function describeDelivery(d: Delivery<KeyEventResult>): { event: string; region: string; result: string } {
+function describeDelivery(d: Delivery): { event: string; region: string; result: string } {
   const detail = (d.event as { detail?: { eventName?: string; awsRegion?: string } }).detail ?? {};
   const event = detail.eventName ?? '?';
   const region = detail.awsRegion ?? '?';
-  if (d.error) return { event, region, result: `error (Lambda would retry): ${(d.error as Error).message}` };
+  if (d.error) return { event, region, result: `error (redelivered after the queue's visibility timeout): ${d.error.message}` };
   const r = d.result;
   if (!r) return { event, region, result: 'no result' };
   switch (r.status) {
@@ -127,6 +127,8 @@ function describeDelivery(d: Delivery<KeyEventResult>): { event: string; region:
       return { event, region, result: `skipped: ${r.reason}` };
     case 'rejected':
       return { event, region, result: `rejected: ${r.error.code}: ${r.error.message}` };
+    case 'forwarded':
+      return { event, region, result: `forwarded to ${r.region}${r.delivered ? '' : ' (no stack there)'}` };
     case 'reconciled': {
       const changed = r.outcome.regions.filter((s) => s.status !== 'present' && s.status !== 'creating');
       const summary = changed.length > 0 ? changed.map((s) => `${s.region} ${s.status}`).join(', ') : 'nothing to do';
@@ -180,7 +182,6 @@ async function main(): Promise<number> {
       RECONCILER_PRINCIPAL_ARN: options.skipOwnEvents ? `arn:aws:iam::${kms.account}:role/${ROLE_NAME}` : undefined,
     });
     const runtime = createRuntime(config, { credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'embedded' } });
-    const handler = createKeyEventHandler(runtime);
 
     const before = await snapshot(runtime, key);
     kms.resetCalls();
@@ -189,9 +190,10 @@ async function main(): Promise<number> {
       process.stdout.write(`Seeded ${key.keyId} in ${key.region} from ${options.fixture}, tag ${config.tagKey} = "${key.tags[config.tagKey] ?? ''}"\n\n`);
       process.stdout.write(`${familyTable(before, 'Before')}\n\nDeliveries (EventBridge rule → key-event handler)\n`);
     }
-    const deliveries = await deliverUntilQuiet<KeyEventResult>({
+    const deliveries = await deliverUntilQuiet({
       source: kms,
-      handler: (e, context) => handler(e, context),
+      sqs: kms.sqs,
+      handlerFor: (onResult) => createKeyEventHandler(runtime, { onResult }),
       first: [event],
       onDelivery: (d) => {
         if (options.json) return;
@@ -203,7 +205,7 @@ async function main(): Promise<number> {
         );
       },
     });
-    const calls = [...kms.calls()];
+    const calls = kms.calls().filter((c) => c.operation !== 'PutEvents');
     const byOperation: Record<string, number> = {};
     for (const c of calls) byOperation[c.operation] = (byOperation[c.operation] ?? 0) + 1;
     const after = await snapshot(runtime, key);

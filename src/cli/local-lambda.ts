@@ -1,10 +1,15 @@
 /**
- * Local stand-ins for what AWS provides around a Lambda function: the invocation context and
- * the EventBridge rule that selects which events reach the key-event handler. Used by the
+ * Local stand-ins for what AWS provides around a Lambda function: the invocation context, the
+ * EventBridge rule that selects which events reach the key-event queue, and the delivery loop
+ * through the queue and its event source mapping (`src/local/event-source-mapping.ts`). Used by the
  * demo (`npm start`), the CLI's embedded mode and tests; never by the deployed handlers.
  */
 import type { Context } from 'aws-lambda';
 import { CLOUDTRAIL_DETAIL_TYPE, KMS_SOURCE, TRIGGER_EVENT_NAMES } from '../cloudtrail.js';
+import type { EmbeddedSqs } from '../emulator/index.js';
+import { RetryableError } from '../errors.js';
+import type { KeyEventResult } from '../key-event.js';
+import { LocalEventSourceMapping, type BatchFunction } from '../local/event-source-mapping.js';
 
 /**
  * A Lambda `Context` for local invocations.
@@ -58,49 +63,66 @@ export interface EventSource {
   takeEvents(): unknown[];
 }
 
-/** One handler invocation made by `deliverUntilQuiet`. */
-export interface Delivery<R> {
-  /** 1-based order of delivery. */
+/** One message the key-event handler settled during `deliverUntilQuiet`. */
+export interface Delivery {
+  /** 1-based order of settlement. */
   readonly index: number;
   readonly event: unknown;
-  /** The handler's result, or the error it threw (a retryable failure). */
-  readonly result?: R;
-  readonly error?: unknown;
+  /** What became of the message, or the retryable error that left it for redelivery. */
+  readonly result?: KeyEventResult;
+  readonly error?: RetryableError;
 }
 
+/** The local key-event queue `deliverUntilQuiet` uses (one queue for every Region: no home Region). */
+export const LOCAL_KEY_EVENT_QUEUE = { region: 'us-east-1', name: 'kms-replica-reconciler-local-key-events' } as const;
+
 /**
- * Delivers `first` to `handler`, then every event the source emits that matches the rule, in
- * order, until the source has nothing left: the loop event → handler → ReplicateKey → event.
+ * Delivers `first`, then every CloudTrail event the source emits that the key-event rule matches,
+ * the way the deployed stack does: rule → SQS queue (the embedded SQS) → event source mapping →
+ * the real batch handler (`handlerFor`, given the per-message result callback), until the source
+ * has nothing left and no message is visible: the loop event → handler → ReplicateKey → event.
+ * A message the handler reports failed stays in the queue for its visibility timeout (30 s) and is
+ * not waited for: its delivery carries the error.
  *
- * @param options.maxDeliveries - a bound on deliveries (a reconciler that never converged would
- *   otherwise loop for ever); exceeding it throws.
- * @returns every delivery, in order.
- * @throws {Error} when more than `maxDeliveries` events were delivered.
+ * @param options.maxDeliveries - a bound on settled messages (a reconciler that never converged
+ *   would otherwise loop for ever); exceeding it throws.
+ * @returns every settled message, in order.
+ * @throws {Error} when more than `maxDeliveries` messages were settled.
  */
-export async function deliverUntilQuiet<R>(options: {
+export async function deliverUntilQuiet(options: {
   readonly source: EventSource;
-  readonly handler: (event: unknown, context: Context) => Promise<R>;
+  readonly sqs: EmbeddedSqs;
+  readonly handlerFor: (onResult: (messageId: string, outcome: KeyEventResult | RetryableError) => void) => BatchFunction;
   readonly first?: readonly unknown[];
   readonly maxDeliveries?: number;
-  readonly onDelivery?: (delivery: Delivery<R>) => void;
-}): Promise<Delivery<R>[]> {
+  readonly onDelivery?: (delivery: Delivery) => void;
+  /** Containers (`MaximumConcurrency`). Default 1, so deliveries keep the order of events. */
+  readonly containers?: number;
+}): Promise<Delivery[]> {
   const max = options.maxDeliveries ?? 1_000;
-  const deliveries: Delivery<R>[] = [];
-  let queue: unknown[] = [...(options.first ?? []), ...options.source.takeEvents().filter(matchesKeyEventRule)];
-  while (queue.length > 0) {
-    for (const event of queue) {
-      if (deliveries.length >= max) throw new Error(`more than ${max} events delivered: the reconciler is not converging`);
-      const index = deliveries.length + 1;
-      let delivery: Delivery<R>;
-      try {
-        delivery = { index, event, result: await options.handler(event, createLocalLambdaContext()) };
-      } catch (error) {
-        delivery = { index, event, error };
-      }
-      deliveries.push(delivery);
-      options.onDelivery?.(delivery);
-    }
-    queue = options.source.takeEvents().filter(matchesKeyEventRule);
+  const { sqs } = options;
+  const { region, name } = LOCAL_KEY_EVENT_QUEUE;
+  sqs.createQueue(region, name);
+  const events = new Map<string, unknown>();
+  const deliveries: Delivery[] = [];
+  const onResult = (messageId: string, outcome: KeyEventResult | RetryableError): void => {
+    if (deliveries.length >= max) throw new Error(`more than ${max} events delivered: the reconciler is not converging`);
+    const event = events.get(messageId);
+    const delivery: Delivery = outcome instanceof RetryableError ? { index: deliveries.length + 1, event, error: outcome } : { index: deliveries.length + 1, event, result: outcome };
+    deliveries.push(delivery);
+    options.onDelivery?.(delivery);
+  };
+  const handler = options.handlerFor(onResult);
+  const mapping = new LocalEventSourceMapping({ sqs, region, queueName: name, containers: Array.from({ length: options.containers ?? 1 }, () => handler), batchSize: 10 });
+  const enqueue = (event: unknown): void => {
+    events.set(sqs.send(region, name, JSON.stringify(event)), event);
+  };
+  for (const event of options.first ?? []) enqueue(event);
+  for (;;) {
+    for (const event of options.source.takeEvents().filter(matchesKeyEventRule)) enqueue(event);
+    const invocations = await mapping.drainVisible();
+    if (deliveries.length >= max) throw new Error(`more than ${max} events delivered: the reconciler is not converging`);
+    if (invocations === 0) break;
   }
   return deliveries;
 }

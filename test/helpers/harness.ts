@@ -4,6 +4,8 @@
  */
 import type { Context } from 'aws-lambda';
 import { createLocalLambdaContext, deliverUntilQuiet, type Delivery } from '../../src/cli/local-lambda.js';
+import { RetryableError } from '../../src/errors.js';
+import { sqsEventOf } from '../../src/local/event-source-mapping.js';
 import { loadConfig } from '../../src/config.js';
 import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
 import { createKeyEventHandler, type KeyEventResult } from '../../src/key-event.js';
@@ -17,8 +19,14 @@ export const TEST_ROLE_ARN = 'arn:aws:iam::111122223333:role/kms-replica-reconci
 export interface Harness {
   readonly kms: EmbeddedKms;
   readonly runtime: Runtime;
+  /**
+   * Delivers one message (the event as its body) in a batch of one to the real batch handler:
+   * resolves with its result, rejects with the retryable error when the message was reported failed.
+   */
   invoke(event: unknown, context?: Context): Promise<KeyEventResult>;
-  deliverAll(first?: readonly unknown[]): Promise<Delivery<KeyEventResult>[]>;
+  /** Delivers several messages in one batch; one entry per message, in order (an error for a failed one). */
+  invokeBatch(bodies: readonly string[], context?: Context): Promise<{ results: (KeyEventResult | RetryableError)[]; failures: string[] }>;
+  deliverAll(first?: readonly unknown[]): Promise<Delivery[]>;
   /** Outcome events published so far (recorded in memory unless `OUTCOME_EVENT_BUS` is set). */
   readonly outcomes: OutcomeEvent[];
   /** Number of calls of `operation` served by the embedded KMS since the last `resetCalls`. */
@@ -63,14 +71,29 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(config.outcomeEventBus ? {} : { publisher: recorder }),
   });
   const runtime: Runtime = options.wrapGateway ? { ...built, kms: options.wrapGateway(built.kms) } : built;
-  const handler = createKeyEventHandler(runtime);
-  const invoke = (event: unknown, context: Context = createLocalLambdaContext()): Promise<KeyEventResult> => handler(event, context);
+  const invokeBatch = async (bodies: readonly string[], context: Context = createLocalLambdaContext()) => {
+    const seen = new Map<string, KeyEventResult | RetryableError>();
+    const handler = createKeyEventHandler(runtime, { onResult: (id, outcome) => seen.set(id, outcome) });
+    const event = sqsEventOf(bodies);
+    const response = await handler(event, context);
+    return {
+      results: event.Records.map((r) => seen.get(r.messageId) as KeyEventResult | RetryableError),
+      failures: response.batchItemFailures.map((f) => f.itemIdentifier),
+    };
+  };
+  const invoke = async (event: unknown, context?: Context): Promise<KeyEventResult> => {
+    const [outcome] = (await invokeBatch([JSON.stringify(event)], context)).results;
+    if (outcome instanceof RetryableError) throw outcome;
+    return outcome as KeyEventResult;
+  };
   return {
     kms,
     runtime,
     invoke,
+    invokeBatch,
     outcomes,
-    deliverAll: (first = []) => deliverUntilQuiet<KeyEventResult>({ source: kms, handler: invoke, first, maxDeliveries: 200 }),
+    deliverAll: (first = []) =>
+      deliverUntilQuiet({ source: kms, sqs: kms.sqs, handlerFor: (onResult) => createKeyEventHandler(runtime, { onResult }), first, maxDeliveries: 200 }),
     count: (operation) => kms.calls().filter((c) => c.operation === operation).length,
     close: () => kms.close(),
   };

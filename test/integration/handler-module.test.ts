@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalLambdaContext } from '../../src/cli/local-lambda.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../../src/emulator/index.js';
+import { sqsEventOf } from '../../src/local/event-source-mapping.js';
 import { FIXTURE_KEY_ID, loadFixture } from '../helpers/fixtures.js';
 
 // The deployed entry point reads process.env at module scope: set it, then import the module.
@@ -24,13 +25,13 @@ afterAll(async () => {
 });
 
 describe('handlers/key-event.ts', () => {
-  it('reconciles a fixture with configuration read from the environment', async () => {
+  it('reconciles a fixture delivered in an SQS batch with configuration read from the environment', async () => {
     kms.seedKey({ region: 'us-east-1', keyId: FIXTURE_KEY_ID, multiRegion: true, tags: { 'replica-regions': 'eu-west-1' } });
     const { handler } = await import('../../handlers/key-event.js');
 
-    const result = await handler(loadFixture('create-key'), createLocalLambdaContext());
+    const result = await handler(sqsEventOf([JSON.stringify(loadFixture('create-key'))]), createLocalLambdaContext());
 
-    expect(result).toMatchObject({ status: 'reconciled', outcome: { regions: [{ region: 'eu-west-1', status: 'created' }] } });
+    expect(result).toEqual({ batchItemFailures: [] });
     expect(kms.describe('eu-west-1', FIXTURE_KEY_ID)?.MultiRegionConfiguration?.MultiRegionKeyType).toBe('REPLICA');
   });
 });

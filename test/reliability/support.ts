@@ -59,7 +59,15 @@ export async function startReliabilityHarness(options: ReliabilityHarnessOptions
     now: () => new Date(clock.now()),
     publisher: { publish: async (event) => void outcomes.push(event) },
   });
-  const fleet = new LambdaFleet({ handlers: [createKeyEventHandler(runtime)], retryDelaysInRounds: [2, 4] });
+  // The key-event queue as deployed, in simulated time: redelivered after 60 s (2 rounds), redriven after 3 receives.
+  const fleet = new LambdaFleet({
+    sqs: kms.sqs,
+    region: 'us-east-1',
+    queueName: 'key-events',
+    visibilityTimeoutSeconds: 60,
+    maxReceiveCount: 3,
+    containers: [(onResult) => createKeyEventHandler(runtime, { onResult })],
+  });
   const users: KMSClient[] = [];
   const start = clock.now();
   return {

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       quotaShare: 0.5,
       dryRun: false,
       logLevel: 'INFO',
+      keyEventMaxConcurrency: 1,
     });
   });
 
@@ -31,6 +32,9 @@ describe('loadConfig', () => {
         RECONCILER_PRINCIPAL_ARN: 'arn:aws:iam::111122223333:role/reconciler',
         AWS_ENDPOINT_URL: 'http://127.0.0.1:4599',
         AWS_REGION: 'us-east-1',
+        KEY_EVENT_QUEUE: 'kms-replica-reconciler-prod-key-events',
+        KEY_EVENT_MAX_CONCURRENCY: '4',
+        STACK_REGIONS: 'us-east-1 eu-west-1',
       }),
     ).toEqual({
       tagKey: 'dr-regions',
@@ -48,6 +52,10 @@ describe('loadConfig', () => {
       kmsEndpoint: 'http://127.0.0.1:4599',
       eventBridgeEndpoint: 'http://127.0.0.1:4599',
       homeRegion: 'us-east-1',
+      keyEventQueue: 'kms-replica-reconciler-prod-key-events',
+      keyEventMaxConcurrency: 4,
+      stackRegions: new Set(['us-east-1', 'eu-west-1']),
+      sqsEndpoint: 'http://127.0.0.1:4599',
     });
   });
 

@@ -47,6 +47,8 @@ export interface EmbeddedSqs {
   counts(region: string, name: string): QueueCounts;
   /** The bodies of every stored message, oldest first. @throws {SqsApiError} `QueueDoesNotExist`. */
   bodies(region: string, name: string): string[];
+  /** Every stored message (id, body, receive count), oldest first; not a receive. @throws {SqsApiError} `QueueDoesNotExist`. */
+  peek(region: string, name: string): { messageId: string; body: string; receiveCount: number }[];
   /** Whether the queue exists. */
   exists(region: string, name: string): boolean;
   /** Every SQS API call served over HTTP, in order (the in-process API is not logged). */
@@ -84,6 +86,7 @@ export function createEmbeddedSqs(account: string, now: () => number, endpoint: 
     changeVisibility: (region, name, handle, seconds) => store.get(region, name).changeVisibility(handle, seconds, now()),
     counts: (region, name) => store.get(region, name).counts(now()),
     bodies: (region, name) => store.get(region, name).bodies(),
+    peek: (region, name) => store.get(region, name).peek(),
     exists: (region, name) => store.find(region, name) !== undefined,
     calls: () => protocol.calls(),
   };

@@ -206,6 +206,11 @@ export class Queue {
     return this.messages.map((m) => m.body);
   }
 
+  /** Every message still stored: id, body and receive count, oldest first. */
+  peek(): { messageId: string; body: string; receiveCount: number }[] {
+    return this.messages.map((m) => ({ messageId: m.messageId, body: m.body, receiveCount: m.receiveCount }));
+  }
+
   private expire(now: number): void {
     const limit = now - this.settings.messageRetentionSeconds * 1000;
     if (this.messages.some((m) => m.sentAt <= limit)) this.messages = this.messages.filter((m) => m.sentAt > limit);
