@@ -8,6 +8,9 @@ import { loadConfig } from '../src/config.js';
 import { createRuntime } from '../src/runtime.js';
 import { createSweepHandler } from '../src/sweep-handler.js';
 
-const runtime = createRuntime(loadConfig(process.env));
+const config = loadConfig(process.env);
+// A stack's sweep reads and queues repairs (its slice of the budget has no writes); without a
+// queue it writes itself with the whole share.
+const runtime = createRuntime(config, { role: config.keyEventQueue ? 'sweep' : 'direct' });
 
 export const handler = createSweepHandler(runtime, { continueSweep: createLambdaSweepContinuation() });

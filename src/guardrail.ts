@@ -13,6 +13,11 @@ export type SweepKeyResult =
       readonly keyId: string;
       readonly arn: string;
       readonly outcome: ReconcileOutcome;
+      /**
+       * The family needed writes and a repair request went to the key-event queue (a stack's
+       * sweep writes nothing): `outcome` is what the sweep read (the Regions still `missing`).
+       */
+      readonly queued?: boolean;
     }
   | {
       /** A replica key: the sweep of its primary's Region reconciles its family. No further read. */
@@ -52,8 +57,10 @@ export interface GuardrailReport {
   readonly region: string;
   /** Keys listed and looked at by this run (a resumed run counts only its own). */
   readonly keys: number;
-  /** Write calls made (`ReplicateKey`, `CancelKeyDeletion`, `EnableKey`). */
+  /** Write calls made (`ReplicateKey`, `CancelKeyDeletion`, `EnableKey`): calls sent. */
   readonly writes: number;
+  /** Families whose writes were queued to the key-event containers (a stack's sweep). */
+  readonly queued: number;
   readonly dryRun: boolean;
   /** Keys per whole-key result. Every code is present (0 when none). */
   readonly results: Readonly<Record<SweepResultCode, number>>;
@@ -136,6 +143,7 @@ class CappedList {
 export class GuardrailTally {
   keys = 0;
   writes = 0;
+  queued = 0;
   readonly results = Object.fromEntries(RESULT_CODES.map((c) => [c, 0])) as Record<SweepResultCode, number>;
   readonly statuses = Object.fromEntries(STATUS_CODES.map((c) => [c, 0])) as Record<RegionStatusCode, number>;
   readonly byReplicaRegion = new Map<string, Partial<Record<RegionStatusCode, number>>>();
@@ -176,6 +184,7 @@ export class GuardrailTally {
     const { outcome } = result;
     this.results[outcome.result] += 1;
     this.writes += outcome.writes;
+    if (result.queued) this.queued += 1;
     switch (outcome.result) {
       case 'unmanaged':
         // Multi-Region key ids begin with `mrk-` [S1 multi-region-keys-overview.md].
@@ -236,6 +245,7 @@ export function buildGuardrailReport(tally: GuardrailTally): GuardrailReport {
     region: tally.region,
     keys: tally.keys,
     writes: tally.writes,
+    queued: tally.queued,
     dryRun: tally.dryRun,
     results: { ...tally.results },
     statuses: { ...tally.statuses },

@@ -7,12 +7,15 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { SweepContinuation } from './aws/lambda.js';
-import { TerminalError } from './errors.js';
+import { chargesOf } from './aws/pacing.js';
+import { RetryableError, TerminalError } from './errors.js';
 import { assessConvergence, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
+import { buildReconcileRequest } from './intake.js';
+import { publishSideReport } from './metrics.js';
 import { reconcilerErrors, type RejectedResult } from './middleware/reconciler-errors.js';
-import { buildOutcomeEvent, buildSweepSummaryEvent } from './outcome.js';
+import { NO_OUTCOME_PUBLISHER, buildOutcomeEvent, buildSweepSummaryEvent } from './outcome.js';
 import type { Runtime } from './runtime.js';
-import { sweepRegion, type SweepResume } from './sweep.js';
+import { sweepRegion, type RepairQueue, type SweepResume } from './sweep.js';
 
 /**
  * The sweep's input. The schedule sends `{}` (a fresh sweep); a continuation or an operator
@@ -22,6 +25,8 @@ import { sweepRegion, type SweepResume } from './sweep.js';
 export interface SweepInput {
   /** Resume from this `ListKeys` marker. */
   readonly marker?: string;
+  /** On the marker's page, resume after this key id (the last key finished before the first unfinished one). */
+  readonly startAfter?: string;
   /** How many runs of this sweep came before (0 or absent: the first). */
   readonly continuation?: number;
 }
@@ -43,8 +48,6 @@ export interface SweepInvocationResult {
 export interface SweepHandlerOptions {
   /** Starts the next run of an incomplete sweep; absent = the result and log carry the marker only. */
   readonly continueSweep?: SweepContinuation;
-  /** Runs one sweep may chain (the schedule's run included). Default 10. */
-  readonly maxRuns?: number;
   /** Stop starting keys with less than this left before the Lambda timeout (ms). Default 30 000. */
   readonly safetyMarginMs?: number;
   /** Keys reconciled at the same time. Default `DEFAULT_SWEEP_CONCURRENCY` (32). */
@@ -64,11 +67,15 @@ export function parseSweepInput(event: unknown): SweepInput {
   if (e.marker !== undefined && (typeof e.marker !== 'string' || e.marker === '')) {
     throw new TerminalError(`sweep input: marker must be a non-empty string (a ListKeys NextMarker), got ${JSON.stringify(e.marker)}`, 'InvalidSweepInput');
   }
+  if (e.startAfter !== undefined && (typeof e.startAfter !== 'string' || e.startAfter === '')) {
+    throw new TerminalError(`sweep input: startAfter must be a non-empty key id, got ${JSON.stringify(e.startAfter)}`, 'InvalidSweepInput');
+  }
   if (e.continuation !== undefined && !(Number.isInteger(e.continuation) && (e.continuation as number) >= 0)) {
     throw new TerminalError(`sweep input: continuation must be a whole number of 0 or more, got ${JSON.stringify(e.continuation)}`, 'InvalidSweepInput');
   }
   return {
     ...(typeof e.marker === 'string' ? { marker: e.marker } : {}),
+    ...(typeof e.startAfter === 'string' ? { startAfter: e.startAfter } : {}),
     ...(typeof e.continuation === 'number' ? { continuation: e.continuation } : {}),
   };
 }
@@ -79,7 +86,7 @@ export function parseSweepInput(event: unknown): SweepInput {
  * Sweeps `AWS_REGION` (`config.homeRegion`) from the input's marker, stops starting keys
  * `safetyMarginMs` before the Lambda timeout (`context.getRemainingTimeInMillis()`), logs the
  * guardrail report (one `sweep finished` line; one `sweep key needs attention` warning per key
- * with an error), and, when the sweep is incomplete and fewer than `maxRuns` runs were made,
+ * with an error), and, when the sweep is incomplete and this run finished at least one key,
  * invokes the function again asynchronously with `{ marker, continuation }`.
  *
  * @param runtime - from `createRuntime` (its gateway is paced).
@@ -98,7 +105,6 @@ export function createSweepHandler(
   options: SweepHandlerOptions = {},
 ): MiddyfiedHandler<unknown, SweepInvocationResult | RejectedResult, Error, Context> {
   const { logger, metrics, publisher } = runtime;
-  const maxRuns = options.maxRuns ?? 10;
   return middy<unknown, SweepInvocationResult | RejectedResult, Error, Context>()
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(reconcilerErrors({ logger, metrics, publisher }))
@@ -110,20 +116,29 @@ export function createSweepHandler(
     const sweepId = `sweep-${context.awsRequestId}`;
     logger.info('sweep started', { region, marker: input.marker, run, sweepId });
     const started = runtime.now().getTime();
-    // Per-key outcome events only for drift the sweep repaired; everything else is in the summary.
-    const repairs: Promise<void>[] = [];
+    // Per-key outcome events only for drift the sweep repaired itself; everything else is in the
+    // summary. Side reports: each publish is awaited at the end but never rejects (a failed
+    // PutEvents is logged and counted, and the sweep goes on).
+    const reports: Promise<boolean>[] = [];
+    const sideReport = (publish: () => Promise<void>, attributes: Record<string, unknown>): void => {
+      if (publisher !== NO_OUTCOME_PUBLISHER) reports.push(publishSideReport(publish, runtime, attributes));
+    };
+    const repairs = repairQueueOf(runtime, region, sweepId);
 
     const result = await sweepRegion(
       {
         region,
         ...(input.marker !== undefined ? { marker: input.marker } : {}),
+        ...(input.startAfter !== undefined ? { startAfter: input.startAfter } : {}),
+        ...(repairs ? { repairs } : {}),
+        writeWait: (actions) => runtime.limiter.estimateWaitMs(chargesOf(actions)),
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         signal,
         onKey: (key) => {
           logKey(runtime, key);
           if (key.kind === 'reconciled' && key.outcome.writes > 0) {
             const trigger = { keyId: key.arn, region, eventName: 'Sweep', eventId: sweepId };
-            repairs.push(publisher.publish(buildOutcomeEvent(key.outcome, trigger)));
+            sideReport(() => publisher.publish(buildOutcomeEvent(key.outcome, trigger)), { keyId: key.keyId, eventId: sweepId });
           }
         },
         ...(options.safetyMarginMs !== undefined ? { safetyMarginMs: options.safetyMarginMs } : {}),
@@ -133,28 +148,38 @@ export function createSweepHandler(
       runtime,
     );
 
+    // The chain is capped by progress, not by a run count: a run that finished keys hands on the
+    // rest (a backlog of any size spreads over continuations); a run that finished none stops the
+    // chain (something blocks every key; the next schedule starts over and the alarm on
+    // SweepIncomplete tells an operator).
     let continued = false;
+    const progressed = (result.finished ?? 0) > 0;
     if (!result.complete && result.resume && options.continueSweep) {
-      if (run + 1 < maxRuns) {
+      if (progressed) {
         await options.continueSweep(context.invokedFunctionArn, { ...result.resume, continuation: run + 1 });
         continued = true;
       } else {
-        logger.warn('sweep run limit reached; the next scheduled sweep starts from the beginning', { region, maxRuns });
+        logger.warn('sweep made no progress; the chain stops and the next scheduled sweep starts from the beginning', { region, run, stoppedBy: result.stoppedBy });
       }
     }
-    await Promise.all(repairs);
     const convergence = assessConvergence(result.report);
-    await publisher.publish(
-      buildSweepSummaryEvent({
-        region,
-        complete: result.complete,
-        ...(result.resume?.marker ? { resumeMarker: result.resume.marker } : {}),
-        convergence,
-        report: result.report,
-      }),
+    sideReport(
+      () =>
+        publisher.publish(
+          buildSweepSummaryEvent({
+            region,
+            complete: result.complete,
+            ...(result.resume?.marker ? { resumeMarker: result.resume.marker } : {}),
+            convergence,
+            report: result.report,
+          }),
+        ),
+      { eventId: sweepId, detailType: 'sweep-summary' },
     );
+    await Promise.all(reports);
     metrics.addMetric('SweepKeys', MetricUnit.Count, result.report.keys);
     metrics.addMetric('SweepWrites', MetricUnit.Count, result.report.writes);
+    metrics.addMetric('SweepRepairsQueued', MetricUnit.Count, result.report.queued);
     metrics.addMetric('SweepKeyErrors', MetricUnit.Count, result.report.errors.count);
     metrics.addMetric('SweepDuration', MetricUnit.Milliseconds, runtime.now().getTime() - started);
     if (!result.complete) metrics.addMetric('SweepIncomplete', MetricUnit.Count, 1);
@@ -178,6 +203,25 @@ export function createSweepHandler(
       report: result.report,
     };
   });
+}
+
+/**
+ * A stack's sweep (`KEY_EVENT_QUEUE` set) queues each family that needs writes to its own Region's
+ * key-event queue; the containers write at the stack's whole write budget. Without a queue the
+ * sweep writes itself (`undefined`).
+ */
+function repairQueueOf(runtime: Runtime, region: string, sweepId: string): RepairQueue | undefined {
+  const { queue } = runtime;
+  const queueName = runtime.config.keyEventQueue;
+  if (!queue || !queueName) return undefined;
+  return {
+    async queue(family, signal) {
+      const body = buildReconcileRequest({ reason: 'sweep', keyId: family.keyId, region: family.region, eventName: 'Sweep', eventId: `${sweepId}:${family.eventId}`, from: region });
+      const sent = await queue.send(family.region, queueName, [body], signal);
+      const failed = sent.failed[0];
+      if (failed) throw new RetryableError(`SQS refused the repair request: ${failed.code}: ${failed.message}`, failed.code);
+    },
+  };
 }
 
 function logKey(runtime: Runtime, key: SweepKeyResult): void {

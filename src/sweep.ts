@@ -11,7 +11,9 @@ import pLimit from 'p-limit';
 import { RetryableError, type ReconcilerError } from './errors.js';
 import { GuardrailTally, buildGuardrailReport, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
 import type { KeyListPage, KmsGateway } from './kms-gateway.js';
-import { reconcileKey, type ReconcileDeps } from './reconcile.js';
+import type { ReplicationAction } from './plan.js';
+import { planKey, type ReconcileDeps } from './reconcile.js';
+import type { ReconcileOutcome } from './types.js';
 
 /** Keys a sweep reconciles at the same time by default (bench/REPORT.md, figure 3). */
 export const DEFAULT_SWEEP_CONCURRENCY = 32;
@@ -19,11 +21,29 @@ export const DEFAULT_SWEEP_CONCURRENCY = 32;
 /** `ListKeys` pages whose keys may be queued at once (read-ahead; bounds memory). */
 const PAGES_IN_FLIGHT = 2;
 
-/** Where a stopped sweep resumes: pass it back as {@link SweepOptions.marker}. */
+/**
+ * Where a stopped sweep resumes: pass it back as {@link SweepOptions.marker} and
+ * {@link SweepOptions.startAfter}. `ListKeys` markers name pages, not keys, so the first key not
+ * finished is named as its page's marker plus the last key before it that was finished.
+ */
 export interface SweepResume {
-  /** The `ListKeys` marker of the first page not finished; absent = from the first page. */
+  /** The `ListKeys` marker of the page holding the first key not finished; absent = the first page. */
   readonly marker?: string;
+  /** The key id after which that page resumes; absent = the whole page. */
+  readonly startAfter?: string;
 }
+
+/** Where a sweep that may not write sends a family's writes (a stack's key-event queue). */
+export interface RepairQueue {
+  /**
+   * Queues one family's repair.
+   * @throws {RetryableError | TerminalError} when it could not be queued (the key is then an error of the report).
+   */
+  queue(family: { readonly keyId: string; readonly region: string; readonly eventId: string }, signal?: AbortSignal): Promise<void>;
+}
+
+/** What the sweep asks of the pacing: how long planned writes would wait for their tokens (ms). */
+export type WriteWaitEstimate = (actions: readonly ReplicationAction[]) => number;
 
 /** Options of {@link sweepRegion}. */
 export interface SweepOptions {
@@ -31,6 +51,15 @@ export interface SweepOptions {
   readonly region: string;
   /** Resume from this `ListKeys` marker (a previous run's `resume.marker`). */
   readonly marker?: string;
+  /** Skip the keys of the first page up to and including this key id (a previous run's `resume.startAfter`). */
+  readonly startAfter?: string;
+  /** Queue families that need writes instead of writing (a stack's sweep): no write is made here. */
+  readonly repairs?: RepairQueue;
+  /**
+   * How long a key's planned writes would wait for tokens; with `remainingTimeMs`, a key whose
+   * writes cannot finish before the margin is not written and the run stops there.
+   */
+  readonly writeWait?: WriteWaitEstimate;
   /** Keys reconciled at the same time. Default 32. */
   readonly concurrency?: number;
   /** `ListKeys` `Limit`, 1-1000. Default 100 (a stopped sweep re-reads at most one page). */
@@ -61,6 +90,8 @@ export interface SweepResult {
   readonly complete: boolean;
   /** Present when `complete` is false: where the next run starts. */
   readonly resume?: SweepResume;
+  /** Keys finished by this run (looked at and, unless queued, written); absent = not counted. */
+  readonly finished?: number;
   /** Why the run stopped early: `deadline` (remaining time), `max-keys`, `aborted`. */
   readonly stoppedBy?: 'deadline' | 'max-keys' | 'aborted';
   /** `ListKeys` pages read. */
@@ -93,6 +124,7 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
   const limit = pLimit(options.concurrency ?? DEFAULT_SWEEP_CONCURRENCY);
   const tally = new GuardrailTally(region, deps.settings.dryRun, options.reportListLimit);
   let started = 0;
+  let finished = 0;
   let stoppedBy: SweepResult['stoppedBy'];
 
   const shouldStop = (): boolean => {
@@ -102,29 +134,51 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
     else if (options.remainingTimeMs && options.remainingTimeMs() < margin) stoppedBy = 'deadline';
     return stoppedBy !== undefined;
   };
+  /** Whether planned writes can be granted and made before the deadline (else the run stops at this key). */
+  const writesFit = (actions: readonly ReplicationAction[]): boolean => {
+    if (!options.remainingTimeMs || !options.writeWait) return true;
+    const left = options.remainingTimeMs() - WRITE_MARGIN_MS;
+    if (options.writeWait(actions) + WRITE_CALL_ALLOWANCE_MS <= left) return true;
+    stoppedBy ??= 'deadline';
+    return false;
+  };
   const readPage = (marker: string | undefined): Promise<KeyListPage> =>
     deps.kms.listKeys(region, { limit: pageSize, ...(marker !== undefined ? { marker } : {}) }, signal);
 
+  interface PageWork {
+    readonly marker: string | undefined;
+    readonly keyIds: readonly string[];
+    /** Per key: finished (its result counted) or not. */
+    readonly done: boolean[];
+    readonly settled: Promise<void>;
+    /** The key the page resumed after (a resumed run's first page), if any. */
+    readonly skipped?: string;
+  }
   // Up to PAGES_IN_FLIGHT pages have their keys queued at once, so a slow key (one waiting for a
   // ReplicateKey token) holds up neither the next page nor the limiter; memory stays bounded.
-  const window: Array<{ readonly marker: string | undefined; readonly done: Promise<boolean> }> = [];
-  const schedule = (keys: KeyListPage['keys']): Promise<boolean> =>
-    Promise.all(
-      keys.map((key) =>
-        limit(async (): Promise<boolean> => {
-          if (shouldStop()) return false;
+  const window: PageWork[] = [];
+  const schedule = (marker: string | undefined, keys: KeyListPage['keys'], skipped: string | undefined): PageWork => {
+    const done = keys.map(() => false);
+    const settled = Promise.all(
+      keys.map((key, index) =>
+        limit(async (): Promise<void> => {
+          if (shouldStop()) return;
           started += 1;
-          const result = await sweepKey(key, region, deps, signal);
-          // A key cut short by the abort is not a finding: its page is resumed, it is read again.
-          if (result.kind === 'error' && signal?.aborted) return false;
+          const result = await sweepKey(key, region, deps, signal, options.repairs, writesFit);
+          // A key cut short (the abort, or writes that would not fit) is not a finding: it is resumed.
+          if (result === 'stopped' || (result.kind === 'error' && signal?.aborted)) return;
+          done[index] = true;
+          finished += 1;
           tally.add(result);
           options.onKey?.(result);
-          return true;
         }),
       ),
-    ).then((started) => started.every(Boolean));
+    ).then(() => undefined);
+    return { marker, keyIds: keys.map((k) => k.keyId), done, settled, ...(skipped !== undefined ? { skipped } : {}) };
+  };
 
   let nextMarker = options.marker;
+  let skipThrough = options.startAfter;
   let more = true;
   let pages = 0;
   for (;;) {
@@ -140,50 +194,69 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
       }
       pages += 1;
       options.onPage?.(page.keys.length, page.nextMarker !== undefined);
-      window.push({ marker: nextMarker, done: schedule(page.keys) });
+      // A resumed run skips the keys its predecessor finished (when the key is still listed).
+      const skip = skipThrough === undefined ? 0 : page.keys.findIndex((k) => k.keyId === skipThrough) + 1;
+      skipThrough = undefined;
+      window.push(schedule(nextMarker, page.keys.slice(skip), skip > 0 ? page.keys[skip - 1]?.keyId : undefined));
       more = page.nextMarker !== undefined;
       nextMarker = page.nextMarker;
     }
     const oldest = window[0];
     if (!oldest) break;
-    if (!(await oldest.done)) {
-      // A key of this page was never started: let the started ones finish, resume here.
-      await Promise.all(window.map((w) => w.done));
-      return finish(false, oldest.marker);
+    await oldest.settled;
+    if (oldest.done.some((d) => !d)) {
+      // A key of this page was not finished: let the started ones finish, resume at the first one not finished.
+      await Promise.all(window.map((w) => w.settled));
+      const first = oldest.done.indexOf(false);
+      const startAfter = first > 0 ? oldest.keyIds[first - 1] : oldest.skipped;
+      return finish(false, { ...(oldest.marker !== undefined ? { marker: oldest.marker } : {}), ...(startAfter !== undefined ? { startAfter } : {}) });
     }
     window.shift();
   }
-  return more ? finish(false, nextMarker) : finish(true);
+  return more ? finish(false, nextMarker !== undefined ? { marker: nextMarker } : {}) : finish(true);
 
-  function finish(complete: boolean, resumeMarker?: string): SweepResult {
+  function finish(complete: boolean, resume?: SweepResume): SweepResult {
     return {
       region,
       complete,
-      ...(complete ? {} : { resume: resumeMarker !== undefined ? { marker: resumeMarker } : {} }),
+      ...(complete ? {} : { resume: resume ?? {} }),
       ...(stoppedBy && !complete ? { stoppedBy } : {}),
       pages,
+      finished,
       report: buildGuardrailReport(tally),
     };
   }
 }
+
+/** Writes must be granted and made at least this long before the deadline (ms). */
+const WRITE_MARGIN_MS = 5_000;
+/** Time allowed for a key's write calls once their tokens are granted (ms). */
+const WRITE_CALL_ALLOWANCE_MS = 2_000;
 
 async function sweepKey(
   key: { readonly keyId: string; readonly arn: string },
   region: string,
   deps: ReconcileDeps,
   signal: AbortSignal | undefined,
-): Promise<SweepKeyResult> {
+  repairs: RepairQueue | undefined,
+  writesFit: (actions: readonly ReplicationAction[]) => boolean,
+): Promise<SweepKeyResult | 'stopped'> {
+  const eventId = `sweep:${region}:${key.keyId}`;
   try {
     // A replica key stops after its first read: the sweep of its primary's Region covers it.
-    const outcome = await reconcileKey(
-      { keyId: key.arn, region, eventName: 'Sweep', eventId: `sweep:${region}:${key.keyId}`, stopAtReplica: true },
-      deps,
-      signal,
-    );
+    const planned = await planKey({ keyId: key.arn, region, eventName: 'Sweep', eventId, stopAtReplica: true }, deps, signal);
+    const outcome: ReconcileOutcome = planned.outcome;
     if (outcome.result === 'replica') {
       return { kind: 'replica', keyId: key.keyId, arn: key.arn, ...(outcome.primaryRegion ? { primaryRegion: outcome.primaryRegion } : {}) };
     }
-    return { kind: 'reconciled', keyId: key.keyId, arn: key.arn, outcome };
+    if (planned.actions.length === 0) return { kind: 'reconciled', keyId: key.keyId, arn: key.arn, outcome };
+    if (repairs) {
+      await repairs.queue({ keyId: outcome.primaryArn ?? key.arn, region: outcome.primaryRegion ?? region, eventId }, signal);
+      return { kind: 'reconciled', keyId: key.keyId, arn: key.arn, outcome, queued: true };
+    }
+    // Writes here (the CLI, a stack without a queue): only when they can finish before the deadline.
+    if (!writesFit(planned.actions)) return 'stopped';
+    return { kind: 'reconciled', keyId: key.keyId, arn: key.arn, outcome: await planned.apply(signal) };
   } catch (error) {
     const failure = error as ReconcilerError;
     return {

@@ -55,7 +55,9 @@ export class LocalEventSourceMapping {
     if (options.containers.length < 1) throw new RangeError('an event source mapping needs at least one container');
     this.batchSize = options.batchSize ?? 10;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10) throw new RangeError(`batchSize must be 1-10, got ${this.batchSize}`);
-    this.queueArn = options.sqs.createQueue(options.region, options.queueName).arn;
+    this.queueArn = options.sqs.exists(options.region, options.queueName)
+      ? options.sqs.arnOf(options.region, options.queueName)
+      : options.sqs.createQueue(options.region, options.queueName).arn;
   }
 
   /**

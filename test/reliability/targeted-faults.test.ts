@@ -53,7 +53,7 @@ describe('a lost ReplicateKey response (connection dropped after the replica was
 });
 
 describe('a replica scheduled for deletion while its Region is still in the tag', () => {
-  it('is reported blocked-pending-deletion with its deletion date, never replicated to, on every delivery', async () => {
+  it('is reported blocked-pending-deletion with its deletion date, never replicated to; a duplicate in the same batch shares the one reconcile', async () => {
     const h = await start();
     h.kms.seedKey({ region: 'us-east-1', keyId: KEY, multiRegion: true, tags: { 'replica-regions': 'eu-west-1 ap-northeast-1' } });
     h.kms.seedReplica(KEY, 'us-east-1', 'eu-west-1');
@@ -67,7 +67,8 @@ describe('a replica scheduled for deletion while its Region is still in the tag'
 
     const [first, second] = h.fleet.all().map((d) => d.invocations[0]?.result);
     expect(statuses(first)).toEqual({ 'ap-northeast-1': 'created', 'eu-west-1': 'blocked-pending-deletion' });
-    expect(statuses(second)).toEqual({ 'ap-northeast-1': 'present', 'eu-west-1': 'blocked-pending-deletion' });
+    // Both copies arrived in one batch: one family, one reconcile, one outcome for both messages.
+    expect(second).toEqual({ ...first, eventId: (second as { eventId: string }).eventId });
     const blocked = first?.status === 'reconciled' ? first.outcome.regions.find((r) => r.region === 'eu-west-1') : undefined;
     expect(blocked?.deletionDate).toBe(new Date(scheduledAt + 7 * DAY_MS).toISOString());
     expect(attempts(h)).toEqual([['us-east-1', 'ap-northeast-1', 'ok', '-']]);
@@ -86,15 +87,16 @@ describe('a primary-Region change in the middle of replication', () => {
     expect(h.enqueueEvents(0)).toBe(2);
 
     await h.runRound(0); // t = 0: Updating
-    await h.runRound(2); // t = 60 s: still Updating
-    await h.runRound(6); // t = 180 s: done
+    await h.runRound(2); // t = 60 s (the queue's visibility timeout): still Updating
+    await h.runRound(4); // t = 120 s: done
 
     const [oldRegion, newRegion] = h.fleet.all();
     expect(oldRegion?.invocations.map((i) => i.error?.code ?? i.result?.status)).toEqual(['PrimaryRegionChanging', 'PrimaryRegionChanging', 'reconciled']);
     // Both keys read as replicas while Updating [S2 UpdatePrimaryRegion]: "the primary Region may be changing".
     expect(newRegion?.invocations.map((i) => i.error?.code ?? i.result?.status)).toEqual(['PrimaryRegionChanging', 'PrimaryRegionChanging', 'reconciled']);
     expect(statuses(oldRegion?.invocations[2]?.result)).toEqual({ 'ap-southeast-2': 'created', 'eu-west-1': 'created', 'us-east-1': 'extra' });
-    expect(statuses(newRegion?.invocations[2]?.result)).toEqual({ 'ap-southeast-2': 'present', 'eu-west-1': 'present', 'us-east-1': 'extra' });
+    // The two records of one family come back in one batch: reconciled once, one outcome for both.
+    expect(statuses(newRegion?.invocations[2]?.result)).toEqual({ 'ap-southeast-2': 'created', 'eu-west-1': 'created', 'us-east-1': 'extra' });
     expect(attempts(h)).toEqual([
       ['us-west-2', 'ap-southeast-2', 'ok', '-'],
       ['us-west-2', 'eu-west-1', 'ok', '-'],
@@ -103,22 +105,23 @@ describe('a primary-Region change in the middle of replication', () => {
   });
 });
 
-describe('an event whose three invocations all fail', () => {
-  it('is dead-lettered with its error, and the sweep makes the replica it missed', async () => {
+describe('an event whose three deliveries all fail', () => {
+  it('is redriven to the dead-letter queue after maxReceiveCount (3) receives, and the sweep makes the replica it missed', async () => {
     const h = await start({ kms: { faults: { rules: [{ operation: 'DescribeKey', region: 'eu-west-1', internalErrorRate: 1 }] } } });
     h.kms.seedKey({ region: 'eu-west-1', keyId: KEY, multiRegion: true });
     await h.user('eu-west-1').send(new TagResourceCommand({ KeyId: KEY, Tags: [{ TagKey: 'replica-regions', TagValue: 'us-east-2' }] }));
     h.enqueueEvents(0);
 
-    for (const round of [0, 2, 6]) await h.runRound(round);
+    for (const round of [0, 2, 4, 6]) await h.runRound(round);
 
     const [delivery] = h.fleet.all();
     expect(delivery?.state).toBe('parked');
     expect(delivery?.invocations.map((i) => [i.round, i.error?.name, i.error?.code])).toEqual([
       [0, 'RetryableError', 'KMSInternalException'],
       [2, 'RetryableError', 'KMSInternalException'],
-      [6, 'RetryableError', 'KMSInternalException'],
+      [4, 'RetryableError', 'KMSInternalException'],
     ]);
+    expect(h.kms.sqs.bodies('us-east-1', 'key-events-dlq')).toEqual([JSON.stringify(delivery?.event)]);
     expect(h.kms.describe('us-east-2', KEY)).toBeUndefined();
 
     h.kms.setFaults(undefined); // the Region recovers; the hourly sweep runs

@@ -49,6 +49,8 @@ export interface EmbeddedSqs {
   bodies(region: string, name: string): string[];
   /** Every stored message (id, body, receive count), oldest first; not a receive. @throws {SqsApiError} `QueueDoesNotExist`. */
   peek(region: string, name: string): { messageId: string; body: string; receiveCount: number }[];
+  /** The queue's ARN. @throws {SqsApiError} `QueueDoesNotExist`. */
+  arnOf(region: string, name: string): string;
   /** Whether the queue exists. */
   exists(region: string, name: string): boolean;
   /** Every SQS API call served over HTTP, in order (the in-process API is not logged). */
@@ -87,6 +89,7 @@ export function createEmbeddedSqs(account: string, now: () => number, endpoint: 
     counts: (region, name) => store.get(region, name).counts(now()),
     bodies: (region, name) => store.get(region, name).bodies(),
     peek: (region, name) => store.get(region, name).peek(),
+    arnOf: (region, name) => store.get(region, name).arn,
     exists: (region, name) => store.find(region, name) !== undefined,
     calls: () => protocol.calls(),
   };
