@@ -163,10 +163,11 @@ describe('kms-replicas on the embedded KMS', () => {
 
     expect(JSON.parse(stdout)).toEqual({
       command: 'sweep',
-      regions: [{ region: 'us-east-1', complete: true, pages: 1, report: {
+      regions: [{ region: 'us-east-1', complete: true, pages: 1, finished: 20, report: {
       "region": "us-east-1",
       "keys": 20,
       "writes": 3,
+      "queued": 0,
       "dryRun": false,
       "results": {
         "reconciled": 11,

@@ -254,7 +254,7 @@ describe('the sweep Lambda handler', () => {
     };
   }
 
-  it('continues itself with { marker, continuation } when the timeout is near, and the continuation completes the sweep', async () => {
+  it('continues itself with { marker, startAfter, continuation } when the timeout is near, and the continuation completes the sweep', async () => {
     const { kms: k, runtime } = await start({ kms: { quotas: RAISED_QUOTAS }, env: { KMS_REQUEST_QUOTAS: RAISED_QUOTAS_ENV } });
     seedDemoKeys(k, 250);
     const continuations: Array<{ functionArn: string; input: unknown }> = [];
@@ -275,9 +275,11 @@ describe('the sweep Lambda handler', () => {
     expect(continuations).toEqual([
       {
         functionArn: 'arn:aws:lambda:us-east-1:111122223333:function:kms-replica-reconciler-test-sweep',
-        input: { marker: first.resume?.marker, continuation: 1 },
+        // The first key not finished: its page's marker and the key before it (ListKeys markers name pages).
+        input: { marker: first.resume?.marker, startAfter: first.resume?.startAfter, continuation: 1 },
       },
     ]);
+    expect(first.resume?.startAfter).toMatch(/^mrk-[0-9a-f]{32}$/);
 
     const second = await handler(continuations[0]?.input, contextWithRemaining(() => 800_000));
 
