@@ -4,6 +4,7 @@
  * The invariants must all hold; what follows from the seed alone is asserted exactly; the
  * interleaving of ten concurrent containers decides the rest, which is only required to happen.
  */
+import { MAX_RECEIVE_COUNT } from '../../chaos/chaos-run.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FAULT_PROFILE, runChaos, type ChaosFaultProfile, type ChaosRun } from '../../chaos/chaos-run.js';
 import { checkChaosRun, expectedOutcome, type ChaosVerdict } from '../../chaos/invariants.js';
@@ -100,12 +101,13 @@ describe(`the chaos run (seed ${SEED}, ${FAMILIES} families, 10 containers)`, ()
     expect(events.reordered).toBeGreaterThan(0);
   });
 
-  it('retries failed invocations twice, dead-letters the rest with their error, and the sweep repairs what they missed', () => {
+  it('redelivers failed messages after the visibility timeout, redrives only those past maxReceiveCount (with their error), and the sweep repairs what they missed', () => {
     const { events, beforeSweep } = verdict.figures;
     expect(events.retries).toBeGreaterThan(0);
-    expect(events.deadLettered).toBeGreaterThan(0);
+    // Five receives a minute apart outlast the in-suite brownout (8 rounds): nothing needs the dead-letter queue here
+    // (test/reliability/targeted-faults.test.ts drives a message into it).
     expect(events.processed + events.deadLettered).toBe(events.delivered);
-    expect(run.deliveries.filter((d) => d.state === 'parked').every((d) => d.invocations.length === 3 && d.invocations.every((i) => i.error))).toBe(true);
+    expect(run.deliveries.filter((d) => d.state === 'parked').every((d) => d.invocations.length === MAX_RECEIVE_COUNT && d.invocations.every((i) => i.error))).toBe(true);
     expect(beforeSweep.byCause.unexplained).toBe(0);
     expect(beforeSweep.byCause['dead-lettered'] + beforeSweep.byCause['event-dropped']).toBe(beforeSweep.familiesMissingReplicas);
   });
