@@ -17,7 +17,8 @@ export interface DeployPlan {
   readonly stage: string;
   /**
    * The params every Region's stack gets, in `serverless.yml` order: those given, plus
-   * `allowedRegions` = the `--regions` list when it was not given.
+   * `allowedRegions` = the `--regions` list when it was not given; so is `stackRegions` (the
+   * budget's count of stacks) when several Regions are deployed.
    */
   readonly params: ReadonlyArray<readonly [StackParamName, string]>;
   /** Print the commands instead of running them. */
@@ -101,6 +102,8 @@ export function planDeploy(options: DeployOptions): DeployPlan {
     given.set(name as StackParamName, pair.slice(separator + 1));
   }
   if (!given.has('allowedRegions')) given.set('allowedRegions', regions.join(' '));
+  // Every stack divides the budgets they share in a Region by the number of stacks (src/budget.ts).
+  if (!given.has('stackRegions') && regions.length > 1) given.set('stackRegions', regions.join(' '));
   const params = STACK_PARAM_NAMES.filter((name) => given.has(name)).map((name): [StackParamName, string] => [name, given.get(name) ?? '']);
 
   if (problems.length === 0) {

@@ -25,6 +25,8 @@ export const STACK_PARAM_DEFAULTS = {
   dryRun: 'false',
   quotaShare: '0.5',
   kmsRequestQuotas: '',
+  keyEventMaxConcurrency: '2',
+  stackRegions: '',
   logLevel: 'INFO',
   outcomeEventBus: '',
   sweepSchedule: 'rate(1 hour)',
@@ -67,6 +69,10 @@ export interface StackSettings {
   readonly quotaShare: string;
   /** `KMS_REQUEST_QUOTAS`: `Operation=rps` pairs separated by one space, or `''`. */
   readonly kmsRequestQuotas: string;
+  /** `KEY_EVENT_MAX_CONCURRENCY` and the event source mapping's `MaximumConcurrency` (2-1000). */
+  readonly keyEventMaxConcurrency: number;
+  /** `STACK_REGIONS`: Region codes separated by one space, or `''` (this Region alone). */
+  readonly stackRegions: string;
   /** `LOG_LEVEL`. */
   readonly logLevel: string;
   /** `OUTCOME_EVENT_BUS`: a bus name or ARN, or `''` (no outcome events). */
@@ -116,6 +122,8 @@ const ENVIRONMENT_OF: Partial<Record<StackParamName, string>> = {
   dryRun: 'DRY_RUN',
   quotaShare: 'QUOTA_SHARE',
   kmsRequestQuotas: 'KMS_REQUEST_QUOTAS',
+  keyEventMaxConcurrency: 'KEY_EVENT_MAX_CONCURRENCY',
+  stackRegions: 'STACK_REGIONS',
   logLevel: 'LOG_LEVEL',
   outcomeEventBus: 'OUTCOME_EVENT_BUS',
 };
@@ -173,6 +181,11 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
       `alarmTopicArn must be an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:ops-alarms (or arn:aws:sns::111122223333:ops-alarms for the topic of that name in each Region), got '${p.alarmTopicArn}'`,
     );
   }
+  // The event source mapping's MaximumConcurrency is 2-1000 (Lambda API, ScalingConfig).
+  const maxConcurrency = Number(p.keyEventMaxConcurrency);
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+    problems.push(`keyEventMaxConcurrency must be a whole number from 2 to 1000 (the event source mapping's MaximumConcurrency), got '${p.keyEventMaxConcurrency}'`);
+  }
   const bus = p.outcomeEventBus.trim();
   const busIsArn = bus.startsWith('arn:');
   if (busIsArn ? !/^arn:[a-z-]+:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/.test(bus) : !/^[/.\-_A-Za-z0-9]{0,256}$/.test(bus)) {
@@ -192,6 +205,8 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
     kmsRequestQuotas: Object.entries(config.kmsRequestQuotas ?? {})
       .map(([operation, rps]) => `${operation}=${rps}`)
       .join(' '),
+    keyEventMaxConcurrency: maxConcurrency,
+    stackRegions: [...(config.stackRegions ?? [])].join(' '),
     logLevel: config.logLevel,
     outcomeEventBus: bus,
     sweepSchedule: p.sweepSchedule.trim(),

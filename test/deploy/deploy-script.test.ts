@@ -37,13 +37,13 @@ async function deployScript(...args: string[]): Promise<{ code: number; stdout: 
 }
 
 describe('npm run deploy: the plan', () => {
-  it('deploys each Region in turn, with the --regions list as the allowed replica Regions', () => {
+  it('deploys each Region in turn, with the --regions list as the allowed replica Regions and as the stacks the budget counts', () => {
     const p = plan('--regions', 'us-east-1 eu-west-1,us-east-1');
 
     expect(p.regions).toEqual(['us-east-1', 'eu-west-1']);
     expect(p.commands).toEqual([
-      ['deploy', '--stage', 'prod', '--region', 'us-east-1', '--param=allowedRegions=us-east-1 eu-west-1'],
-      ['deploy', '--stage', 'prod', '--region', 'eu-west-1', '--param=allowedRegions=us-east-1 eu-west-1'],
+      ['deploy', '--stage', 'prod', '--region', 'us-east-1', '--param=allowedRegions=us-east-1 eu-west-1', '--param=stackRegions=us-east-1 eu-west-1'],
+      ['deploy', '--stage', 'prod', '--region', 'eu-west-1', '--param=allowedRegions=us-east-1 eu-west-1', '--param=stackRegions=us-east-1 eu-west-1'],
     ]);
     expect(p.dryRun).toBe(false);
   });
@@ -61,8 +61,8 @@ describe('npm run deploy: the plan', () => {
       "--regions: 'EU-WEST-1' is not a Region code such as eu-west-1",
       '--regions: the Regions are in more than one partition (aws, aws-cn); deploy each partition with its own credentials and command',
       "--stage: 'prod_1' must be 1-12 letters, digits or hyphens",
-      "--param 'allowedRegion=eu-west-1': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
-      "--param 'dryRun': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "--param 'allowedRegion=eu-west-1': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "--param 'dryRun': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
     ]);
   });
 
@@ -89,9 +89,9 @@ describe('npm run deploy: the command', () => {
     expect(stdout).toBe(
       [
         '# dry run: npm run deploy would run (stage prod, 3 Regions, one after the other):',
-        "npx serverless deploy --stage prod --region us-east-1 '--param=allowedRegions=us-east-1 eu-west-1 ap-southeast-2' --param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops",
-        "npx serverless deploy --stage prod --region eu-west-1 '--param=allowedRegions=us-east-1 eu-west-1 ap-southeast-2' --param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops",
-        "npx serverless deploy --stage prod --region ap-southeast-2 '--param=allowedRegions=us-east-1 eu-west-1 ap-southeast-2' --param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops",
+        "npx serverless deploy --stage prod --region us-east-1 '--param=allowedRegions=us-east-1 eu-west-1 ap-southeast-2' '--param=stackRegions=us-east-1 eu-west-1 ap-southeast-2' --param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops",
+        "npx serverless deploy --stage prod --region eu-west-1 '--param=allowedRegions=us-east-1 eu-west-1 ap-southeast-2' '--param=stackRegions=us-east-1 eu-west-1 ap-southeast-2' --param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops",
+        "npx serverless deploy --stage prod --region ap-southeast-2 '--param=allowedRegions=us-east-1 eu-west-1 ap-southeast-2' '--param=stackRegions=us-east-1 eu-west-1 ap-southeast-2' --param=alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops",
         '',
       ].join('\n'),
     );

@@ -136,7 +136,7 @@ const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Actio
 const kmsArn = (key: string): { 'Fn::Sub': string } => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:*:\${AWS::AccountId}:key/${key}` });
 
 describe('the packaged stack: events and schedule', () => {
-  it('routes exactly the trigger events, successful calls only, to the key-event function, with retries and a dead-letter queue', () => {
+  it('routes exactly the trigger events, successful calls only, to the key-event queue, with retries and a dead-letter queue', () => {
     const rules = resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => r.Properties.EventPattern !== undefined);
     expect(rules).toHaveLength(1);
     expect(rules[0]?.Properties).toEqual({
@@ -150,13 +150,46 @@ describe('the packaged stack: events and schedule', () => {
       },
       Targets: [
         {
-          Id: 'kms-replica-reconciler-prod-key-events-target',
-          Arn: { 'Fn::GetAtt': ['KeyEventLambdaFunction', 'Arn'] },
+          Id: 'key-event-queue',
+          Arn: { 'Fn::GetAtt': ['KeyEventQueue', 'Arn'] },
           RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['KeyEventRuleDeadLetterQueue', 'Arn'] } },
         },
       ],
     });
+  });
+
+  it('consumes the key-event queue through an event source mapping: batches of 10, at most keyEventMaxConcurrency containers, partial batch responses', () => {
+    const mappings = resourcesOfType(defaults, 'AWS::Lambda::EventSourceMapping').map((m) => m.Properties);
+    expect(mappings).toEqual([
+      {
+        BatchSize: 10,
+        EventSourceArn: { 'Fn::GetAtt': ['KeyEventQueue', 'Arn'] },
+        FunctionName: { 'Fn::GetAtt': ['KeyEventLambdaFunction', 'Arn'] },
+        Enabled: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 2 },
+      },
+    ]);
+    // The queue: 14 days, SSE, visibility 6 × the function's 120 s timeout [S28], redrive after 5 receives.
+    expect(defaults.template.Resources.KeyEventQueue?.Properties).toEqual({
+      QueueName: 'kms-replica-reconciler-prod-key-events',
+      MessageRetentionPeriod: 1209600,
+      VisibilityTimeout: 720,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['KeyEventDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 },
+    });
+    // EventBridge may send to it for its own rule only.
+    expect(defaults.template.Resources.KeyEventQueuePolicy?.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'EventBridgeKeyEvents',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['KeyEventQueue', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['KeyEventRule', 'Arn'] } } },
+      },
+    ]);
   });
 
   it('starts the sweep hourly with {} as its input, with retries and a dead-letter queue on the schedule target', () => {
@@ -197,19 +230,20 @@ describe('the packaged stack: events and schedule', () => {
       },
     ];
     expect(policies).toEqual({
+      KeyEventQueue: expect.any(Array),
       KeyEventRuleDeadLetterQueue: deadLetters('KeyEventRuleDeadLetterQueue', 'kms-replica-reconciler-prod-key-events'),
       SweepRuleDeadLetterQueue: deadLetters('SweepRuleDeadLetterQueue', 'kms-replica-reconciler-prod-sweep-schedule'),
     });
     // The names in the conditions are the rules' own.
     expect(resourcesOfType(defaults, 'AWS::Events::Rule').map((r) => r.Properties.Name)).toEqual([
-      'kms-replica-reconciler-prod-key-events',
       'kms-replica-reconciler-prod-sweep-schedule',
+      'kms-replica-reconciler-prod-key-events',
     ]);
   });
 });
 
 describe('the packaged stack: functions', () => {
-  it('runs both handlers on Node.js 22 on arm64, the sweep alone for up to 15 minutes', () => {
+  it('runs both handlers on Node.js 22 on arm64, a key-event batch for up to 2 minutes, the sweep alone for up to 15', () => {
     const functions = resourcesOfType(defaults, 'AWS::Lambda::Function').map((fn) => [
       fn.Properties.FunctionName,
       fn.Properties.Handler,
@@ -219,21 +253,14 @@ describe('the packaged stack: functions', () => {
       fn.Properties.ReservedConcurrentExecutions,
     ]);
     expect(functions).toEqual([
-      ['kms-replica-reconciler-prod-keyEvent', 'handlers/key-event.handler', 'nodejs22.x', ['arm64'], 60, undefined],
+      ['kms-replica-reconciler-prod-keyEvent', 'handlers/key-event.handler', 'nodejs22.x', ['arm64'], 120, undefined],
       ['kms-replica-reconciler-prod-sweep', 'handlers/sweep.handler', 'nodejs22.x', ['arm64'], 900, 1],
     ]);
   });
 
-  it('retries a failed key event twice, then keeps it in the on-failure queue; a failed sweep goes to its own queue at once', () => {
+  it('invokes only the sweep asynchronously: a failed sweep goes to its own queue at once (key events are retried by their queue)', () => {
     const configs = Object.fromEntries(resourcesOfType(defaults, 'AWS::Lambda::EventInvokeConfig').map((c) => [c.Properties.FunctionName.Ref, c.Properties]));
     expect(configs).toEqual({
-      KeyEventLambdaFunction: {
-        FunctionName: { Ref: 'KeyEventLambdaFunction' },
-        Qualifier: '$LATEST',
-        MaximumRetryAttempts: 2,
-        MaximumEventAgeInSeconds: 21600,
-        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['KeyEventFailureQueue', 'Arn'] } } },
-      },
       SweepLambdaFunction: {
         FunctionName: { Ref: 'SweepLambdaFunction' },
         Qualifier: '$LATEST',
@@ -250,7 +277,8 @@ describe('the packaged stack: functions', () => {
       .map(([id, r]) => [id, r.Properties]);
     const kept = { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true };
     expect(queues).toEqual([
-      ['KeyEventFailureQueue', kept],
+      ['KeyEventQueue', expect.objectContaining(kept)],
+      ['KeyEventDeadLetterQueue', kept],
       ['KeyEventRuleDeadLetterQueue', kept],
       ['SweepFailureQueue', kept],
       ['SweepRuleDeadLetterQueue', kept],
@@ -271,6 +299,9 @@ describe('the packaged stack: functions', () => {
       KMS_REQUEST_QUOTAS: '',
       LOG_LEVEL: 'INFO',
       OUTCOME_EVENT_BUS: '',
+      KEY_EVENT_QUEUE: 'kms-replica-reconciler-prod-key-events',
+      KEY_EVENT_MAX_CONCURRENCY: '2',
+      STACK_REGIONS: '',
       POWERTOOLS_SERVICE_NAME: 'kms-replica-reconciler',
       RECONCILER_PRINCIPAL_ARN: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
       NODE_OPTIONS: '--enable-source-maps',
@@ -291,7 +322,8 @@ describe('the packaged stack: functions', () => {
     const ours = Object.entries(defaults.template.Outputs).filter(([id]) => id === 'ReconcilerRoleArn' || id.endsWith('QueueUrl'));
     expect(Object.fromEntries(ours.map(([id, output]) => [id, output.Value]))).toEqual({
       ReconcilerRoleArn: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
-      KeyEventFailureQueueUrl: { Ref: 'KeyEventFailureQueue' },
+      KeyEventQueueUrl: { Ref: 'KeyEventQueue' },
+      KeyEventDeadLetterQueueUrl: { Ref: 'KeyEventDeadLetterQueue' },
       KeyEventRuleDeadLetterQueueUrl: { Ref: 'KeyEventRuleDeadLetterQueue' },
       SweepFailureQueueUrl: { Ref: 'SweepFailureQueue' },
       SweepRuleDeadLetterQueueUrl: { Ref: 'SweepRuleDeadLetterQueue' },
@@ -360,13 +392,20 @@ describe('the packaged stack: IAM, statement by statement', () => {
       },
       { Sid: 'ListKeysForSweep', Effect: 'Allow', Action: ['kms:ListKeys'], Resource: '*' },
       {
+        Sid: 'QueueRepairsAndForwards',
+        Effect: 'Allow',
+        Action: ['sqs:GetQueueUrl', 'sqs:SendMessage'],
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:sqs:*:${AWS::AccountId}:kms-replica-reconciler-prod-key-events' },
+      },
+      {
         Sid: 'ContinueSweep',
         Effect: 'Allow',
         Action: ['lambda:InvokeFunction'],
         Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:kms-replica-reconciler-prod-sweep' },
       },
-      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['KeyEventFailureQueue', 'Arn'] } },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['SweepFailureQueue', 'Arn'] } },
+      // The event source mapping's own permissions on the key-event queue (Serverless adds them).
+      { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: [{ 'Fn::GetAtt': ['KeyEventQueue', 'Arn'] }] },
     ]);
     expect(regionsOfPartition('aws')).toHaveLength(34);
   });
@@ -526,7 +565,9 @@ describe('the packaged stack: alarms', () => {
       'notBreaching',
     ];
     expect(alarms).toEqual([
-      queue('key-event-failures', 'KeyEventFailureQueue'),
+      queue('key-event-failures', 'KeyEventDeadLetterQueue'),
+      ['kms-replica-reconciler-prod-key-event-backlog', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['KeyEventQueue', 'QueueName'] } }], 'Maximum', 300, 3, 3600, 'GreaterThanThreshold', 'notBreaching'],
+      reconciler('outcome-publish-failures', 'OutcomePublishFailures'),
       queue('key-event-dead-letters', 'KeyEventRuleDeadLetterQueue'),
       queue('sweep-failures', 'SweepFailureQueue'),
       queue('sweep-dead-letters', 'SweepRuleDeadLetterQueue'),
@@ -543,7 +584,7 @@ describe('the packaged stack: alarms', () => {
     const toTopic = (topic: string): unknown => ({ 'Fn::If': ['NotifyAlarms', [topic], { Ref: 'AWS::NoValue' }] });
     expect(new Set(actions(defaults).map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify([toTopic(''), toTopic('')])]));
     const topic = 'arn:aws:sns:eu-west-1:111122223333:ops-alarms';
-    expect(actions(customised)).toEqual(Array.from({ length: 8 }, () => [toTopic(topic), toTopic(topic)]));
+    expect(actions(customised)).toEqual(Array.from({ length: 10 }, () => [toTopic(topic), toTopic(topic)]));
   });
 });
 
@@ -555,7 +596,7 @@ describe('the stack params', () => {
   it('refuses bad params before packaging anything, naming each one', () => {
     expect(refused.code).not.toBe(0);
     for (const line of [
-      "  - unknown param 'replicaRegion'; the params are replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "  - unknown param 'replicaRegion'; the params are replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
       "  - onPendingDeletion (ON_PENDING_DELETION): ON_PENDING_DELETION must be one of report, restore; got 'resotre'",
       "  - allowedRegions: cn-north-1 is not in the partition of the deployment (aws); replicas stay in their primary's partition",
     ]) {
@@ -567,7 +608,9 @@ describe('the stack params', () => {
 describe('npm run deploy', () => {
   it('stops at the first Region that fails and says which Regions were not deployed', () => {
     expect(failedDeploy.code).toBe(1);
-    expect(failedDeploy.stdout.split('\n')).toContain("== us-east-1: npx serverless deploy --stage prod --region us-east-1 '--param=allowedRegions=us-east-1 eu-west-1'");
+    expect(failedDeploy.stdout.split('\n')).toContain(
+      "== us-east-1: npx serverless deploy --stage prod --region us-east-1 '--param=allowedRegions=us-east-1 eu-west-1' '--param=stackRegions=us-east-1 eu-west-1'",
+    );
     expect(failedDeploy.stdout).not.toContain('== eu-west-1');
     expect(failedDeploy.stderr).toMatch(/\ndeploy failed in us-east-1 \(exit code 1\)\.\ndeployed: none\nnot deployed: us-east-1 eu-west-1\n$/);
   });
@@ -615,6 +658,7 @@ describe('the packaged bundles on the embedded KMS', () => {
       AWS_ACCESS_KEY_ID: 'AKIAPACKAGEDBUNDLE01',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      AWS_ENDPOINT_URL_SQS: kms.endpoint,
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
@@ -646,9 +690,11 @@ describe('the packaged bundles on the embedded KMS', () => {
     }
   });
 
-  it('the sweep bundle sweeps its Region from the input its schedule sends', async () => {
+  it('the sweep bundle sweeps its Region from the input its schedule sends and queues the repair; the key-event bundle makes it', async () => {
     const keyId = 'mrk-0badc0de0badc0de0badc0de0badc0de';
     kms.seedKey({ region: 'us-east-1', keyId, multiRegion: true, tags: { 'replica-regions': 'ap-southeast-2' } });
+    const queue = defaults.template.Resources.KeyEventQueue?.Properties.QueueName as string;
+    kms.sqs.createQueue('us-east-1', queue, { visibilityTimeoutSeconds: 720 });
     const schedule = resourcesOfType(defaults, 'AWS::Events::Rule').find((r) => r.Properties.ScheduleExpression !== undefined);
     const input = JSON.parse(schedule?.Properties.Targets[0].Input as string) as unknown;
 
@@ -656,7 +702,16 @@ describe('the packaged bundles on the embedded KMS', () => {
 
     expect(error).toBeUndefined();
     expect([result.status, result.region, result.complete, result.continued]).toEqual(['swept', 'us-east-1', true, false]);
-    expect([result.report.keys, result.report.writes]).toEqual([1, 1]);
+    // The stack's sweep writes nothing itself: one repair request on the key-event queue.
+    expect([result.report.keys, result.report.writes, result.report.queued]).toEqual([1, 0, 1]);
+    const [repair] = kms.sqs.receive('us-east-1', queue, 10);
+    expect(JSON.parse(repair?.body ?? '{}')).toMatchObject({ kind: 'kms-replica-reconciler.reconcile-request', reason: 'sweep', region: 'us-east-1' });
+
+    const consumed = await invokePackaged('KeyEventLambdaFunction', 'keyEvent.zip', 'handlers/key-event.mjs', {
+      Records: [{ messageId: repair?.messageId, receiptHandle: repair?.receiptHandle, body: repair?.body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, md5OfBody: repair?.md5OfBody, eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:111122223333:q', awsRegion: 'us-east-1' }],
+    });
+
+    expect(consumed).toEqual({ result: { batchItemFailures: [] } });
     expect(kms.describe('ap-southeast-2', keyId)?.MultiRegionConfiguration?.MultiRegionKeyType).toBe('REPLICA');
   });
 });

@@ -25,6 +25,8 @@ describe('resolveStackSettings', () => {
       dryRun: 'false',
       quotaShare: '0.5',
       kmsRequestQuotas: '',
+      keyEventMaxConcurrency: 2,
+      stackRegions: '',
       logLevel: 'INFO',
       outcomeEventBus: '',
       sweepSchedule: 'rate(1 hour)',
@@ -33,6 +35,13 @@ describe('resolveStackSettings', () => {
       replicaRegions: regionsOfPartition('aws'),
       outcomeEventBusArn: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/' },
     });
+  });
+
+  it('refuses a keyEventMaxConcurrency the event source mapping would refuse (2-1000) and reads stackRegions as Region codes', () => {
+    expect(() => resolveStackSettings({ keyEventMaxConcurrency: '1' }, 'eu-west-1')).toThrow(
+      "keyEventMaxConcurrency must be a whole number from 2 to 1000 (the event source mapping's MaximumConcurrency), got '1'",
+    );
+    expect(resolveStackSettings({ keyEventMaxConcurrency: '8', stackRegions: 'eu-west-1, us-east-1' }, 'eu-west-1')).toMatchObject({ keyEventMaxConcurrency: 8, stackRegions: 'eu-west-1 us-east-1' });
   });
 
   it('takes the default replica Regions from the partition of the deployment Region', () => {
