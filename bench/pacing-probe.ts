@@ -45,9 +45,14 @@ type LimiterFactory = () => KmsRateLimiter;
 
 async function grantsAtOnce(fresh: LimiterFactory, operation: PacedOperation, count: number): Promise<boolean> {
   // A request that is not granted at once is abandoned: the abort rejects it here, and no tokens
-  // of a fresh limiter are ever used again.
+  // of a fresh limiter are ever used again. A full bucket lets one request larger than itself
+  // through on credit (src/aws/pacing.ts), so "granted at once" also asks that the bucket is not
+  // in debt afterwards: a sliver more is granted at once too. The burst is then what the bucket holds.
   const abandon = new AbortController();
-  const granted = await settlesAtOnce(fresh().acquire(operation, PROBE_REGION, count, abandon.signal));
+  const limiter = fresh();
+  const granted =
+    (await settlesAtOnce(limiter.acquire(operation, PROBE_REGION, count, abandon.signal))) &&
+    (await settlesAtOnce(limiter.acquire(operation, PROBE_REGION, 1e-9, abandon.signal)));
   abandon.abort();
   return granted;
 }

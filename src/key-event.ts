@@ -5,6 +5,7 @@
  * wraps it for Lambda; the event source mapping caps the containers at `MaximumConcurrency` and
  * reads `batchItemFailures` (`ReportBatchItemFailures`).
  */
+import { setMaxListeners } from 'node:events';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -92,6 +93,7 @@ export function createKeyEventHandler(
       // Our own deadline: in-flight calls abort TIMEOUT_MARGIN_MS before the Lambda timeout, so the
       // unfinished messages are reported failed (not the whole batch) and metrics still flush.
       const deadline = new AbortController();
+      setMaxListeners(0, deadline.signal); // every KMS call of the batch listens on it
       const timer = setTimeout(() => deadline.abort(), Math.max(0, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS));
       const onMiddyAbort = (): void => deadline.abort();
       middySignal.addEventListener('abort', onMiddyAbort, { once: true });

@@ -152,7 +152,7 @@ interface Waiter {
 /**
  * A token bucket that lets a request larger than its capacity through once the bucket is full,
  * leaving it in debt (GCRA-like), with FIFO waiters and a wait estimate. Clock: `performance.now()`
- * and `setTimeout` (unref'd), so tests drive it with fake timers.
+ * and `setTimeout`, so tests drive it with fake timers.
  */
 class PacedBucket {
   private readonly capacity: number;
@@ -167,6 +167,8 @@ class PacedBucket {
   }
 
   take(count: number, signal: AbortSignal | undefined, what: string): Promise<void> {
+    // Many calls of one invocation wait on, and then send with, its one signal: not a leak.
+    if (signal) allowManyListeners(signal);
     this.refill();
     if (this.queue.length === 0 && this.tokens >= this.need(count)) {
       this.tokens -= count;
@@ -188,10 +190,7 @@ class PacedBucket {
         reject(aborted());
         this.schedule();
       };
-      if (signal) {
-        allowManyListeners(signal);
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiter);
       this.schedule();
     });
@@ -229,8 +228,7 @@ class PacedBucket {
         next.resolve();
       }
       this.schedule();
-    }, Math.ceil(ms));
-    this.timer.unref?.();
+    }, Math.ceil(ms)); // not unref'd: a waiter is work in progress, it must keep the process alive
   }
 }
 
