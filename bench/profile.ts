@@ -28,6 +28,15 @@ export interface BenchProfile {
   readonly memoryKeys: readonly [number, number];
   /** Figure 5: fresh processes per measured loader. */
   readonly coldStartRuns: number;
+  /** Figure 6: tagged primaries created at once (3 replica Regions each). */
+  readonly stormKeys: number;
+  /** Figure 6: factor on the ReplicateKey and CreateKey quotas (durations divided by it). */
+  readonly intakeQuotaScale: number;
+  /** Figure 7: tagged keys missing 2 replicas each, and its quota factor. */
+  readonly backfillKeys: number;
+  readonly backfillQuotaScale: number;
+  /** Figures 6 and 7: how long one side may run before it counts as not converged (real ms). */
+  readonly intakeCapMs: number;
 }
 
 /** One sweep configuration of figure 3. */
@@ -75,6 +84,11 @@ export const FULL_PROFILE: BenchProfile = {
   naiveSweepBudgetMs: 15_000,
   memoryKeys: [10_000, 100_000],
   coldStartRuns: 15,
+  stormKeys: 1_000,
+  intakeQuotaScale: 20,
+  backfillKeys: 5_000,
+  backfillQuotaScale: 50,
+  intakeCapMs: 300_000,
 };
 
 /** `npm run bench -- --quick`: the CI-size run. */
@@ -90,4 +104,9 @@ export const QUICK_PROFILE: BenchProfile = {
   naiveSweepBudgetMs: 500,
   memoryKeys: [200, 600],
   coldStartRuns: 3,
+  stormKeys: 30,
+  intakeQuotaScale: 20,
+  backfillKeys: 60,
+  backfillQuotaScale: 20,
+  intakeCapMs: 60_000,
 };

@@ -6,6 +6,7 @@
 import type { CallsFigure, CallCount } from './calls-per-reconcile.js';
 import type { ColdStartFigure } from './cold-start.js';
 import type { ConvergenceFigure, ConvergenceRow, ConvergenceRun } from './convergence.js';
+import type { IntakeFigure, IntakeRun } from './intake.js';
 import type { MachineInfo } from './machine.js';
 import type { PacingShape } from './pacing-probe.js';
 import type { BenchProfile } from './profile.js';
@@ -28,6 +29,8 @@ export interface BenchReport {
     readonly sweepThroughput: SweepFigure;
     readonly sweepMemory: MemoryFigure;
     readonly coldStart: ColdStartFigure;
+    readonly storm: IntakeFigure;
+    readonly backfill: IntakeFigure;
   };
 }
 
@@ -61,6 +64,20 @@ function runCell(run: ConvergenceRun): string {
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function intakeSummary(figure: IntakeFigure, label: string, kind: 'storm' | 'backfill'): string[] {
+  const b = figure.buffered;
+  const base = figure.baseline;
+  const extra = (run: IntakeRun): string => (kind === 'storm' ? `${run.deadLettered ?? 0} dead-lettered` : `${run.sweepRunsTimedOut ?? 0} runs timed out`);
+  return [
+    label,
+    `${b.convergenceMs === null ? 'not converged' : ms(b.convergenceMs)} (${times(b.ratioToFloor)} floor), ${b.throttled} throttled, ${extra(b)}`,
+    ms(figure.floorMs),
+    `≤ 1.1× floor, 0 throttled, ${kind === 'storm' ? '0 dead-lettered' : '0 timeouts'}`,
+    yes(figure.met),
+    `baseline: ${base.convergenceMs === null ? `not converged (${base.replicasMade} of ${base.replicasNeeded})` : `${ms(base.convergenceMs)} (${times(base.ratioToFloor)})`}, ${base.throttled} throttled, ${extra(base)}`,
+  ];
 }
 
 function summaryRows(report: BenchReport): string[][] {
@@ -114,6 +131,7 @@ function summaryRows(report: BenchReport): string[][] {
       'n/a',
     ]);
   }
+  rows.push(intakeSummary(report.figures.storm, '6. Storm', 'storm'), intakeSummary(report.figures.backfill, '7. Backfill', 'backfill'));
   return rows;
 }
 
@@ -472,6 +490,10 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     renderColdStart(report.figures.coldStart),
     '',
+    renderIntake(report.figures.storm, 'storm'),
+    '',
+    renderIntake(report.figures.backfill, 'backfill'),
+    '',
     '## Reproduce',
     '',
     '```sh',
@@ -482,3 +504,42 @@ export function renderMarkdown(report: BenchReport): string {
     '',
   ].join('\n');
 }
+
+function intakeRow(run: IntakeRun, label: string, kind: 'storm' | 'backfill'): string[] {
+  return [
+    label,
+    run.convergenceMs === null ? `not converged (${run.replicasMade} of ${run.replicasNeeded} replicas)` : ms(run.convergenceMs),
+    times(run.ratioToFloor),
+    String(run.throttled),
+    kind === 'storm' ? String(run.deadLettered ?? 0) : `${run.sweepRunsTimedOut ?? 0} of ${run.sweepRuns ?? 0}`,
+    `${run.replicasMade} of ${run.replicasNeeded}`,
+    `${run.maxReplicateKeyPer1s} / ${run.maxReplicateKeyPer10s}`,
+  ];
+}
+
+function renderIntake(figure: IntakeFigure, kind: 'storm' | 'backfill'): string {
+  const title =
+    kind === 'storm'
+      ? `## 6. Storm: ${figure.keys.toLocaleString('en-US')} tagged primaries created within one second`
+      : `## 7. Backfill: a first deploy on ${figure.keys.toLocaleString('en-US')} tagged keys, the sweep alone`;
+  const what =
+    kind === 'storm'
+      ? `${figure.keys.toLocaleString('en-US')} tagged multi-Region primaries in us-east-1, ${figure.replicaRegions} replica Regions each, their \`CreateKey\` records delivered within one second. **Buffered** (this design): rule → key-event queue (embedded SQS; visibility 720 s, 5 receives) → event source mapping, \`MaximumConcurrency\` ${figure.maxConcurrency} (the stack default), the real batch handler, each container at 1/${figure.maxConcurrency} of the stack's budget. **Baseline** (the first slice): asynchronous invocation of one event per invocation on ${BASELINE_CONTAINERS_TEXT} containers each pacing to the whole \`QUOTA_SHARE\`, Lambda's two retries (1 and 2 minutes), then the on-failure queue.`
+      : `${figure.keys.toLocaleString('en-US')} tagged multi-Region primaries in us-east-1, each missing ${figure.replicaRegions} replicas, no events: the sweep alone. **Buffered**: the stack's sweep reads, queues one repair per family and continues itself by progress; the ${figure.maxConcurrency} key-event containers write at the stack's write budget. **Baseline** (the first slice): the sweep writes itself at the whole share, stops starting keys 30 s before its timeout (nothing more), is aborted at the timeout, and chains at most 10 runs from the first unfinished page.`;
+  return [
+    title,
+    '',
+    what,
+    '',
+    `**Scaled** to run in minutes: the \`ReplicateKey\` and \`CreateKey\` quotas × ${figure.quotaScale} (\`ReplicateKey\` ${figure.replicateKeyQuota}/s, enforced by the embedded KMS and given to the reconciler as \`KMS_REQUEST_QUOTAS\`) and every duration of the deployment ÷ ${figure.quotaScale} (function timeouts, visibility timeout, retry delays, the sweep's margin). **Floor** = (replicas − one second of the budget) ÷ (\`QUOTA_SHARE\` ${figure.quotaShare} × ${figure.replicateKeyQuota}/s) = ${ms(figure.floorMs)}, as figure 2's. **Budget bound** of \`ReplicateKey\`: at most ${figure.boundPer1s} calls in any 1 s and ${figure.boundPer10s} in any 10 s (share × quota × W + one second of the stack's rate held in the containers' buckets); the quota itself allows ${figure.replicateKeyQuota} and ${figure.replicateKeyQuota * 10}.`,
+    '',
+    table(
+      ['Design', 'Time to converge', '÷ floor', 'Throttled calls', kind === 'storm' ? 'Dead-lettered' : 'Sweep runs ended by timeout', 'Replicas made', 'Max ReplicateKey in 1 s / 10 s'],
+      [intakeRow(figure.buffered, 'buffered (this design)', kind), intakeRow(figure.baseline, 'baseline (first slice)', kind)],
+    ),
+    '',
+    `Target (buffered): ≤ 1.1 × the floor, 0 throttled, ${kind === 'storm' ? '0 dead-lettered' : '0 runs ended by timeout'}, every replica made: **${figure.met ? 'yes' : 'no'}**.`,
+  ].join('\n');
+}
+
+const BASELINE_CONTAINERS_TEXT = '50';

@@ -14,6 +14,7 @@ import { Command, CommanderError } from 'commander';
 import { measureCallsPerReconcile } from './calls-per-reconcile.js';
 import { measureColdStart } from './cold-start.js';
 import { measureConvergence } from './convergence.js';
+import { measureBackfill, measureStorm } from './intake.js';
 import { describeMachine } from './machine.js';
 import { FULL_PROFILE, QUICK_PROFILE } from './profile.js';
 import { renderMarkdown, type BenchReport } from './report.js';
@@ -70,11 +71,13 @@ async function main(argv: readonly string[]): Promise<number> {
     return result;
   };
 
-  const callsPerReconcile = await step('1/5 KMS calls per reconcile', () => measureCallsPerReconcile(profile));
-  const convergence = await step('2/5 convergence time', () => measureConvergence(profile));
-  const sweepThroughput = await step('3/5 sweep throughput', () => measureSweepThroughput(profile));
-  const sweepMemory = await step('4/5 sweep memory', () => measureSweepMemory(profile, ROOT));
-  const coldStart = await step('5/5 cold start', () => measureColdStart(profile, ROOT));
+  const callsPerReconcile = await step('1/7 KMS calls per reconcile', () => measureCallsPerReconcile(profile));
+  const convergence = await step('2/7 convergence time', () => measureConvergence(profile));
+  const sweepThroughput = await step('3/7 sweep throughput', () => measureSweepThroughput(profile));
+  const sweepMemory = await step('4/7 sweep memory', () => measureSweepMemory(profile, ROOT));
+  const coldStart = await step('5/7 cold start', () => measureColdStart(profile, ROOT));
+  const storm = await step('6/7 storm (buffered intake and the baseline)', () => measureStorm(profile));
+  const backfill = await step('7/7 backfill (the sweep and the baseline)', () => measureBackfill(profile));
 
   const report: BenchReport = {
     schemaVersion: 1,
@@ -83,7 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
     command: commandLine(argv),
     profile,
     machine: describeMachine(ROOT),
-    figures: { callsPerReconcile, convergence, sweepThroughput, sweepMemory, coldStart },
+    figures: { callsPerReconcile, convergence, sweepThroughput, sweepMemory, coldStart, storm, backfill },
   };
   mkdirSync(out, { recursive: true });
   const markdown = path.join(out, 'REPORT.md');
@@ -101,6 +104,9 @@ async function main(argv: readonly string[]): Promise<number> {
       `3. sweep throughput: ${met(sweepThroughput.met)}`,
       `4. sweep memory: ${met(sweepMemory.met)}`,
       `5. bundle size: ${met(coldStart.met)}`,
+      `6. storm: ${met(storm.met)}`,
+      `7. backfill: ${met(backfill.met)}`,
+      ...(options.quick ? ['(quick profile: the verdicts of a smoke run do not count; bench/REPORT.md has the figures)'] : []),
       '',
     ].join('\n'),
   );

@@ -58,6 +58,8 @@ export interface KeyEventHandlerOptions {
    * and tests read results here; the Lambda response carries only the failures.
    */
   readonly onResult?: (messageId: string, outcome: KeyEventResult | RetryableError) => void;
+  /** How long before the Lambda timeout in-flight calls are aborted (ms). Default {@link TIMEOUT_MARGIN_MS}. */
+  readonly timeoutMarginMs?: number;
 }
 
 /**
@@ -86,6 +88,7 @@ export function createKeyEventHandler(
   const { logger, metrics, publisher, config } = runtime;
   const report = { logger, metrics, publisher };
   const triggerContext = config.reconcilerPrincipalArn ? { reconcilerPrincipalArn: config.reconcilerPrincipalArn } : {};
+  const margin = options.timeoutMarginMs ?? TIMEOUT_MARGIN_MS;
 
   return middy<SQSEvent, SQSBatchResponse, Error, Context>()
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
@@ -94,7 +97,7 @@ export function createKeyEventHandler(
       // unfinished messages are reported failed (not the whole batch) and metrics still flush.
       const deadline = new AbortController();
       setMaxListeners(0, deadline.signal); // every KMS call of the batch listens on it
-      const timer = setTimeout(() => deadline.abort(), Math.max(0, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS));
+      const timer = setTimeout(() => deadline.abort(), Math.max(0, context.getRemainingTimeInMillis() - margin));
       const onMiddyAbort = (): void => deadline.abort();
       middySignal.addEventListener('abort', onMiddyAbort, { once: true });
       const signal = deadline.signal;
@@ -112,7 +115,7 @@ export function createKeyEventHandler(
       const familyVerdict = (family: string): Promise<FamilyVerdict> => {
         let verdict = families.get(family);
         if (!verdict) {
-          verdict = reconcileFamily(runtime, requests.get(family) ?? [], context, signal, report);
+          verdict = reconcileFamily(runtime, requests.get(family) ?? [], context, signal, report, margin);
           families.set(family, verdict);
         }
         return verdict;
@@ -167,6 +170,7 @@ async function reconcileFamily(
   context: Context,
   signal: AbortSignal,
   report: Parameters<typeof reportFailure>[2],
+  margin: number,
 ): Promise<FamilyVerdict> {
   const { logger, metrics, config } = runtime;
   const request = representative(requests);
@@ -182,8 +186,8 @@ async function reconcileFamily(
     }
     if (planned.actions.length > 0) {
       const waitMs = runtime.limiter.estimateWaitMs(chargesOf(planned.actions));
-      const left = context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS;
-      if (waitMs + WRITE_CALL_ALLOWANCE_MS > left) {
+      const left = context.getRemainingTimeInMillis() - margin;
+      if (waitMs + Math.min(WRITE_CALL_ALLOWANCE_MS, margin) > left) {
         // Nothing written: the family comes back after the visibility timeout, when this
         // container's write budget has room (a write cut off by the timeout would be half done).
         metrics.addMetric('RepairsDeferred', MetricUnit.Count, 1);
