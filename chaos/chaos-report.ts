@@ -40,7 +40,7 @@ export function formatChaosReport(verdict: ChaosVerdict): string {
     'Before the sweep',
     `  ${f.beforeSweep.familiesMissingReplicas} families (${f.beforeSweep.regionsMissing} Regions) missing replicas: ${list(f.beforeSweep.byCause)}`,
     'Sweep',
-    `  ${f.sweep.keys} keys, ${f.sweep.writes} writes, ${f.sweep.errors} key errors, ${f.sweep.complete ? 'complete' : 'INCOMPLETE'}`,
+    `  ${f.sweep.keys} keys, ${f.sweep.writes} writes, ${f.sweep.errors} key errors, ${f.sweep.complete ? 'complete' : 'INCOMPLETE'}; ${f.sweep.runs} runs, ${f.sweep.runsTimedOut} still going at their deadline`,
     ...f.sweep.familyErrors.map((error) => `  key error     ${error}`),
     `  end results   ${list(f.endResults)}`,
     `  end statuses  ${list(f.endStatuses)}; Regions left to the next sweep (reported failures) ${f.reportedFailures}`,
@@ -48,7 +48,13 @@ export function formatChaosReport(verdict: ChaosVerdict): string {
     `  event path ${c.eventPath} / minimum ${c.eventPathMinimum} = ${c.eventPathRatio}× (bound ${c.bounds.eventPath}×); sweep ${c.sweep} / minimum ${c.sweepMinimum} = ${c.sweepRatio}× (bound ${c.bounds.sweep}×); total ${c.totalRatio}×`,
     `  by operation  ${list(c.byOperation)}`,
     'Outcome events',
-    `  published ${f.outcomeEvents.published}; PutEvents failures ${f.outcomeEvents.publishFailures} (${f.outcomeEvents.writeReportsLost} of them reported writes)`,
+    `  published ${f.outcomeEvents.published}; PutEvents failures ${f.outcomeEvents.publishFailures} (${list(f.outcomeEvents.failuresByError)}; ${f.outcomeEvents.writeReportsLost} of them reported writes), every one a side report: logged, counted, never a verdict`,
+    ...(f.deniedReads
+      ? [
+          'Reads denied to the reconciler',
+          `  ${f.deniedReads.region}: ${f.deniedReads.families} families touch it, ${f.deniedReads.reported} reported by the sweep (AccessDeniedException or a failed Region); today one unreadable Region blocks its whole family (issue 11, item 1)`,
+        ]
+      : []),
     verdict.violations.length === 0 ? 'Invariants: all hold' : `Invariants: ${verdict.violations.length} broken`,
     ...verdict.violations.slice(0, MAX_VIOLATIONS_SHOWN).map((v) => `  - ${v}`),
     ...(verdict.violations.length > MAX_VIOLATIONS_SHOWN ? [`  ... and ${verdict.violations.length - MAX_VIOLATIONS_SHOWN} more`] : []),

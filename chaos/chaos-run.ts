@@ -28,7 +28,8 @@ import type { SweepKeyResult } from '../src/guardrail.js';
 import { createKeyEventHandler } from '../src/key-event.js';
 import { NO_OUTCOME_PUBLISHER, type OutcomeEvent, type OutcomePublisher } from '../src/outcome.js';
 import { createRuntime } from '../src/runtime.js';
-import { sweepRegion } from '../src/sweep.js';
+import { sweepRegion, type SweepResume } from '../src/sweep.js';
+import { chargesOf } from '../src/aws/pacing.js';
 import { AccountUsers, type PerformedAction } from './account-users.js';
 import { LambdaFleet, allowSharedAbortSignalListeners, type ContainerFactory, type EventDelivery } from './lambda-fleet.js';
 import { installReplicateLedger, type ReplicateAttempt } from './replicate-ledger.js';
@@ -49,6 +50,10 @@ export const RELEASE_DELAYED_EVERY = 6;
 export const MAX_ROUNDS = 80;
 /** How long a primary-Region change keeps both keys `Updating` (ms). */
 export const PRIMARY_UPDATE_MS = 90_000;
+/** The sweep's simulated time per KMS call it makes (ms): its deadline does not depend on the machine's load. */
+export const SWEEP_CALL_MS = 25;
+/** Calls the keys in flight may still make when a run stops taking keys (32 keys × 5 calls). */
+const SWEEP_MARGIN_CALLS = 160;
 /** Simulated time between the last delivery and the sweep (ms): every replica has left `Creating`. */
 export const SWEEP_AFTER_MS = 15 * 60_000;
 
@@ -80,6 +85,8 @@ export interface CallFaultRates {
   readonly throttleRate: number;
   readonly internalErrorRate: number;
   readonly dropConnectionRate: number;
+  /** `AccessDeniedException` (e.g. `PutEvents` to a bus whose policy is not in place yet). */
+  readonly accessDeniedRate?: number;
   readonly latencyJitterMs?: number;
 }
 
@@ -99,6 +106,11 @@ export interface ChaosFaultProfile {
   readonly calls: Readonly<Record<'DescribeKey' | 'ListResourceTags' | 'ReplicateKey' | 'ListKeys' | 'PutEvents', CallFaultRates>>;
   readonly events: EventFaults;
   readonly brownout?: Brownout;
+  /**
+   * A Region where the reconciler's role may not read (`DescribeKey`, `ListResourceTags` answer
+   * `AccessDeniedException` to its calls only: an SCP on `aws:RequestedRegion`), for the whole run.
+   */
+  readonly deniedReadRegion?: string;
 }
 
 /** The fault profile of `npm run chaos` and of the in-suite run. */
@@ -108,7 +120,8 @@ export const DEFAULT_FAULT_PROFILE: ChaosFaultProfile = {
     ListResourceTags: { throttleRate: 0.02, internalErrorRate: 0.01, dropConnectionRate: 0.005, latencyJitterMs: 3 },
     ReplicateKey: { throttleRate: 0.03, internalErrorRate: 0.02, dropConnectionRate: 0.04, latencyJitterMs: 20 },
     ListKeys: { throttleRate: 0.02, internalErrorRate: 0.01, dropConnectionRate: 0.005 },
-    PutEvents: { throttleRate: 0.01, internalErrorRate: 0.01, dropConnectionRate: 0 },
+    // A central bus whose policy is not in place yet answers AccessDenied; a busy one throttles.
+    PutEvents: { throttleRate: 0.05, internalErrorRate: 0.01, dropConnectionRate: 0, accessDeniedRate: 0.1 },
   },
   events: { dropRate: 0.03, duplicateRate: 0.05, delayEvents: 0.1, reorderWindow: 8 },
   brownout: { region: 'eu-west-1', fromRound: 0, toRound: 7, throttleRate: 0.1, internalErrorRate: 0.5 },
@@ -137,6 +150,30 @@ export interface ChaosOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Progress lines (the CLI prints them). */
   readonly log?: (line: string) => void;
+  /** Storm: this many more tagged primaries created in us-east-1 in round 0 (see `buildScenario`). */
+  readonly storm?: number;
+  /** Backlog: this many more tagged primaries missing every replica, with no event (the sweep's work). */
+  readonly backlog?: number;
+  /**
+   * Simulated ms each sweep run may take (its Lambda timeout; every KMS call of the run counts
+   * {@link SWEEP_CALL_MS}): a run stops taking keys before it and the next run continues from its
+   * resume point, while runs make progress. Default 15 minutes.
+   */
+  readonly sweepRunMs?: number;
+}
+
+/** One Region's sweep across its runs. */
+export interface SweepRegionRuns {
+  readonly region: string;
+  readonly complete: boolean;
+  readonly keys: number;
+  readonly writes: number;
+  readonly errors: number;
+  readonly runs: number;
+  /** Runs that were still going at their deadline (a Lambda timeout). */
+  readonly runsTimedOut: number;
+  /** Whether the chain stopped without progress before completing. */
+  readonly stalled: boolean;
 }
 
 /** A reconcile outcome of the sweep, or its error, per `<region>/<keyId>`. */
@@ -144,7 +181,7 @@ export type SweepResults = ReadonlyMap<string, SweepKeyResult>;
 
 /** Everything the invariants and the report need. */
 export interface ChaosRun {
-  readonly options: Required<Omit<ChaosOptions, 'log' | 'environment'>>;
+  readonly options: Required<Omit<ChaosOptions, 'log' | 'environment' | 'storm' | 'backlog' | 'sweepRunMs'>> & { readonly storm: number; readonly backlog: number; readonly sweepRunMs: number };
   readonly scenario: Scenario;
   /** Key id of every family (KMS chose those of `api-created` families). */
   readonly keyIds: readonly string[];
@@ -170,7 +207,7 @@ export interface ChaosRun {
   readonly throttledCount: number;
   readonly sweep: SweepResults;
   /** Per Region: complete, pages, keys. */
-  readonly sweepRegions: readonly { readonly region: string; readonly complete: boolean; readonly keys: number; readonly writes: number; readonly errors: number }[];
+  readonly sweepRegions: readonly SweepRegionRuns[];
   /** Families' missing replicas just before the sweep: `keyId` → Regions. */
   readonly missingBeforeSweep: ReadonlyMap<string, readonly string[]>;
   /** Outcome events published, and those whose PutEvents failed (with the writes they reported). */
@@ -190,7 +227,15 @@ export interface ChaosRun {
  * embedded KMS is closed before it returns, also on failure.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
-  const settings = { seed: options.seed, families: options.families, concurrency: options.concurrency ?? 10, faults: options.faults ?? DEFAULT_FAULT_PROFILE };
+  const settings = {
+    seed: options.seed,
+    families: options.families,
+    concurrency: options.concurrency ?? 10,
+    faults: options.faults ?? DEFAULT_FAULT_PROFILE,
+    storm: options.storm ?? 0,
+    backlog: options.backlog ?? 0,
+    sweepRunMs: options.sweepRunMs ?? 15 * 60_000,
+  };
   const log = options.log ?? (() => undefined);
   const processErrors: string[] = [];
   const onRejection = (reason: unknown): void => {
@@ -203,7 +248,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   process.on('uncaughtExceptionMonitor', onException);
   const started = performance.now();
 
-  const scenario = buildScenario({ seed: settings.seed, families: settings.families });
+  const scenario = buildScenario({ seed: settings.seed, families: settings.families, storm: settings.storm, backlog: settings.backlog });
   const clock = new SimulatedClock();
   const startedAt = clock.now();
   const kms = await startEmbeddedKms({
@@ -235,7 +280,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
             outcomesPublished += 1;
           } catch (error) {
             const writes = (event.detail as { writes?: unknown }).writes;
-            outcomePublishFailures.push({ writes: typeof writes === 'number' ? writes : 0, error: (error as Error).name + ': ' + (error as Error).message });
+            const code = (error as { code?: unknown }).code;
+            outcomePublishFailures.push({ writes: typeof writes === 'number' ? writes : 0, error: `${typeof code === 'string' ? code : (error as Error).name}: ${(error as Error).message}` });
             throw error;
           }
         },
@@ -299,17 +345,56 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const sweepCallsFrom = kms.calls().length;
     const sweepAttemptsFrom = ledger.attempts.length;
     const sweep = new Map<string, SweepKeyResult>();
-    const sweepRegions = await Promise.all(
-      ALLOWED_REGIONS.map(async (region) => {
+    // One Region after the other: each run's clock is the KMS calls it made (see SWEEP_CALL_MS).
+    const sweepRegions: SweepRegionRuns[] = [];
+    for (const region of ALLOWED_REGIONS) {
+      sweepRegions.push(await (async (): Promise<SweepRegionRuns> => {
         const runtime = createRuntime(loadConfig({ ...env, AWS_REGION: region }), { credentials, now: clock.date, publisher: NO_OUTCOME_PUBLISHER });
-        const result = await sweepRegion(
-          { region, remainingTimeMs: () => 15 * 60_000, onKey: (key) => sweep.set(`${region}/${key.keyId}`, key) },
-          runtime,
-        );
-        log(`swept ${region} (${Math.round(performance.now() - started)} ms): ${result.report.keys} keys, ${result.report.writes} writes`);
-        return { region, complete: result.complete, keys: result.report.keys, writes: result.report.writes, errors: result.report.errors.count };
-      }),
-    );
+        // The sweep as a chain of runs, each with a deadline (the Lambda timeout, scaled): it stops
+        // taking keys before it, writes only what fits, and the next run resumes at the first key
+        // not finished, while runs make progress (src/sweep-handler.ts).
+        let resume: SweepResume | undefined = {};
+        let runs = 0;
+        let runsTimedOut = 0;
+        let stalled = false;
+        let complete = false;
+        let keys = 0;
+        let writes = 0;
+        let errors = 0;
+        while (resume !== undefined) {
+          runs += 1;
+          const callsAtStart = kms.calls().length;
+          // Simulated time, reproducible on a loaded machine: every KMS call of the run takes SWEEP_CALL_MS.
+          const elapsed = (): number => (kms.calls().length - callsAtStart) * SWEEP_CALL_MS;
+          const result = await sweepRegion(
+            {
+              region,
+              ...(resume.marker !== undefined ? { marker: resume.marker } : {}),
+              ...(resume.startAfter !== undefined ? { startAfter: resume.startAfter } : {}),
+              remainingTimeMs: () => settings.sweepRunMs - elapsed(),
+              // What the keys in flight may still need: 32 keys × (2 reads + 3 replicas) calls.
+              safetyMarginMs: SWEEP_MARGIN_CALLS * SWEEP_CALL_MS,
+              writeMarginMs: SWEEP_CALL_MS * 4,
+              writeWait: (actions) => runtime.limiter.estimateWaitMs(chargesOf(actions)),
+              onKey: (key) => sweep.set(`${region}/${key.keyId}`, key),
+            },
+            runtime,
+          );
+          if (elapsed() > settings.sweepRunMs) runsTimedOut += 1;
+          keys += result.report.keys;
+          writes += result.report.writes;
+          errors += result.report.errors.count;
+          complete = result.complete;
+          resume = result.complete ? undefined : result.resume;
+          if (!result.complete && (result.finished ?? 0) === 0) {
+            stalled = true;
+            resume = undefined;
+          }
+        }
+        log(`swept ${region} (${Math.round(performance.now() - started)} ms): ${keys} keys, ${writes} writes, ${runs} runs`);
+        return { region, complete, keys, writes, errors, runs, runsTimedOut, stalled };
+      })());
+    }
     // The sweep's own ReplicateKey calls leave records too; they go nowhere (the run is over).
     kms.releaseDelayedEvents();
     for (const event of kms.takeEvents()) {
@@ -383,6 +468,11 @@ export function faultPlan(profile: ChaosFaultProfile, seed: number, round: numbe
   const brownout = profile.brownout;
   const inBrownout = brownout !== undefined && round >= brownout.fromRound && round <= brownout.toRound;
   const rules: FaultRule[] = [];
+  if (profile.deniedReadRegion !== undefined) {
+    for (const operation of ['DescribeKey', 'ListResourceTags']) {
+      rules.push({ operation, region: profile.deniedReadRegion, accessKeyId: RECONCILER_ACCESS_KEY_ID, accessDeniedRate: 1 });
+    }
+  }
   if (inBrownout) {
     for (const operation of Object.keys(profile.calls)) {
       if (operation === 'PutEvents') continue;
@@ -395,6 +485,7 @@ export function faultPlan(profile: ChaosFaultProfile, seed: number, round: numbe
       throttleRate: rates.throttleRate,
       internalErrorRate: rates.internalErrorRate,
       dropConnectionRate: rates.dropConnectionRate,
+      ...(rates.accessDeniedRate ? { accessDeniedRate: rates.accessDeniedRate } : {}),
       // A lost response after the replica was made: the case that turns a retry into AlreadyExists.
       dropAfterEffect: operation === 'ReplicateKey',
       ...(rates.latencyJitterMs ? { latencyJitterMs: rates.latencyJitterMs } : {}),

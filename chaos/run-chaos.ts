@@ -5,7 +5,7 @@
  * `process.exit`, so a handle left open would show as a run that does not end.
  *
  *   npm run chaos -- [--seed N] [--families N] [--concurrency N] [--no-faults] [--setting NAME=value]
- *                    [--json FILE] [--quiet]
+ *                    [--storm N] [--backlog N] [--sweep-run-ms MS] [--deny-reads REGION] [--json FILE] [--quiet]
  */
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -16,7 +16,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const { NO_FAULT_PROFILE, chaosEnvironment, runChaos } = await import('./chaos-run.js');
+const { DEFAULT_FAULT_PROFILE, NO_FAULT_PROFILE, chaosEnvironment, runChaos } = await import('./chaos-run.js');
 const { ConfigError, loadConfig } = await import('../src/config.js');
 const { checkChaosRun } = await import('./invariants.js');
 const { formatChaosReport } = await import('./chaos-report.js');
@@ -86,12 +86,28 @@ const program = new Command()
   .option('--concurrency <n>', 'Lambda containers delivering events at once', positiveInteger, 10)
   .option('--no-faults', 'inject nothing (the baseline cost of the minimum)')
   .option('--setting <NAME=value>', 'change a setting of the reconciler, e.g. RECONCILER_PRINCIPAL_ARN= (repeatable)', collectSetting, {})
+  .option('--storm <n>', 'also create N tagged primaries in us-east-1 at once (3 replica Regions each)', positiveInteger)
+  .option('--backlog <n>', 'also seed N tagged primaries missing every replica, with no event (the sweep repairs them)', positiveInteger)
+  .option('--sweep-run-ms <ms>', 'real time each sweep run may take before its deadline (the chain continues it)', positiveInteger)
+  .option('--deny-reads <region>', "deny the reconciler's DescribeKey and ListResourceTags in this Region (an SCP)")
   .option('--json <file>', 'also write the figures and violations as JSON')
   .option('--quiet', 'no progress lines')
   // Commander prints its own one-line error; the override only turns its exit into a return.
   .exitOverride();
 
-type Options = { seed: number; families: number; concurrency: number; faults: boolean; setting: Record<string, string>; json?: string; quiet?: boolean };
+type Options = {
+  seed: number;
+  families: number;
+  concurrency: number;
+  faults: boolean;
+  setting: Record<string, string>;
+  storm?: number;
+  backlog?: number;
+  sweepRunMs?: number;
+  denyReads?: string;
+  json?: string;
+  quiet?: boolean;
+};
 
 async function main(): Promise<number> {
   try {
@@ -101,7 +117,8 @@ async function main(): Promise<number> {
     throw error;
   }
   const opts = program.opts<Options>();
-  const problem = settingsProblem(opts.setting) ?? (opts.json === undefined ? undefined : jsonTargetProblem(opts.json));
+  const badRegion = opts.denyReads !== undefined && !/^([a-z]+-){2,3}\d+$/.test(opts.denyReads) ? `--deny-reads: '${opts.denyReads}' is not a Region code such as eu-west-1` : undefined;
+  const problem = badRegion ?? settingsProblem(opts.setting) ?? (opts.json === undefined ? undefined : jsonTargetProblem(opts.json));
   if (problem) {
     process.stderr.write(`npm run chaos: ${problem}\n`);
     return USAGE_ERROR;
@@ -111,7 +128,10 @@ async function main(): Promise<number> {
     seed: opts.seed,
     families: opts.families,
     concurrency: opts.concurrency,
-    ...(opts.faults ? {} : { faults: NO_FAULT_PROFILE }),
+    ...(opts.faults ? (opts.denyReads ? { faults: { ...DEFAULT_FAULT_PROFILE, deniedReadRegion: opts.denyReads } } : {}) : { faults: { ...NO_FAULT_PROFILE, ...(opts.denyReads ? { deniedReadRegion: opts.denyReads } : {}) } }),
+    ...(opts.storm ? { storm: opts.storm } : {}),
+    ...(opts.backlog ? { backlog: opts.backlog } : {}),
+    ...(opts.sweepRunMs ? { sweepRunMs: opts.sweepRunMs } : {}),
     environment: opts.setting,
     ...(opts.quiet ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
   });

@@ -124,7 +124,20 @@ export interface FamilyPlan {
 export interface ScenarioOptions {
   readonly seed: number;
   readonly families: number;
+  /**
+   * A storm (issue 10): this many more `api-created` families, all created by the users in round 0
+   * in us-east-1 (one simulated second apart at most), each tagged with 3 allowed Regions.
+   */
+  readonly storm?: number;
+  /**
+   * A repair backlog for the sweep (issue 10): this many more tagged primaries that already carry
+   * their Region tag and miss every replica, with no user action (no event: as on a first deploy).
+   */
+  readonly backlog?: number;
 }
+
+/** The Regions of a storm family's tag (allowed, not us-east-1). */
+export const STORM_REGIONS = ['us-west-2', 'eu-west-1', 'ap-southeast-2'] as const;
 
 /** The whole scenario. */
 export interface Scenario {
@@ -174,6 +187,20 @@ export function buildScenario(options: ScenarioOptions): Scenario {
   for (let index = 0; index < options.families; index += 1) {
     const forced = everyKind ? KIND_WEIGHTS[index]?.[0] : undefined;
     families.push(buildFamily(index, random, forced));
+  }
+  const tagged = (regions: readonly string[]): ComposedTag => ({ value: regions.join(' '), valid: regions, rejected: [] });
+  for (let i = 0; i < (options.storm ?? 0); i += 1) {
+    const index = families.length;
+    const tag = tagged(STORM_REGIONS);
+    families.push(
+      family({ index, kind: 'api-created', keyId: undefined, primaryRegion: 'us-east-1', seededTags: {}, tag, actions: [{ kind: 'CreateKey', round: ROUND_INITIAL, region: 'us-east-1', tags: { [REGION_TAG]: tag.value } }] }),
+    );
+  }
+  for (let i = 0; i < (options.backlog ?? 0); i += 1) {
+    const index = families.length;
+    const primaryRegion = PRIMARY_REGIONS[i % PRIMARY_REGIONS.length] as string;
+    const tag = tagged(ALLOWED_REGIONS.filter((r) => r !== primaryRegion).slice(i % 3, (i % 3) + 2));
+    families.push(family({ index, kind: 'tagged', keyId: newKeyId(random, true), primaryRegion, seededTags: { [REGION_TAG]: tag.value }, tag, actions: [] }));
   }
   return { seed: options.seed, families };
 }

@@ -60,6 +60,8 @@ export interface SweepOptions {
    * writes cannot finish before the margin is not written and the run stops there.
    */
   readonly writeWait?: WriteWaitEstimate;
+  /** Writes must be granted and made this long before the deadline (ms). Default 5 000. */
+  readonly writeMarginMs?: number;
   /** Keys reconciled at the same time. Default 32. */
   readonly concurrency?: number;
   /** `ListKeys` `Limit`, 1-1000. Default 100 (a stopped sweep re-reads at most one page). */
@@ -137,8 +139,9 @@ export async function sweepRegion(options: SweepOptions, deps: ReconcileDeps): P
   /** Whether planned writes can be granted and made before the deadline (else the run stops at this key). */
   const writesFit = (actions: readonly ReplicationAction[]): boolean => {
     if (!options.remainingTimeMs || !options.writeWait) return true;
-    const left = options.remainingTimeMs() - WRITE_MARGIN_MS;
-    if (options.writeWait(actions) + WRITE_CALL_ALLOWANCE_MS <= left) return true;
+    const writeMargin = options.writeMarginMs ?? WRITE_MARGIN_MS;
+    const left = options.remainingTimeMs() - writeMargin;
+    if (options.writeWait(actions) + Math.min(WRITE_CALL_ALLOWANCE_MS, writeMargin) <= left) return true;
     stoppedBy ??= 'deadline';
     return false;
   };
