@@ -87,7 +87,7 @@ export const FULL_PROFILE: BenchProfile = {
   stormKeys: 1_000,
   intakeQuotaScale: 20,
   backfillKeys: 5_000,
-  backfillQuotaScale: 50,
+  backfillQuotaScale: 20,
   intakeCapMs: 300_000,
 };
 
