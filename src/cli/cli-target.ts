@@ -63,7 +63,7 @@ export async function connectTarget(
     throw new TargetError(`--endpoint must be an http(s) URL such as http://127.0.0.1:4566, got '${options.endpoint}'`);
   }
   const runtimeOf = (config: Config, credentials?: typeof EMBEDDED_CREDENTIALS): Runtime =>
-    createRuntime(config, { ...(credentials ? { credentials } : {}), ...(logSink ? { logger: new SinkLogger(logSink, config.logLevel) } : {}) });
+    createRuntime(config, { ...(credentials ? { credentials } : {}), ...(logSink ? { logger: createSinkLogger(logSink, config.logLevel, 'kms-replicas') } : {}) });
   if (!options.embedded) {
     const base = { ...env, ...(options.endpoint !== undefined ? { AWS_ENDPOINT_URL_KMS: options.endpoint } : {}) };
     loadConfig(base);
@@ -111,12 +111,39 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/**
+ * A Powertools Logger whose JSON lines go to `sink` (a local command's stderr) instead of the
+ * console, which would put them on stdout among the tables and the `--json` document.
+ *
+ * @param sink - where each JSON line is written.
+ * @param logLevel - from `loadConfig`.
+ * @param serviceName - the `service` field of each line.
+ */
+export function createSinkLogger(sink: LogSink, logLevel: Config['logLevel'], serviceName: string): Logger {
+  return new SinkLogger(sink, logLevel, serviceName);
+}
+
+/**
+ * The log level a local command runs its reconciler at: the option when given, else `LOG_LEVEL`
+ * (or `POWERTOOLS_LOG_LEVEL`) from the environment, read and checked by `loadConfig` (so a bad
+ * value is a named usage error), else `SILENT`.
+ *
+ * @param option - `--log-level`, already checked; undefined when not given.
+ * @param env - the environment.
+ * @returns the `LOG_LEVEL` to pass to `loadConfig`, or undefined to let it read the environment's.
+ */
+export function localLogLevel(option: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (option !== undefined) return option;
+  const fromEnv = [env.LOG_LEVEL, env.POWERTOOLS_LOG_LEVEL].some((v) => v !== undefined && v.trim() !== '');
+  return fromEnv ? undefined : 'SILENT';
+}
+
 /** A Powertools Logger whose JSON lines go to a sink (one line each) instead of the console. */
 class SinkLogger extends Logger {
   private readonly sink: LogSink;
 
-  constructor(sink: LogSink, logLevel: Config['logLevel']) {
-    super({ serviceName: 'kms-replicas', logLevel });
+  constructor(sink: LogSink, logLevel: Config['logLevel'], serviceName: string) {
+    super({ serviceName, logLevel });
     this.sink = sink;
   }
 
