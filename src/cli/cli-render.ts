@@ -4,7 +4,7 @@
  */
 import Table from 'cli-table3';
 import type { GuardrailReport } from '../guardrail.js';
-import type { ReconcileOutcome, RegionStatus, RegionStatusCode } from '../types.js';
+import type { ErrorSummary, ReconcileOutcome, RegionStatus, RegionStatusCode } from '../types.js';
 import type { SweepResult } from '../sweep.js';
 
 /** Statuses meaning a replica exists in that Region. */
@@ -141,4 +141,12 @@ export function renderFamily(outcome: ReconcileOutcome): string {
   for (const s of outcome.regions) t.push([outcome.keyId, s.region, 'replica', s.status, s.keyState ?? '-']);
   const head = `${outcome.result}: ${outcome.writes} write${outcome.writes === 1 ? '' : 's'}${outcome.dryRun ? ' (dry run)' : ''}${outcome.message ? `; ${outcome.message}` : ''}`;
   return `${head}\n${t.toString()}`;
+}
+
+/** `reconcile` when the family could not be read: the error, and whether running again may help. */
+export function renderReconcileError(keyId: string, region: string, error: ErrorSummary): string {
+  const advice = error.retryable
+    ? 'retryable: running again may help (so will the scheduled sweep)'
+    : 'not retryable: running again fails the same way until the cause is fixed';
+  return `error: ${keyId} in ${region} could not be reconciled: ${error.name}: ${error.message}\n(${advice})`;
 }

@@ -12,9 +12,10 @@ import { reconcileKey } from '../reconcile.js';
 import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../regions.js';
 import type { Runtime } from '../runtime.js';
 import { DEFAULT_SWEEP_CONCURRENCY, sweepRegion, type SweepResult } from '../sweep.js';
-import type { ReconcileOutcome } from '../types.js';
-import { isManaged, renderFamily, renderPlan, renderStatus, renderSweep } from './cli-render.js';
-import { TargetError, connectTarget, type Target, type TargetOptions } from './cli-target.js';
+import type { ErrorSummary, ReconcileOutcome } from '../types.js';
+import { isManaged, renderFamily, renderPlan, renderReconcileError, renderStatus, renderSweep } from './cli-render.js';
+import { TargetError, connectTarget, localLogLevel, type Target, type TargetOptions } from './cli-target.js';
+import { EX_USAGE } from './exit-codes.js';
 
 /** Exit codes (documented in `docs/CLI.md`); the worst finding of the run decides. */
 export const EXIT_CODES = {
@@ -28,9 +29,9 @@ export const EXIT_CODES = {
   failed: 3,
   /** The sweep stopped before the end of the listing (`--max-keys`). */
   incomplete: 4,
-  /** Bad command line or bad setting. */
-  usage: 64,
-  /** Could not run at all: KMS unreachable, no credentials, ListKeys failed, a bug. */
+  /** Bad command line or bad setting (`EX_USAGE`, the same in every command of the project). */
+  usage: EX_USAGE,
+  /** Could not run at all: KMS unreachable, no credentials, ListKeys failed, a bug (`EX_SOFTWARE`). */
   error: 70,
   /**
    * Interrupted (SIGINT, SIGTERM: {@link CliIo.signal} aborted): the partial result and the
@@ -181,8 +182,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_CODES.usage;
     };
     // --log-level wins; else LOG_LEVEL or POWERTOOLS_LOG_LEVEL (validated by loadConfig); else silent.
-    const envLogLevel = [io.env.LOG_LEVEL, io.env.POWERTOOLS_LOG_LEVEL].some((v) => v !== undefined && v.trim() !== '');
-    const logLevel = global.logLevel ?? (envLogLevel ? undefined : 'SILENT');
+    const logLevel = localLogLevel(global.logLevel, io.env);
     let target: Target;
     try {
       target = await connectTarget(
@@ -205,10 +205,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (error instanceof UsageError) return usage(error.message);
       if (io.signal?.aborted) {
         io.stderr.write(`kms-replicas: interrupted before anything could be reported (${(error as Error).message})\n`);
+        if (global.json) io.stdout.write(`${JSON.stringify({ command: command.name(), interrupted: true, error: errorSummary(error) }, null, 2)}\n`);
         return EXIT_CODES.interrupted;
       }
       const kind = error instanceof RetryableError || error instanceof TerminalError ? ` (${(error as ReconcilerError).code})` : '';
       io.stderr.write(`kms-replicas: ${(error as Error).message}${kind}\n${hintFor(error, target)}`);
+      // --json promises one document on stdout: the error that stopped the run.
+      if (global.json) io.stdout.write(`${JSON.stringify({ command: command.name(), error: errorSummary(error) }, null, 2)}\n`);
       return EXIT_CODES.error;
     } finally {
       await target.close();
@@ -216,10 +219,32 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** `{ name, message, retryable }` of an error that stopped a command (the sweep reports key errors so). */
+function errorSummary(error: unknown): ErrorSummary {
+  const code = (error as Partial<ReconcilerError>).code;
+  return {
+    name: typeof code === 'string' ? code : error instanceof Error ? error.name : 'Error',
+    message: error instanceof Error ? error.message : String(error),
+    retryable: error instanceof RetryableError,
+  };
+}
+
+function isCredentialsError(error: unknown): boolean {
+  const code = (error as Partial<ReconcilerError>).code ?? (error as Error).name;
+  return code === 'CredentialsProviderError' || /Could not load credentials/.test((error as Error).message);
+}
+
+/** Network error codes that mean KMS could not be reached at all (nothing was sent). */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Whether an error means the command could not talk to KMS at all: no credentials, no connection. */
+function isCouldNotRun(error: unknown): boolean {
+  return isCredentialsError(error) || UNREACHABLE_CODES.has(String((error as Partial<ReconcilerError>).code));
+}
+
 /** A hint for an error that stops the run, or ''. */
 function hintFor(error: unknown, target: Target): string {
-  const code = (error as Partial<ReconcilerError>).code ?? (error as Error).name;
-  if (code !== 'CredentialsProviderError' && !/Could not load credentials/.test((error as Error).message)) return '';
+  if (!isCredentialsError(error)) return '';
   return target.kind === 'endpoint'
     ? 'hint: a local KMS endpoint (LocalStack, the embedded KMS) accepts any credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to anything, e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n'
     : 'hint: give the AWS SDK credentials (AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); or try --embedded\n';
@@ -494,21 +519,53 @@ async function reconcileCommand(target: Target, global: GlobalOptions, options: 
   if (!region) throw new UsageError(`no Region for ${options.key}: pass --region, give the key ARN, or set AWS_REGION`);
   if (keyRegion === undefined) checkRegion(region, 'AWS_REGION', target);
   announce(target, global, io);
-  const outcome = await reconcileKey(
-    { keyId: options.key, region, eventName: 'Manual', eventId: `kms-replicas:${Date.now()}` },
-    target.runtime,
-    io.signal,
-  );
-  if (outcome.result === 'unmanaged' || outcome.result === 'key-not-found') {
-    target.runtime.logger.debug(`key ${outcome.result === 'unmanaged' ? 'unmanaged' : 'not found'}`, { region, keyId: outcome.keyId });
-  } else {
-    target.runtime.logger.info('key reconciled', outcomeFields(region, outcome));
+  const { logger } = target.runtime;
+  let outcome: ReconcileOutcome;
+  try {
+    outcome = await reconcileKey({ keyId: options.key, region, eventName: 'Manual', eventId: `kms-replicas:${Date.now()}` }, target.runtime, io.signal);
+  } catch (error) {
+    // reconcileKey throws only the two classified kinds; anything else is a bug (exit 70).
+    if (!(error instanceof RetryableError || error instanceof TerminalError)) throw error;
+    return reconcileFailed(error, options.key, region, target, global, io);
   }
-  io.stdout.write(global.json ? `${JSON.stringify(outcome, null, 2)}\n` : `${renderFamily(outcome)}\n`);
+  if (outcome.result === 'unmanaged' || outcome.result === 'key-not-found') {
+    logger.debug(`key ${outcome.result === 'unmanaged' ? 'unmanaged' : 'not found'}`, { region, keyId: outcome.keyId });
+  } else {
+    logger.info('key reconciled', outcomeFields(region, outcome));
+  }
+  io.stdout.write(global.json ? `${JSON.stringify({ command: 'reconcile', ...outcome }, null, 2)}\n` : `${renderFamily(outcome)}\n`);
   if (outcome.result === 'key-not-found') return EXIT_CODES.failed;
   const tally = new GuardrailTally(region, outcome.dryRun);
   tally.add({ kind: 'reconciled', keyId: outcome.keyId, arn: outcome.primaryArn ?? options.key, outcome });
   return exitCodeOf([assessConvergence(buildGuardrailReport(tally))], false);
+}
+
+/**
+ * The result of a reconcile that threw (the family could not be read: throttling, the primary
+ * Region changing, access denied...): printed like any other result, `result: "error"` with the
+ * error, as the sweep reports a key that failed. Exit 3 (failed: the key's reconcile failed), 70
+ * when KMS could not be reached at all (no credentials, no connection; with a hint), 130 when
+ * interrupted.
+ */
+function reconcileFailed(error: ReconcilerError, keyId: string, region: string, target: Target, global: GlobalOptions, io: CliIo): number {
+  const interrupted = io.signal?.aborted === true;
+  const summary = errorSummary(error);
+  target.runtime.logger.warn('key failed', { region, keyId, errorCode: summary.name, errorMessage: summary.message, retryable: summary.retryable });
+  const result = {
+    command: 'reconcile',
+    ...(interrupted ? { interrupted: true } : {}),
+    keyId,
+    region,
+    dryRun: target.runtime.settings.dryRun,
+    result: 'error',
+    regions: [],
+    writes: 0,
+    error: summary,
+  };
+  io.stdout.write(global.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderReconcileError(keyId, region, summary)}\n`);
+  io.stderr.write(hintFor(error, target));
+  if (interrupted) return EXIT_CODES.interrupted;
+  return isCouldNotRun(error) ? EXIT_CODES.error : EXIT_CODES.failed;
 }
 
 function parseCount(value: string): number {

@@ -3,8 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXIT_CODES, runCli } from '../../src/cli/kms-replicas.js';
+import { startEmbeddedKms } from '../../src/emulator/index.js';
 
 const run = promisify(execFile);
 
@@ -298,7 +299,17 @@ describe('kms-replicas on the embedded KMS', () => {
   it('reconcile --dry-run of a key with a missing replica exits 1 (drift) and writes nothing', async () => {
     const { code, stdout } = await cli('--embedded', '--seed', '20', 'reconcile', '--dry-run', '--json', '--key', 'arn:aws:kms:us-east-1:111122223333:key/mrk-5f4730e7e7d0afa6dbd5934fdecb8b34');
 
-    expect(JSON.parse(stdout)).toMatchObject({ result: 'reconciled', writes: 0, dryRun: true, regions: [{ region: 'eu-west-1', status: 'missing' }, { region: 'us-west-2', status: 'present', keyState: 'Enabled' }] });
+    expect(JSON.parse(stdout)).toEqual({
+      command: 'reconcile',
+      keyId: 'mrk-5f4730e7e7d0afa6dbd5934fdecb8b34',
+      primaryArn: 'arn:aws:kms:us-east-1:111122223333:key/mrk-5f4730e7e7d0afa6dbd5934fdecb8b34',
+      primaryRegion: 'us-east-1',
+      primaryKeyState: 'Enabled',
+      dryRun: true,
+      result: 'reconciled',
+      regions: [{ region: 'eu-west-1', status: 'missing' }, { region: 'us-west-2', status: 'present', keyState: 'Enabled' }],
+      writes: 0,
+    });
     expect(code).toBe(EXIT_CODES.drift);
   });
 
@@ -431,6 +442,79 @@ describe('kms-replicas interrupted', () => {
   });
 });
 
+describe('kms-replicas reconcile when reading the family throws', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  /** An embedded KMS reached through --endpoint, with one tagged primary in `keyState`; any credentials work. */
+  async function familyIn(keyState: 'Updating' | 'Enabled') {
+    const kms = await startEmbeddedKms();
+    const key = kms.seedKey({ region: 'us-east-1', multiRegion: true, keyState, tags: { 'replica-regions': 'eu-west-1' } });
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+    return { kms, keyId: key.KeyId, arn: key.Arn };
+  }
+
+  it('a retryable error (primary Region change in progress): --json prints the result naming the error and exits 3', async () => {
+    const { kms, keyId, arn } = await familyIn('Updating');
+    try {
+      const { code, stdout } = await cli('--endpoint', kms.endpoint, 'reconcile', '--key', keyId, '--region', 'us-east-1', '--json');
+
+      expect(JSON.parse(stdout)).toEqual({
+        command: 'reconcile',
+        keyId,
+        region: 'us-east-1',
+        dryRun: false,
+        result: 'error',
+        regions: [],
+        writes: 0,
+        error: { name: 'KeyUpdating', message: `primary key ${arn} is Updating (primary Region change in progress)`, retryable: true },
+      });
+      expect(code).toBe(EXIT_CODES.failed);
+    } finally {
+      await kms.close();
+    }
+  });
+
+  it('a retryable error without --json: the error and that running again may help, on stdout, exit 3', async () => {
+    const { kms, keyId, arn } = await familyIn('Updating');
+    try {
+      const { code, stdout } = await cli('--endpoint', kms.endpoint, 'reconcile', '--key', keyId, '--region', 'us-east-1');
+
+      expect(stdout).toBe(
+        `error: ${keyId} in us-east-1 could not be reconciled: KeyUpdating: primary key ${arn} is Updating (primary Region change in progress)\n` +
+          '(retryable: running again may help (so will the scheduled sweep))\n',
+      );
+      expect(code).toBe(EXIT_CODES.failed);
+    } finally {
+      await kms.close();
+    }
+  });
+
+  it('a KMS endpoint that refuses connections: --json still prints the result naming the error, exit 70 (could not run)', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    // Port 9 (discard) on 127.0.0.1: nothing listens there.
+    const { code, stdout } = await cli('--endpoint', 'http://127.0.0.1:9', 'reconcile', '--key', 'mrk-144998b89327e29a82f860357a67a6d1', '--region', 'us-east-1', '--json');
+
+    const doc = JSON.parse(stdout) as { command: string; result: string; error: { name: string; retryable: boolean } };
+    expect([doc.command, doc.result, doc.error.name, doc.error.retryable]).toEqual(['reconcile', 'error', 'ECONNREFUSED', true]);
+    expect(code).toBe(EXIT_CODES.error);
+  });
+
+  it('status --json when ListKeys cannot reach KMS: one JSON document naming the error, exit 70', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    const { code, stdout } = await cli('--endpoint', 'http://127.0.0.1:9', 'status', '--region', 'us-east-1', '--json');
+
+    const doc = JSON.parse(stdout) as { command: string; error: { name: string; retryable: boolean } };
+    expect([doc.command, doc.error.name, doc.error.retryable]).toEqual(['status', 'ECONNREFUSED', true]);
+    expect(code).toBe(EXIT_CODES.error);
+  });
+});
+
 describe('kms-replicas command line errors', () => {
   it.each([
     [['sweep', '--bogus'], "error: unknown option '--bogus'"],
@@ -473,7 +557,7 @@ describe('kms-replicas command line errors', () => {
   it('reconcile --key of a well-formed key that does not exist exits 3 (key-not-found)', async () => {
     const { code, stdout } = await cli('--embedded', '--seed', '1', 'reconcile', '--key', 'mrk-00000000000000000000000000000000', '--json');
 
-    expect(JSON.parse(stdout)).toMatchObject({ result: 'key-not-found' });
+    expect(JSON.parse(stdout)).toMatchObject({ command: 'reconcile', result: 'key-not-found' });
     expect(code).toBe(EXIT_CODES.failed);
   });
 
