@@ -93,11 +93,15 @@ async function main(argv: readonly string[]): Promise<number> {
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(markdown, renderMarkdown(report));
 
-  const met = (value: boolean): string => (value ? 'met' : 'NOT met');
+  // A quick run is too small to judge the targets by: it checks that the bench runs, no more.
+  const met = (value: boolean): string => (value ? 'met' : options.quick ? 'not met in this quick run (does not count)' : 'NOT met');
   process.stdout.write(
     [
       `wrote ${markdown}`,
       `wrote ${json}`,
+      ...(options.quick
+        ? ['Quick run (the CI size): its verdicts do not count; the targets are judged by the full run (npm run bench, bench/REPORT.md).']
+        : []),
       `1. KMS calls per reconcile: ${met(callsPerReconcile.met)}`,
       `2. convergence time: ${met(convergence.met)}`,
       `3. sweep throughput: ${met(sweepThroughput.met)}`,
