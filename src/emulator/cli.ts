@@ -156,7 +156,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   // The human lines go to stderr: stdout carries only the --events JSON lines (`--events | jq`).
   process.stderr.write(
     `embedded KMS listening on ${kms.endpoint} (account ${kms.account}${extras.length > 0 ? `; ${extras.join(', ')}` : ''})\n` +
-      `try: aws kms list-keys --endpoint-url ${kms.endpoint} --region us-east-1\n`,
+      `try: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws kms list-keys --endpoint-url ${kms.endpoint} --region us-east-1\n` +
+      '(any credentials work: signatures are not checked, but the AWS CLI and SDKs send nothing without some)\n',
   );
 
   return new Promise<number>((resolve) => {
