@@ -4,7 +4,6 @@
  * delivering the embedded KMS's own CloudTrail events until none are left, and prints the
  * family before and after.
  */
-import Table from 'cli-table3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
 import { ConfigError, LOG_LEVELS, loadConfig } from '../config.js';
@@ -12,6 +11,7 @@ import { createKeyEventHandler, type KeyEventResult } from '../key-event.js';
 import { reconcileKey } from '../reconcile.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { ReconcileOutcome } from '../types.js';
+import { renderFamily } from './cli-render.js';
 import { createSinkLogger, localLogLevel } from './cli-target.js';
 import { FixtureError, readFixture, type FixtureKey } from './demo-fixture.js';
 import { EX_USAGE } from './exit-codes.js';
@@ -111,15 +111,7 @@ function describeDelivery(d: Delivery<KeyEventResult>): { event: string; region:
 }
 
 function familyTable(outcome: ReconcileOutcome, title: string): string {
-  const table = new Table({
-    head: ['Key', 'Region', 'Role', 'Status', 'Key state'],
-    style: { head: [], border: [] },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
-  const primaryStatus = outcome.result === 'reconciled' ? 'managed' : outcome.result;
-  table.push([outcome.keyId, outcome.primaryRegion ?? '-', 'primary', primaryStatus, outcome.primaryKeyState ?? '-']);
-  for (const r of outcome.regions) table.push([outcome.keyId, r.region, 'replica', r.status, r.keyState ?? '-']);
-  return `${title}\n${table.toString()}`;
+  return renderFamily(outcome, title);
 }
 
 async function main(): Promise<number> {
@@ -211,6 +203,12 @@ async function main(): Promise<number> {
     await kms?.close();
   }
 }
+
+// `npm start | head`: a reader that goes away early is not worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
 
 main().then(
   (code) => {

@@ -7,7 +7,7 @@
  * exits 130 at once, after restoring the terminal's cursor and line wrapping (the progress bar
  * hides them).
  */
-import { EXIT_CODES, runCli } from './kms-replicas.js';
+import { EXIT_CODES, Interruption, runCli } from './kms-replicas.js';
 
 const controller = new AbortController();
 let signals = 0;
@@ -18,8 +18,8 @@ const onSignal = (name: NodeJS.Signals): void => {
     process.stderr.write(`kms-replicas: ${name} again: exiting at once, nothing more is reported\n`);
     process.exit(EXIT_CODES.interrupted);
   }
-  process.stderr.write(`\nkms-replicas: ${name}: stopping; the partial result and the marker to resume from follow (${name} again to exit at once)\n`);
-  controller.abort(new Error(`interrupted by ${name}`));
+  // runCli clears the progress line, then says it is stopping.
+  controller.abort(new Interruption(name, true));
 };
 // `kms-replicas --help | head`: a reader that goes away early is not worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

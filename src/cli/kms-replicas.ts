@@ -3,7 +3,6 @@
  * code paths as the Lambda functions (`reconcileKey`, `sweepRegion`, the paced gateway) against
  * real AWS, any KMS endpoint, or the embedded KMS. Documented in `docs/CLI.md`.
  */
-import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, LOG_LEVELS } from '../config.js';
 import { RetryableError, TerminalError, type ReconcilerError } from '../errors.js';
@@ -16,6 +15,7 @@ import type { ErrorSummary, ReconcileOutcome } from '../types.js';
 import { isManaged, renderFamily, renderPlan, renderReconcileError, renderStatus, renderSweep } from './cli-render.js';
 import { TargetError, connectTarget, localLogLevel, type Target, type TargetOptions } from './cli-target.js';
 import { EX_USAGE } from './exit-codes.js';
+import { SweepProgress } from './progress.js';
 
 /** Exit codes (documented in `docs/CLI.md`); the worst finding of the run decides. */
 export const EXIT_CODES = {
@@ -42,6 +42,20 @@ export const EXIT_CODES = {
 
 /** The `ListKeys` page size of a sweep (sweepRegion's default). */
 const PAGE_SIZE = 100;
+
+/**
+ * Why a run was interrupted: the reason the bin aborts {@link CliIo.signal} with. `what` names it
+ * in the notice (`SIGINT`, or the launcher that went away); `bySignal`: a second one exits at once.
+ */
+export class Interruption extends Error {
+  override readonly name = 'Interruption';
+  constructor(
+    readonly what: string,
+    readonly bySignal: boolean,
+  ) {
+    super(`interrupted by ${what}`);
+  }
+}
 
 /** What `runCli` writes to and reads from (the process's, or a test's). */
 export interface CliIo {
@@ -75,6 +89,36 @@ interface RegionOptions {
  * @returns the exit code (see {@link EXIT_CODES}); never throws.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  // The progress line on the screen, if any: cleared before the interruption notice is written,
+  // or its cursor restore would move back over the notice and the report would overwrite it.
+  const screen: ProgressSlot = {};
+  const onAbort = (): void => {
+    const lineWasDrawn = screen.progress?.isActive === true;
+    screen.progress?.stop();
+    io.stderr.write(interruptionNotice(io.signal?.reason, lineWasDrawn));
+  };
+  if (io.signal?.aborted) onAbort();
+  else io.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await runProgram(argv, io, screen);
+  } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Where `sweepAll` puts the progress line it draws, for the interruption notice to clear it. */
+interface ProgressSlot {
+  progress?: SweepProgress;
+}
+
+function interruptionNotice(reason: unknown, lineWasDrawn: boolean): string {
+  const what = reason instanceof Interruption ? reason.what : 'interrupted';
+  const again = reason instanceof Interruption && reason.bySignal ? ` (${what} again to exit at once)` : '';
+  // Ctrl-C echoes ^C where the cursor is: start on a new line, unless the cleared progress line is it.
+  return `${lineWasDrawn ? '' : '\n'}kms-replicas: ${what}: stopping; the partial result and the marker to resume from follow${again}\n`;
+}
+
+async function runProgram(argv: readonly string[], io: CliIo, screen: ProgressSlot): Promise<number> {
   let code: number = EXIT_CODES.converged;
   const program = new Command()
     .name('kms-replicas')
@@ -111,7 +155,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .addOption(regionOption())
     .addOption(concurrencyOption())
     .action(async (_o: RegionOptions, command: Command) => {
-      code = await withTarget(command, { DRY_RUN: 'true' }, (target, g, o) => listing('plan', target, g, o as RegionOptions, io));
+      code = await withTarget(command, { DRY_RUN: 'true' }, (target, g, o) => listing('plan', target, g, o as RegionOptions, io, screen));
     });
 
   program
@@ -121,7 +165,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .addOption(regionOption())
     .addOption(concurrencyOption())
     .action(async (_o: RegionOptions, command: Command) => {
-      code = await withTarget(command, { DRY_RUN: 'true' }, (target, g, o) => listing('status', target, g, o as RegionOptions, io));
+      code = await withTarget(command, { DRY_RUN: 'true' }, (target, g, o) => listing('status', target, g, o as RegionOptions, io, screen));
     });
 
   program
@@ -139,7 +183,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     )
     .option('--dry-run', 'observe and plan only, write nothing (DRY_RUN=true)')
     .action(async (o: { dryRun?: boolean }, command: Command) => {
-      code = await withTarget(command, o.dryRun ? { DRY_RUN: 'true' } : {}, (target, g, opts) => sweepCommand(target, g, opts as SweepCliOptions, io));
+      code = await withTarget(command, o.dryRun ? { DRY_RUN: 'true' } : {}, (target, g, opts) => sweepCommand(target, g, opts as SweepCliOptions, io, screen));
     });
 
   program
@@ -308,12 +352,16 @@ interface SweepRuns {
   readonly interrupted: boolean;
 }
 
-/** Runs one sweep per Region with the progress bar; collects the managed keys' outcomes. */
+/**
+ * Runs one sweep per Region with its progress line (on a TTY stderr, without --json, and when no
+ * log lines go to stderr: they would break into it); collects the managed keys' outcomes.
+ */
 async function sweepAll(
   target: Target,
   global: GlobalOptions,
   options: SweepCliOptions,
   io: CliIo,
+  screen: ProgressSlot,
   collect: boolean,
 ): Promise<SweepRuns> {
   const regions = regionsOf(target, options);
@@ -323,7 +371,7 @@ async function sweepAll(
   announce(target, global, io);
   const runs: RegionRun[] = [];
   const notSwept: string[] = [];
-  const showBar = global.progress && !global.json && io.stderr.isTTY === true;
+  const showProgress = global.progress && !global.json && io.stderr.isTTY === true && target.runtime.config.logLevel === 'SILENT';
   const { logger, kms } = target.runtime;
   // ListKeys is not aborted: one page read is quick, and letting it finish lets an interrupted
   // sweep return its resume marker instead of throwing (sweepRegion throws when ListKeys fails).
@@ -336,16 +384,10 @@ async function sweepAll(
     const outcomes: ReconcileOutcome[] = [];
     // The CLI's own tally of finished keys: the report of a sweep whose ListKeys was interrupted.
     const tally = new GuardrailTally(region, target.runtime.settings.dryRun);
-    let total = 0;
     let pages = 0;
-    let done = 0;
-    let writes = 0;
-    const bar = showBar
-      ? new SingleBar(
-          { format: `${region} [{bar}] {value}/{total} keys{more} | {writes} writes`, stream: io.stderr as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true, gracefulExit: false },
-        )
-      : undefined;
-    bar?.start(0, 0, { more: '+', writes: 0 });
+    const progress = showProgress ? new SweepProgress(region, io.stderr) : undefined;
+    screen.progress = progress;
+    progress?.start();
     let result: SweepResult;
     try {
       result = await sweepRegion(
@@ -358,19 +400,13 @@ async function sweepAll(
           ...(io.signal ? { signal: io.signal } : {}),
           onPage: (keys, more) => {
             pages += 1;
-            total += keys;
-            bar?.setTotal(total);
-            bar?.update(done, { more: more ? '+' : '', writes });
+            progress?.listedPage(keys, more);
           },
           onKey: (key) => {
-            done += 1;
             tally.add(key);
             logKey(logger, region, key);
-            if (key.kind === 'reconciled') {
-              writes += key.outcome.writes;
-              if (collect && isManaged(key.outcome)) outcomes.push(key.outcome);
-            }
-            bar?.update(done, { writes });
+            if (key.kind === 'reconciled' && collect && isManaged(key.outcome)) outcomes.push(key.outcome);
+            progress?.keyDone(key.kind === 'reconciled' ? key.outcome.writes : 0);
           },
         },
         deps,
@@ -394,7 +430,8 @@ async function sweepAll(
         throw error;
       }
     } finally {
-      bar?.stop();
+      progress?.stop();
+      screen.progress = undefined;
     }
     logger.info('sweep finished', { region, complete: result.complete, stoppedBy: result.stoppedBy, resume: result.resume, keys: result.report.keys, writes: result.report.writes });
     outcomes.sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
@@ -457,8 +494,8 @@ function interruptionNote({ interrupted, notSwept }: SweepRuns): string {
   );
 }
 
-async function listing(command: 'plan' | 'status', target: Target, global: GlobalOptions, options: RegionOptions, io: CliIo): Promise<number> {
-  const swept = await sweepAll(target, global, options, io, true);
+async function listing(command: 'plan' | 'status', target: Target, global: GlobalOptions, options: RegionOptions, io: CliIo, screen: ProgressSlot): Promise<number> {
+  const swept = await sweepAll(target, global, options, io, screen, true);
   if (global.json) {
     const regions = swept.runs.map(({ result, outcomes }) => ({
       region: result.region,
@@ -475,8 +512,8 @@ async function listing(command: 'plan' | 'status', target: Target, global: Globa
   return exitCodeOfRuns(swept);
 }
 
-async function sweepCommand(target: Target, global: GlobalOptions, options: SweepCliOptions, io: CliIo): Promise<number> {
-  const swept = await sweepAll(target, global, options, io, false);
+async function sweepCommand(target: Target, global: GlobalOptions, options: SweepCliOptions, io: CliIo, screen: ProgressSlot): Promise<number> {
+  const swept = await sweepAll(target, global, options, io, screen, false);
   if (global.json) {
     io.stdout.write(`${JSON.stringify({ command: 'sweep', ...interruptionFields(swept), regions: swept.runs.map((r) => r.result) }, null, 2)}\n`);
   } else {

@@ -208,6 +208,20 @@ describe('npm start: a fixture npm start cannot use is a usage error naming the 
   });
 });
 
+describe('npm start | head', () => {
+  it('a reader that goes away after the first line: no EPIPE stack trace, exit 0', { timeout: 30_000 }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/demo.ts'], { cwd: ROOT, env: cleanEnv() });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // What `head -1` does: read the first chunk, then close the pipe.
+    child.stdout.once('data', () => child.stdout.destroy());
+
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    expect([code, stderr]).toEqual([0, '']);
+  });
+});
+
 describe('npm start: exit codes', () => {
   it.each([
     [['--bogus'], "error: unknown option '--bogus'\n(add --help for usage)\n"],
