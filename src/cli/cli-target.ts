@@ -88,7 +88,7 @@ export async function connectTarget(
       runtime: runtimeOf(config, EMBEDDED_CREDENTIALS),
       kind: 'embedded',
       defaultRegions: [DEMO_REGION],
-      description: `embedded KMS at ${kms.endpoint}, ${seeded.keysInRegion} demo keys in ${DEMO_REGION}`,
+      description: `embedded KMS at ${kms.endpoint}, ${seeded.keysInRegion} demo key${seeded.keysInRegion === 1 ? '' : 's'} in ${DEMO_REGION}`,
       close: () => kms.close(),
     };
   } catch (error) {

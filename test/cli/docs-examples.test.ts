@@ -2,7 +2,7 @@
  * The commands the README and events/README.md give a new user work as written, offline, with
  * no AWS account and no credentials of the user's own.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'docs-examples-home-'));
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const servers: ChildProcess[] = [];
+afterAll(() => {
+  // Also when a test failed or timed out before stopping what it started.
+  for (const server of servers) server.kill('SIGTERM');
+  rmSync(home, { recursive: true, force: true });
+});
 
 /** A new user's environment: no AWS settings, no credentials, no ~/.aws, no instance metadata. */
 function newUserEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -55,6 +60,7 @@ describe('the README: the AWS CLI against the embedded KMS', () => {
     const example = readme.split('\n').find((line) => line.includes('aws kms list-keys --endpoint-url'));
     const { env: assignments, argv } = parseCommandLine(example ?? '');
     const emulator = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/cli.ts', '--port', '0'], { cwd: ROOT, env: newUserEnv() });
+    servers.push(emulator);
     try {
       const banner = await new Promise<string>((resolve, reject) => {
         let seen = '';

@@ -647,7 +647,7 @@ describe('the kms-replicas bin', () => {
   it('prints no AWS SDK Node version warning', { timeout: 30_000 }, async () => {
     const { stderr } = await run(process.execPath, ['bin/kms-replicas.js', '--embedded', '--seed', '1', 'status'], { timeout: 25_000, env: isolatedEnv() });
 
-    expect(stderr).toMatch(/^Target: embedded KMS at http:\/\/127\.0\.0\.1:\d+, 1 demo keys in us-east-1\n$/);
+    expect(stderr).toMatch(/^Target: embedded KMS at http:\/\/127\.0\.0\.1:\d+, 1 demo key in us-east-1\n$/);
   });
 
   it('an endpoint without credentials: exit 70 with a hint that a local endpoint takes any credentials', { timeout: 30_000 }, async () => {
