@@ -93,6 +93,7 @@ export type RegionStatusCode =
   | 'created'
   | 'already-exists'
   | 'restored'
+  | 'restore-planned'
   | 'invalid-region'
   | 'region-not-allowed'
   | 'failed'
