@@ -143,6 +143,59 @@ describe('a restore of a replica scheduled for deletion', () => {
   });
 });
 
+describe('a restore under stress', () => {
+  it("converges to silence: the reconciler's own TagResource, CancelKeyDeletion, EnableKey and UntagResource echoes plan nothing", async () => {
+    const h = await start();
+    await seedReplicaPendingDeletion(h); // the person's ScheduleKeyDeletion event is queued
+
+    const deliveries = await h.deliverAll();
+
+    expect(deliveries.map((d) => (d.event as { detail: { eventName: string } }).detail.eventName)).toEqual([
+      'ScheduleKeyDeletion',
+      'TagResource',
+      'CancelKeyDeletion',
+      'EnableKey',
+      'UntagResource',
+    ]);
+    expect(deliveries.map((d) => (d.result as { outcome?: ReconcileOutcome } | undefined)?.outcome?.writes)).toEqual([4, 0, 0, 0, 0]);
+    expect(h.kms.describe('us-west-2', FIXTURE_KEY_ID)?.KeyState).toBe('Enabled');
+  });
+
+  it('two reconciles restoring the same replica at once: one cancels, the other is retried, and the family ends Enabled and unmarked', async () => {
+    const h = await start();
+    await seedReplicaPendingDeletion(h);
+
+    const both = await Promise.all([h.invoke(loadFixture('schedule-key-deletion')), h.invoke(loadFixture('tag-resource'))].map((p) => p.then((r) => r, (e: unknown) => e)));
+    // The loser's CancelKeyDeletion answers KMSInvalidState (retryable), unless it read the replica
+    // after the winner cancelled it (then it completes the restore too). Whatever the interleaving,
+    // two more reconciles finish the job (one if the loser re-added the marker after the winner removed it).
+    for (let i = 0; i < 2; i += 1) await h.invoke(loadFixture('tag-resource'));
+    const last = outcomeOf(await h.invoke(loadFixture('tag-resource')));
+
+    expect(h.kms.calls().filter((c) => c.operation === 'CancelKeyDeletion' && c.errorCode === undefined)).toHaveLength(1);
+    expect(both.filter((r) => !(r instanceof RetryableError) && (r as { status?: string }).status !== 'reconciled')).toEqual([]);
+    expect(h.kms.describe('us-west-2', FIXTURE_KEY_ID)?.KeyState).toBe('Enabled');
+    expect(h.kms.tags('us-east-1', FIXTURE_KEY_ID)).toEqual({ 'replica-regions': 'us-west-2', team: 'payments' });
+    expect(last).toMatchObject({ writes: 0, regions: [{ region: 'us-west-2', status: 'present' }] });
+  });
+
+  it('on a primary with no free tag slot, fails the Region at TagResource and leaves the replica untouched', async () => {
+    const h = await start();
+    const full = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`tag-${i}`, 'x']));
+    h.kms.seedKey({ region: 'us-east-1', keyId: FIXTURE_KEY_ID, multiRegion: true, tags: { 'replica-regions': 'us-west-2', ...full } });
+    h.kms.seedReplica(FIXTURE_KEY_ID, 'us-east-1', 'us-west-2', { keyState: 'PendingDeletion' });
+
+    const outcome = outcomeOf(await h.invoke(loadFixture('schedule-key-deletion')));
+
+    expect(outcome.regions).toMatchObject([
+      { region: 'us-west-2', status: 'failed', error: { name: 'TagException', retryable: false } },
+    ]);
+    expect(outcome.regions[0]?.message).toMatch(/^TagResource failed: .*; nothing was changed$/);
+    expect(outcome.writes).toBe(1);
+    expect(h.kms.describe('us-west-2', FIXTURE_KEY_ID)?.KeyState).toBe('PendingDeletion');
+  });
+});
+
 describe('a replica a person disabled', () => {
   it('is reported and never enabled by the reconciler', async () => {
     const h = await start();
