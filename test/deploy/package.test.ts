@@ -136,7 +136,7 @@ const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Actio
 const kmsArn = (key: string): { 'Fn::Sub': string } => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:*:\${AWS::AccountId}:key/${key}` });
 
 describe('the packaged stack: events and schedule', () => {
-  it('routes exactly the trigger events, successful calls only, to the key-event function, with retries and a dead-letter queue', () => {
+  it("routes exactly the trigger events of the stack's own account, successful calls only, to the key-event function, with retries and a dead-letter queue", () => {
     const rules = resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => r.Properties.EventPattern !== undefined);
     expect(rules).toHaveLength(1);
     expect(rules[0]?.Properties).toEqual({
@@ -146,6 +146,7 @@ describe('the packaged stack: events and schedule', () => {
       EventPattern: {
         source: ['aws.kms'],
         'detail-type': ['AWS API Call via CloudTrail'],
+        account: [{ Ref: 'AWS::AccountId' }],
         detail: { eventSource: ['kms.amazonaws.com'], eventName: [...TRIGGER_EVENT_NAMES], errorCode: [{ exists: false }] },
       },
       Targets: [
@@ -257,7 +258,7 @@ describe('the packaged stack: functions', () => {
     ]);
   });
 
-  it('gives both functions the settings, normalised, and their own role to skip their echoes', () => {
+  it('gives both functions the settings, normalised, their own role to skip their echoes and their account', () => {
     const environments = resourcesOfType(defaults, 'AWS::Lambda::Function').map((fn) => fn.Properties.Environment.Variables);
     const expected = {
       REPLICA_REGIONS_TAG: 'replica-regions',
@@ -273,6 +274,7 @@ describe('the packaged stack: functions', () => {
       OUTCOME_EVENT_BUS: '',
       POWERTOOLS_SERVICE_NAME: 'kms-replica-reconciler',
       RECONCILER_PRINCIPAL_ARN: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
+      ACCOUNT_ID: { Ref: 'AWS::AccountId' },
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
@@ -600,12 +602,12 @@ describe('the packaged bundles on the embedded KMS', () => {
     const resultFile = join(dir, 'result.json');
     writeFileSync(eventFile, JSON.stringify(event));
     const variables = fn.Environment.Variables as Record<string, unknown>;
-    const deployed = Object.fromEntries(
-      Object.entries(variables).map(([name, value]) => [
-        name,
-        name === 'RECONCILER_PRINCIPAL_ARN' ? 'arn:aws:iam::111122223333:role/kms-replica-reconciler-prod-us-east-1-lambdaRole' : String(value),
-      ]),
-    );
+    // What CloudFormation resolves in an account 111122223333 deployment.
+    const resolved: Record<string, string> = {
+      RECONCILER_PRINCIPAL_ARN: 'arn:aws:iam::111122223333:role/kms-replica-reconciler-prod-us-east-1-lambdaRole',
+      ACCOUNT_ID: '111122223333',
+    };
+    const deployed = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolved[name] ?? String(value)]));
     const env = {
       PATH: process.env.PATH ?? '',
       ...deployed,
