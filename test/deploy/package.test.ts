@@ -379,6 +379,9 @@ describe('the packaged stack: IAM, statement by statement', () => {
     },
   ];
 
+  /** `key/*` of the stack's account in each given Region: where tag-on-create needs TagResource. */
+  const keysOfRegions = (regions: readonly string[]): unknown[] =>
+    regions.map((r) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:${r}:\${AWS::AccountId}:key/*` }));
   const replicationStatements = (regions: readonly string[]): Statement[] => [
     {
       Sid: 'ReplicateMultiRegionPrimaries',
@@ -425,7 +428,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
             Sid: 'TagReplicaKeys',
             Effect: 'Allow',
             Action: 'kms:TagResource',
-            Resource: kmsArn('*'),
+            Resource: keysOfRegions(regions),
             Condition: { Bool: { 'kms:MultiRegion': 'true' }, StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
           },
         ],
@@ -521,6 +524,14 @@ describe('the packaged stack: IAM, statement by statement', () => {
       .flatMap(actionsOf)
       .filter((a) => a.startsWith('kms:') && !/^kms:(Describe|List|Get)/.test(a));
     expect(kmsWrites).toEqual(['kms:ReplicateKey', 'kms:CreateKey', 'kms:TagResource']);
+  });
+
+  it('grants TagResource, which tag-on-create needs on every key of the account and Region, only in the Regions replicas may be created in', () => {
+    const tagging = (from: Packaged): Statement | undefined => everyStatement(from).find((s) => actionsOf(s).includes('kms:TagResource'));
+    expect(tagging(customised)?.Resource).toEqual(keysOfRegions(['eu-west-1', 'us-west-2']));
+    expect(tagging(defaults)?.Resource).toEqual(keysOfRegions(regionsOfPartition('aws')));
+    // No Region wildcard: a replica key of this account in any other Region cannot be tagged.
+    expect(JSON.stringify(tagging(defaults)?.Resource)).not.toContain('kms:*:');
   });
 
   it('has no wildcard action, and no write on every resource without a condition', () => {
