@@ -18,6 +18,7 @@ const REPLICA_EXISTS: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>(
   'created',
   'already-exists',
   'restored',
+  'restore-planned',
   'extra',
 ]);
 
@@ -115,12 +116,14 @@ export function isManaged(outcome: ReconcileOutcome): boolean {
 
 /**
  * `plan`: one row per key and Region where something would be done or is in the way.
- * `missing` on an `Enabled` primary reads `ReplicateKey`. Every key listed is a primary key of
- * `region` (a replica's family is planned from its primary's Region).
+ * `missing` on an `Enabled` primary reads `ReplicateKey`; `restore-planned` reads its calls.
+ * Every key listed is a primary key of `region` (a replica's family is planned from its
+ * primary's Region).
  */
 export function renderPlan(region: string, outcomes: readonly ReconcileOutcome[], result: SweepResult): string {
   const rows: string[][] = [];
   let replicate = 0;
+  let restore = 0;
   for (const outcome of outcomes) {
     if (outcome.result === 'not-multi-region') {
       rows.push([outcome.keyId, '-', 'not-multi-region: single-Region key carries the tag']);
@@ -134,13 +137,17 @@ export function renderPlan(region: string, outcomes: readonly ReconcileOutcome[]
         replicate += 1;
       } else if (status.status === 'missing') {
         plan = `missing (primary key is ${outcome.primaryKeyState ?? 'not Enabled'}: no write)`;
+      } else if (status.status === 'restore-planned') {
+        plan = status.message ?? 'restore planned';
+        restore += 1;
       }
       rows.push([outcome.keyId, status.region, plan]);
     }
   }
+  const restores = restore > 0 ? ` and ${plural(restore, 'restore')}` : '';
   const head =
     `Plan for ${region} (dry run, nothing written): ${plural(result.report.keys, 'key')} listed, ` +
-    `${plural(replicate, 'ReplicateKey call')} would be made${incompleteNote(result)}`;
+    `${plural(replicate, 'ReplicateKey call')}${restores} would be made${incompleteNote(result)}`;
   return rows.length > 0 ? `${head}\n${fittedTable(['Key', 'Region', 'Plan'], rows, [2])}` : `${head}\nNothing to replicate and nothing in the way.`;
 }
 

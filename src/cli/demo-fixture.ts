@@ -10,13 +10,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as z from 'zod/mini';
 import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../regions.js';
+import { LOCAL_ACCOUNT_ID } from './local-lambda.js';
 
 /** The fixture's key, as `CreateKey` described it. */
 export interface FixtureKey {
   readonly keyId: string;
   readonly region: string;
-  /** The 12-digit account of the key (the embedded KMS is started with it). */
-  readonly account: string;
   readonly multiRegion: boolean;
   readonly description: string;
   readonly tags: Record<string, string>;
@@ -90,8 +89,9 @@ const fixtureSchema = z.object(
  * Checks: valid JSON; `detail.eventName` is `CreateKey`, without `errorCode`; `detail.awsRegion`
  * is a Region where AWS KMS is available; `keyMetadata.keyId` is a multi-Region key id (`mrk-`
  * and 32 hex digits) when `multiRegion` is true, else a key id (UUID); the key is a primary
- * (a replica's `CreateKey` is caused by `ReplicateKey`); the account is 12 digits; every key ARN
- * (`keyMetadata.arn`, `detail.resources[].ARN`) names that key, Region, account and partition.
+ * (a replica's `CreateKey` is caused by `ReplicateKey`); the event's `account` is the local
+ * stack's (`LOCAL_ACCOUNT_ID`: the key-event rule sees its own account's events only); every key
+ * ARN (`keyMetadata.arn`, `detail.resources[].ARN`) names that key, Region, account and partition.
  *
  * @param path - the fixture file (relative to the working directory).
  * @returns the event as read, and the key it describes.
@@ -121,7 +121,14 @@ export function readFixture(path: string): { event: Record<string, unknown>; key
   } else if (!lookupRegion(region)) {
     problems.push(`detail.awsRegion: '${region}' is not a Region where AWS KMS is available`);
   }
-  if (!ACCOUNT_ID.test(account)) problems.push(`account: '${account}' is not a 12-digit AWS account id`);
+  if (!ACCOUNT_ID.test(account)) {
+    problems.push(`account: '${account}' is not a 12-digit AWS account id`);
+  } else if (account !== LOCAL_ACCOUNT_ID) {
+    problems.push(
+      `account: '${account}' is not the account of the local stack npm start plays, ${LOCAL_ACCOUNT_ID} ` +
+        "(its EventBridge rule sees its own account's events only): use that account in the fixture",
+    );
+  }
   const keyIdPath = 'detail.responseElements.keyMetadata.keyId';
   if (multiRegion && !MULTI_REGION_KEY_ID.test(metadata.keyId)) {
     problems.push(`${keyIdPath}: '${metadata.keyId}' is not a multi-Region key id (mrk- and 32 hex digits), as multiRegion is true`);
@@ -155,7 +162,6 @@ export function readFixture(path: string): { event: Record<string, unknown>; key
     key: {
       keyId: metadata.keyId,
       region,
-      account,
       multiRegion,
       description: metadata.description ?? '',
       tags: Object.fromEntries(tags.map((t) => [t.tagKey, t.tagValue])),

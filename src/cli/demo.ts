@@ -129,13 +129,12 @@ async function main(): Promise<number> {
   let kms: EmbeddedKms | undefined;
   try {
     kms = await startEmbeddedKms({
-      account: key.account,
       replicaDelayMs: options.replicaDelayMs,
       callerIdentities: {
         [ACCESS_KEY_ID]: {
           type: 'AssumedRole',
           principalId: 'AROAEMBEDDEDDEMO:keyEvent',
-          arn: `arn:aws:sts::${key.account}:assumed-role/${ROLE_NAME}/keyEvent`,
+          arn: `arn:aws:sts::111122223333:assumed-role/${ROLE_NAME}/keyEvent`,
         },
       },
     });
