@@ -69,7 +69,7 @@ function longestLine(text: string): number {
 }
 
 /** Greedy word wrap at `width` characters; a word longer than a line is cut into pieces. */
-export function wrapText(text: string, width: number): string {
+function wrapText(text: string, width: number): string {
   const lines: string[] = [];
   for (const paragraph of text.split('\n')) {
     let line = '';
@@ -90,7 +90,7 @@ export function wrapText(text: string, width: number): string {
 }
 
 /** `1 key`, `2 keys`. */
-export function plural(count: number, noun: string): string {
+function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 

@@ -4,7 +4,8 @@
  * embedded KMS (`--embedded`), seeded with the deterministic demo account (`--seed N`).
  */
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
-import { loadConfig, type Config } from '../config.js';
+import { InvalidArgumentError } from 'commander';
+import { LOG_LEVELS, loadConfig, type Config } from '../config.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { DEMO_REGION, seedDemoKeys } from './demo-keys.js';
@@ -136,6 +137,18 @@ export function localLogLevel(option: string | undefined, env: Readonly<Record<s
   if (option !== undefined) return option;
   const fromEnv = [env.LOG_LEVEL, env.POWERTOOLS_LOG_LEVEL].some((v) => v !== undefined && v.trim() !== '');
   return fromEnv ? undefined : 'SILENT';
+}
+
+/**
+ * Commander's parser of a `--log-level` option: one of `LOG_LEVELS`, in any case.
+ *
+ * @returns the level in upper case.
+ * @throws {InvalidArgumentError} naming the levels accepted (a usage error).
+ */
+export function parseLogLevelOption(value: string): string {
+  const level = LOG_LEVELS.find((l) => l === value.toUpperCase());
+  if (!level) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
+  return level;
 }
 
 /** A Powertools Logger whose JSON lines go to a sink (one line each) instead of the console. */

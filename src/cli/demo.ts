@@ -12,7 +12,7 @@ import { reconcileKey } from '../reconcile.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { ReconcileOutcome } from '../types.js';
 import { renderFamily } from './cli-render.js';
-import { createSinkLogger, localLogLevel } from './cli-target.js';
+import { createSinkLogger, localLogLevel, parseLogLevelOption } from './cli-target.js';
 import { FixtureError, readFixture, type FixtureKey } from './demo-fixture.js';
 import { EX_USAGE } from './exit-codes.js';
 import { deliverUntilQuiet, type Delivery } from './local-lambda.js';
@@ -43,9 +43,7 @@ function parseArgs(argv: readonly string[]): DemoOptions {
     .option('--no-skip-own-events', "reconcile the reconciler's own ReplicateKey echoes instead of skipping them")
     .option('--json', 'print one JSON document instead of tables')
     .addOption(
-      new Option('--log-level <level>', `the handler's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default: LOG_LEVEL, else SILENT)`).argParser(
-        parseLogLevel,
-      ),
+      new Option('--log-level <level>', `the handler's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default: LOG_LEVEL, else SILENT)`).argParser(parseLogLevelOption),
     )
     .addHelpText(
       'after',
@@ -67,12 +65,6 @@ function parseArgs(argv: readonly string[]): DemoOptions {
     json: o.json === true,
     ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
   };
-}
-
-function parseLogLevel(value: string): string {
-  const level = LOG_LEVELS.find((l) => l === value.toUpperCase());
-  if (!level) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
-  return level;
 }
 
 function parseMs(value: string): number {

@@ -4,7 +4,7 @@
  * real AWS, any KMS endpoint, or the embedded KMS. Documented in `docs/CLI.md`.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, LOG_LEVELS } from '../config.js';
+import { ConfigError } from '../config.js';
 import { RetryableError, TerminalError, type ReconcilerError } from '../errors.js';
 import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence, type SweepKeyResult } from '../guardrail.js';
 import { reconcileKey } from '../reconcile.js';
@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime.js';
 import { DEFAULT_SWEEP_CONCURRENCY, sweepRegion, type SweepResult } from '../sweep.js';
 import type { ErrorSummary, ReconcileOutcome } from '../types.js';
 import { isManaged, renderFamily, renderPlan, renderReconcileError, renderStatus, renderSweep } from './cli-render.js';
-import { TargetError, connectTarget, localLogLevel, type Target, type TargetOptions } from './cli-target.js';
+import { TargetError, connectTarget, localLogLevel, parseLogLevelOption, type Target, type TargetOptions } from './cli-target.js';
 import { EX_USAGE } from './exit-codes.js';
 import { SweepProgress } from './progress.js';
 
@@ -138,7 +138,7 @@ async function runProgram(argv: readonly string[], io: CliIo, screen: ProgressSl
     .option('--no-progress', 'no progress bar (it is shown only on a TTY stderr anyway)')
     .addOption(
       new Option('--log-level <level>', 'reconciler log level: one JSON line per key on stderr at INFO (managed keys) or DEBUG (every key) (default: LOG_LEVEL, else SILENT)')
-        .argParser(parseLogLevel),
+        .argParser(parseLogLevelOption),
     )
     .showHelpAfterError('(see kms-replicas --help)')
     .exitOverride()
@@ -609,10 +609,4 @@ function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
   return n;
-}
-
-function parseLogLevel(value: string): string {
-  const level = LOG_LEVELS.find((l) => l === value.toUpperCase());
-  if (!level) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
-  return level;
 }
