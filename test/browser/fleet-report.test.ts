@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { measureFleetReport } from '../../bench/fleet-report.js';
 import { syntheticFleetStatus } from '../../bench/fleet-status.js';
 import { launchChromium, type HeadlessChromium } from '../../scripts/chromium.js';
 import { runCli } from '../../src/cli/kms-replicas.js';
@@ -331,4 +332,19 @@ describe('a page of 1,000 key families across 12 Regions', () => {
     expect(watch).toEqual({ requests: [], errors: [], dialogs: [] });
     await page.close();
   }, 30_000);
+});
+
+describe('the fleet report benchmark (npm run bench:report)', () => {
+  it('measures the size of the page and its timings in Chromium (no timing asserted)', async () => {
+    const size = { families: 20, regions: 3 };
+
+    const figures = await measureFleetReport(size, 1, browser, folder);
+
+    const page = renderFleetReport(syntheticFleetStatus(size), { generatedAt: new Date('2026-12-01T00:00:00Z'), source: 'synthetic' });
+    expect(figures.bytes).toBe(Buffer.byteLength(page, 'utf8'));
+    expect([figures.size, figures.runs]).toEqual([size, 1]);
+    for (const ms of [figures.renderMs, figures.firstPaintMs, figures.firstContentfulPaintMs, figures.loadEventMs, figures.filterMs]) {
+      expect(Number.isFinite(ms) && ms >= 0).toBe(true);
+    }
+  });
 });
