@@ -100,6 +100,14 @@ function statusOf(region: string, status: RegionStatusCode): FleetRegionStatus {
         deletionDate: '2027-01-15T09:30:00.000Z',
         message: 'replica is scheduled for deletion; ReplicateKey to this Region fails until the deletion is cancelled or completes',
       };
+    case 'restore-planned':
+      return {
+        region,
+        status,
+        keyState: 'PendingDeletion',
+        deletionDate: '2027-01-15T09:30:00.000Z',
+        message: 'would call CancelKeyDeletion and EnableKey in this Region (DRY_RUN)',
+      };
     case 'failed':
       return { region, status, error: { name: 'AccessDeniedException', message: 'User is not authorized to perform: kms:ReplicateKey', retryable: false } };
     case 'invalid-region':

@@ -124,13 +124,22 @@ export const STATUS_STYLE = {
     order: 6,
     concern: 'drift',
   },
+  'restore-planned': {
+    glyph: 'RSP',
+    label: 'restore-planned',
+    meaning: "a restore of the replica pending deletion would be made (ON_PENDING_DELETION=restore with DRY_RUN)",
+    background: ORANGE,
+    foreground: BLACK,
+    order: 7,
+    concern: 'drift',
+  },
   extra: {
     glyph: 'EXT',
     label: 'extra',
     meaning: 'a replica in a Region the tag does not name; left in place',
     background: BLUE,
     foreground: WHITE,
-    order: 7,
+    order: 8,
     concern: 'note',
   },
   creating: {
@@ -139,7 +148,7 @@ export const STATUS_STYLE = {
     meaning: 'the replica is being created (Creating); counts as present',
     background: SKY_BLUE,
     foreground: BLACK,
-    order: 8,
+    order: 9,
     concern: 'converged',
   },
   created: {
@@ -148,7 +157,7 @@ export const STATUS_STYLE = {
     meaning: 'ReplicateKey succeeded in this run',
     background: BLUISH_GREEN,
     foreground: BLACK,
-    order: 9,
+    order: 10,
     concern: 'converged',
   },
   'already-exists': {
@@ -157,7 +166,7 @@ export const STATUS_STYLE = {
     meaning: 'ReplicateKey answered AlreadyExistsException (made concurrently): success',
     background: BLUISH_GREEN,
     foreground: BLACK,
-    order: 10,
+    order: 11,
     concern: 'converged',
   },
   restored: {
@@ -166,7 +175,7 @@ export const STATUS_STYLE = {
     meaning: "the replica's deletion was cancelled and it was enabled (ON_PENDING_DELETION=restore)",
     background: BLUISH_GREEN,
     foreground: BLACK,
-    order: 11,
+    order: 12,
     concern: 'converged',
   },
   present: {
@@ -175,7 +184,7 @@ export const STATUS_STYLE = {
     meaning: 'a replica exists and needs nothing',
     background: BLUISH_GREEN_TINT,
     foreground: BLACK,
-    order: 12,
+    order: 13,
     concern: 'converged',
   },
 } as const satisfies Record<RegionStatusCode, StatusStyle>;
