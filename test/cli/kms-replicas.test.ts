@@ -377,6 +377,7 @@ describe('kms-replicas on the embedded KMS', () => {
     expect(JSON.parse(stdout)).toEqual({
       command: 'reconcile',
       keyId: 'mrk-5f4730e7e7d0afa6dbd5934fdecb8b34',
+      description: 'demo key 7 (missing-one)',
       primaryArn: 'arn:aws:kms:us-east-1:111122223333:key/mrk-5f4730e7e7d0afa6dbd5934fdecb8b34',
       primaryRegion: 'us-east-1',
       primaryKeyState: 'Enabled',
