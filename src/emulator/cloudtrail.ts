@@ -35,7 +35,13 @@ export function toCloudTrailShape(value: unknown): unknown {
     const shaped: Record<string, unknown> = {};
     for (const [key, member] of Object.entries(value)) {
       if (member === undefined) continue;
-      shaped[key.charAt(0).toLowerCase() + key.slice(1)] = toCloudTrailShape(member);
+      // defineProperty, not assignment: a member named `__proto__` (a caller may send one) stays data.
+      Object.defineProperty(shaped, key.charAt(0).toLowerCase() + key.slice(1), {
+        value: toCloudTrailShape(member),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return shaped;
   }

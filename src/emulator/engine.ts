@@ -16,7 +16,7 @@ import type { OperationContext, OperationDefinition, SideRecord } from './operat
 import { QuotaLimiter, type QuotaCharge } from './quotas.js';
 import type { KeyStore } from './store.js';
 import type { CallRecord, CloudTrailEventBridgeEvent, CloudTrailUserIdentity } from './types.js';
-import type { RequestInput } from './validation.js';
+import { exceedsNestingDepth, type RequestInput } from './validation.js';
 
 /** The SigV4 facts the emulator uses: who called, in which Region, for which service. */
 export interface CallerCredentials {
@@ -32,8 +32,10 @@ export interface ApiRequest {
   target: string;
   /** The caller, or the authentication error that stops the request. */
   caller: CallerCredentials | KmsApiError;
-  /** The raw JSON body. */
-  body: string;
+  /** The raw body: bytes as received (decoded here as UTF-8), or a string. */
+  body: Uint8Array | string;
+  /** The transport's refusal of the body (e.g. too large); answered after the caller checks. */
+  bodyRefusal?: KmsApiError;
   sourceIPAddress: string;
   userAgent: string;
 }
@@ -100,10 +102,25 @@ export class KmsEngine {
 
   constructor(private readonly options: EngineOptions) {}
 
-  /** Serves one request. Never throws: every failure becomes an error response. */
+  /**
+   * Serves one request. Never throws: every failure becomes an error response; one the emulator did
+   * not foresee becomes `KMSInternalException` (500), recorded as a call like any other.
+   */
   invoke(request: ApiRequest): ApiResponse {
     const requestId = newRequestId();
     const at = this.options.now();
+    try {
+      return this.serve(request, requestId, at);
+    } catch (error) {
+      const apiError = toApiError(error);
+      const operation = request.target.slice(request.target.indexOf('.') + 1);
+      const region = request.caller instanceof KmsApiError ? '' : request.caller.region;
+      this.record({ operation, region, errorCode: apiError.code, at });
+      return errorResponse(apiError, requestId);
+    }
+  }
+
+  private serve(request: ApiRequest, requestId: string, at: number): ApiResponse {
     this.sweepDeletions();
     const service: Service | undefined = request.target.startsWith(TARGET_PREFIX)
       ? 'kms'
@@ -145,6 +162,7 @@ export class KmsEngine {
     }
     let input: RequestInput;
     try {
+      if (request.bodyRefusal) throw request.bodyRefusal;
       input = parseBody(request.body);
     } catch (error) {
       const apiError = toApiError(error);
@@ -413,9 +431,32 @@ export function quotaCharges(operation: string, region: string, input: RequestIn
   return charges;
 }
 
-/** @throws KmsApiError `SerializationException` unless the body is a JSON object (empty means `{}`). */
-function parseBody(body: string): RequestInput {
+/**
+ * Nesting limit of request bodies (objects and arrays, the body itself is level 1). KMS's model
+ * nests at most 3 deep (`Tags[].TagKey`); AWS documents no limit for KMS. INF: 1,000, the default
+ * `maxNestingDepth` of Jackson's `StreamReadConstraints` (jackson-core 2.15+), the JSON parser of
+ * AWS's Java services; EventBridge documents a similar one for `Detail` (1,100, PutEvents API
+ * reference).
+ */
+export const MAX_BODY_NESTING_DEPTH = 1000;
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * @throws KmsApiError `SerializationException` unless the body is valid UTF-8, nests at most
+ *   {@link MAX_BODY_NESTING_DEPTH} levels and is a JSON object (empty means `{}`).
+ */
+function parseBody(raw: Uint8Array | string): RequestInput {
+  let body: string;
+  try {
+    body = typeof raw === 'string' ? raw : UTF8.decode(raw);
+  } catch {
+    throw serializationError('The request body is not valid UTF-8.');
+  }
   if (body.trim() === '') return {};
+  if (exceedsNestingDepth(body, MAX_BODY_NESTING_DEPTH)) {
+    throw serializationError(`The request body nests deeper than ${MAX_BODY_NESTING_DEPTH} levels of objects and arrays.`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -430,7 +471,12 @@ function parseBody(body: string): RequestInput {
 
 function toApiError(error: unknown): KmsApiError {
   if (error instanceof KmsApiError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  let message: string;
+  try {
+    message = error instanceof Error ? error.message : String(error);
+  } catch {
+    message = '(an unprintable error)';
+  }
   return internalError(`The embedded KMS failed: ${message}`);
 }
 

@@ -119,6 +119,15 @@ export function incompleteSignatureError(): KmsApiError {
   );
 }
 
+/**
+ * `RequestEntityTooLargeException` (413): the body exceeds `maxBytes`. INF: AWS documents no request
+ * size limit for KMS; the name and status are those AWS services use for an oversized payload
+ * (e.g. Lambda's `RequestEntityTooLargeException`, HTTP 413).
+ */
+export function bodyTooLargeError(maxBytes: number): KmsApiError {
+  return new KmsApiError('RequestEntityTooLargeException', `The request body exceeds ${maxBytes} bytes.`, 413);
+}
+
 /** `KMSInternalException` (500): an unexpected failure inside the emulator [S11]. */
 export function internalError(message: string): KmsApiError {
   return new KmsApiError('KMSInternalException', message, 500);

@@ -8,7 +8,7 @@ import { KmsApiError, serializationError } from './errors.js';
 import { newRequestId } from './ids.js';
 import { formatEventTime } from './cloudtrail.js';
 import type { PublishedEvent } from './types.js';
-import type { RequestInput } from './validation.js';
+import { exceedsNestingDepth, type RequestInput } from './validation.js';
 
 /** The `X-Amz-Target` prefix of EventBridge operations [S13 events model `targetPrefix`]. */
 export const EVENTS_TARGET_PREFIX = 'AWSEvents.';
@@ -16,6 +16,8 @@ export const EVENTS_TARGET_PREFIX = 'AWSEvents.';
 export const PUT_EVENTS_MAX_ENTRIES = 10;
 /** Total entry size per PutEvents call, bytes [S13 PutEvents: 256 KB; size rule of eb-putevent-size]. */
 export const PUT_EVENTS_MAX_BYTES = 262_144;
+/** "PutEvents will only process nested JSON up to 1100 levels deep" [PutEvents API reference]. */
+export const DETAIL_MAX_NESTING_DEPTH = 1100;
 
 const BUS_ARN_PATTERN = /^arn:aws[\w-]*:events:([a-z0-9-]+):(\d{12}):event-bus\/([/.\-_A-Za-z0-9]+)$/;
 const BUS_NAME_PATTERN = /^[/.\-_A-Za-z0-9]{1,256}$/;
@@ -75,7 +77,8 @@ type ResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: stri
  * - total size above 256 KB (UTF-8 bytes of Source, DetailType, Detail and Resources, plus 14 per
  *   `Time`) → `ValidationException` `Total size of the entries in the request is over the limit.` (INF wording);
  * - per entry, in order: no `Source`/`DetailType`/`Detail` → `InvalidArgument` `Parameter X is not
- *   valid. Reason: X is a required argument.`; `Detail` not a JSON object → `MalformedDetail`
+ *   valid. Reason: X is a required argument.`; `Detail` not a JSON object, or nested deeper than
+ *   {@link DETAIL_MAX_NESTING_DEPTH} levels → `MalformedDetail`
  *   `Detail is malformed.` (OBS); a malformed `EventBusName` → `InvalidArgument` (INF);
  * - accepted entries get a fresh UUID `EventId` and are stored; the answer lists one result per
  *   entry in request order plus `FailedEntryCount`.
@@ -158,7 +161,8 @@ function accept(ctx: PutEventsContext, entry: EntryInput): ResultEntry {
   }
   let detail: unknown;
   try {
-    detail = JSON.parse(entry.Detail as string);
+    // INF: a Detail nested deeper than EventBridge processes is refused like any malformed one.
+    detail = exceedsNestingDepth(entry.Detail as string, DETAIL_MAX_NESTING_DEPTH) ? undefined : JSON.parse(entry.Detail as string);
   } catch {
     detail = undefined;
   }
