@@ -119,7 +119,8 @@ const MARKER_RULE = { min: 1, max: 320, pattern: /^[\u0020-\u00FF]*$/, patternTe
  * - an unknown id → `NotFoundException: Key '<arn>' does not exist` (REC);
  * - a string starting `arn:` that is not a KMS key/alias ARN, or whose partition does not match
  *   its Region → `InvalidArnException` (INF: the model lists InvalidArn for bad ARNs; no recording);
- * - a non-ARN that is neither a UUID nor an `mrk-` id → `NotFoundException: Invalid keyId <value>` (INF);
+ * - a non-ARN that is neither a UUID nor an `mrk-` id → `NotFoundException: Invalid keyId '<value>'`,
+ *   the id in single quotes as real KMS words it [fact sheet §10];
  * - an alias name or alias ARN → `NotFoundException` (aliases are not modelled by the emulator);
  * - a key ARN of another account → `NotFoundException` (INF: cross-account access is not modelled).
  */
@@ -135,7 +136,7 @@ export function resolveKey(ctx: OperationContext, keyIdInput: string): KeyRecord
   } else if (keyIdInput.startsWith('alias/')) {
     throw notFoundError(`Alias arn:${partitionOfRegion(ctx.region)}:kms:${ctx.region}:${ctx.account}:${keyIdInput} is not found.`);
   } else if (!MULTI_REGION_KEY_ID_PATTERN.test(keyId) && !SINGLE_REGION_KEY_ID_PATTERN.test(keyId)) {
-    throw notFoundError(`Invalid keyId ${keyIdInput}`);
+    throw notFoundError(`Invalid keyId '${keyIdInput}'`);
   }
   const record = ctx.store.get(ctx.region, keyId);
   if (!record) throw keyDoesNotExistError(keyArn(ctx.region, ctx.account, keyId));
