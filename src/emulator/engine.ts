@@ -10,6 +10,7 @@ import {
   wrongServiceScopeError,
 } from './errors.js';
 import { EVENTS_TARGET_PREFIX, putEvents, type PublishedEventStore } from './eventbridge.js';
+import { BoundedLog } from './bounded-log.js';
 import { FaultInjector, type CallFaultDecision } from './faults.js';
 import { REGION_PATTERN, newRequestId } from './ids.js';
 import type { OperationContext, OperationDefinition, SideRecord } from './operations.js';
@@ -82,6 +83,8 @@ export interface EngineOptions {
   published?: PublishedEventStore;
   /** Real-time delay (ms) added to every answer; default 0. */
   latencyMs?: number;
+  /** How many call records to keep (oldest dropped first); default `Infinity`. */
+  historyLimit?: number;
 }
 
 const TARGET_PREFIX = 'TrentService.';
@@ -94,13 +97,15 @@ type Service = 'kms' | 'events';
  * answer. Around each call: the lazy deletion sweep, then fault injection, then quotas.
  */
 export class KmsEngine {
-  private readonly callLog: CallRecord[] = [];
+  private readonly callLog: BoundedLog<CallRecord>;
   private readonly queue: CloudTrailEventBridgeEvent[] = [];
   private readonly held: CloudTrailEventBridgeEvent[] = [];
   private readonly listeners = new Set<(event: CloudTrailEventBridgeEvent) => void>();
   private throttled = 0;
 
-  constructor(private readonly options: EngineOptions) {}
+  constructor(private readonly options: EngineOptions) {
+    this.callLog = new BoundedLog(options.historyLimit ?? Infinity);
+  }
 
   /**
    * Serves one request. Never throws: every failure becomes an error response; one the emulator did
@@ -272,14 +277,14 @@ export class KmsEngine {
     return deleted.length;
   }
 
-  /** Every call served so far, in order. */
+  /** Every call served so far (the last `historyLimit` of them), in order. */
   calls(): readonly CallRecord[] {
-    return this.callLog;
+    return this.callLog.list();
   }
 
   /** Forgets the call log. */
   resetCalls(): void {
-    this.callLog.length = 0;
+    this.callLog.clear();
   }
 
   /** Calls answered `ThrottlingException` since start (quotas and injected faults), kept across `resetCalls`. */

@@ -4,6 +4,7 @@
  * scope service `events`) [S13 events model]. Accepted events are stored per Region and bus for
  * tests to read; no rules or targets are modelled, and every bus name exists (INF).
  */
+import { BoundedLog } from './bounded-log.js';
 import { KmsApiError, serializationError } from './errors.js';
 import { newRequestId } from './ids.js';
 import { formatEventTime } from './cloudtrail.js';
@@ -30,9 +31,14 @@ export interface PublishedEventFilter {
   source?: string;
 }
 
-/** Accepted PutEvents entries, in acceptance order. */
+/** Accepted PutEvents entries, in acceptance order (the last `limit` of them). */
 export class PublishedEventStore {
-  private events: PublishedEvent[] = [];
+  private readonly events: BoundedLog<PublishedEvent>;
+
+  /** @param limit how many events to keep, oldest dropped first; default `Infinity`. @throws TypeError on an invalid limit. */
+  constructor(limit: number = Infinity) {
+    this.events = new BoundedLog(limit);
+  }
 
   /** Appends an accepted event. */
   add(event: PublishedEvent): void {
@@ -49,13 +55,14 @@ export class PublishedEventStore {
       bus = arn[3];
     }
     return this.events
+      .list()
       .filter((e) => (bus === undefined || e.bus === bus) && (region === undefined || e.region === region) && (filter.source === undefined || e.source === filter.source))
       .map((e) => ({ ...e, resources: [...e.resources], detail: structuredClone(e.detail) }));
   }
 
   /** Forgets every stored event. */
   clear(): void {
-    this.events = [];
+    this.events.clear();
   }
 }
 

@@ -107,6 +107,13 @@ export interface EmbeddedKmsOptions {
    * timers that `close()` clears, so it never keeps the process alive.
    */
   latencyMs?: number;
+  /**
+   * How many entries each history keeps: the call log ({@link EmbeddedKms.calls}) and the accepted
+   * PutEvents events ({@link EmbeddedKms.publishedEvents}); past it the oldest are dropped. Default
+   * `Infinity` (tests read whole histories); the standalone CLI (`npm run emulator`) keeps 10,000
+   * (`--history-limit`), so a long session stays within bounded memory.
+   */
+  historyLimit?: number;
 }
 
 /** Tags for seeding: a record or the API's list form. */
@@ -171,7 +178,7 @@ export interface EmbeddedKms {
   describe(region: string, keyId: string): KeyMetadataView | undefined;
   /** The key's tags (bare id or ARN), insertion-ordered; `undefined` when the key is absent. */
   tags(region: string, keyId: string): Record<string, string> | undefined;
-  /** Every API call served, in order, failed ones included. */
+  /** Every API call served, in order, failed ones included (the last {@link EmbeddedKmsOptions.historyLimit}). */
   calls(): readonly CallRecord[];
   /** Forgets the call log. */
   resetCalls(): void;
@@ -239,7 +246,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * Starts an embedded KMS listening on `options.host:options.port`.
- * @throws TypeError on an invalid account, delay, latency, key limit, seed, quota or fault plan;
+ * @throws TypeError on an invalid account, delay, latency, key limit, history limit, seed, quota or fault plan;
  *   Error when the port cannot be bound.
  */
 export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promise<EmbeddedKms> {
@@ -267,7 +274,11 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
   const quotas = new QuotaLimiter(options.quotas, now);
   const faults = new FaultInjector(seed);
   faults.setPlan(options.faults);
-  const published = new PublishedEventStore();
+  const historyLimit = options.historyLimit ?? Infinity;
+  if (historyLimit !== Infinity && (!Number.isInteger(historyLimit) || historyLimit < 0)) {
+    throw new TypeError(`historyLimit must be a non-negative integer or Infinity, got ${historyLimit}`);
+  }
+  const published = new PublishedEventStore(historyLimit);
   const engine = new KmsEngine({
     account,
     replicaDelayMs,
@@ -281,6 +292,7 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     faults,
     published,
     latencyMs,
+    historyLimit,
     ...(options.callerIdentities ? { callerIdentities: options.callerIdentities } : {}),
   });
   const server = await startHttpServer(engine, options.host ?? '127.0.0.1', options.port ?? 0);
