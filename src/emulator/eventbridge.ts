@@ -5,9 +5,10 @@
  * tests to read; no rules or targets are modelled, and every bus name exists (INF).
  */
 import { BoundedLog } from './bounded-log.js';
-import { KmsApiError, serializationError } from './errors.js';
+import { toApiError, type EmulatedService } from './dispatcher.js';
+import { KmsApiError, injectedInternalError, serializationError, throttlingError } from './errors.js';
 import { newRequestId } from './ids.js';
-import { formatEventTime } from './cloudtrail.js';
+import { formatEventTime } from './clock.js';
 import type { PublishedEvent } from './types.js';
 import { exceedsNestingDepth, type RequestInput } from './validation.js';
 
@@ -201,4 +202,26 @@ function accept(ctx: PutEventsContext, entry: EntryInput): ResultEntry {
     time: formatEventTime(entry.Time === undefined ? ctx.at : entry.Time * 1000),
   });
   return { EventId: id };
+}
+
+/**
+ * EventBridge on the embedded endpoint (`X-Amz-Target: AWSEvents.PutEvents`, SigV4 service
+ * `events`). No quota unless one is set for `PutEvents`; injected faults answer `InternalException`
+ * (500) / `ThrottlingException` `Rate exceeded` (INF).
+ */
+export function createEventBridgeService(options: { account: string; published: PublishedEventStore }): EmulatedService {
+  return {
+    targetPrefix: EVENTS_TARGET_PREFIX,
+    signingName: 'events',
+    hasOperation: (operation) => operation === 'PutEvents',
+    throttlingError: () => throttlingError('events'),
+    injectedInternalError: () => injectedInternalError('events'),
+    run(call) {
+      try {
+        return { output: putEvents({ region: call.caller.region, account: options.account, at: call.at, published: options.published }, call.input) };
+      } catch (error) {
+        return { error: toApiError(error) };
+      }
+    },
+  };
 }

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ApiRequest, ApiResponse, CallerCredentials } from './engine.js';
+import type { ApiRequest, ApiResponse, CallerCredentials } from './dispatcher.js';
 import { bodyTooLargeError, incompleteSignatureError, missingAuthenticationError, type KmsApiError } from './errors.js';
 import { newRequestId } from './ids.js';
 
-/** What the server hands each request to (the engine); it promises never to throw. */
+/** What the server hands each request to (the dispatcher); it promises never to throw. */
 export interface RequestHandler {
   invoke(request: ApiRequest): ApiResponse;
 }
@@ -24,7 +24,7 @@ const CREDENTIAL_PATTERN = /Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]
 /**
  * Reads the caller from a SigV4 `Authorization` header:
  * `AWS4-HMAC-SHA256 Credential=AKID/20261130/us-west-2/kms/aws4_request, SignedHeaders=…, Signature=…`.
- * The signature is not verified. The scope's service (`kms`, `events`) is returned so the engine
+ * The signature is not verified. The scope's service (`kms`, `events`) is returned so the dispatcher
  * can check it against the target. Returns the error to answer with when the header is missing or
  * carries no credential scope.
  */
@@ -36,7 +36,7 @@ export function parseAuthorization(header: string | undefined): CallerCredential
   return match[4] ? { accessKeyId: match[1], region: match[3], service: match[4] } : { accessKeyId: match[1], region: match[3] };
 }
 
-/** A listening HTTP front end for the engine. */
+/** A listening HTTP front end for the dispatcher. */
 export interface KmsHttpServer {
   /** `http://<host>:<port>` */
   readonly endpoint: string;
@@ -46,17 +46,17 @@ export interface KmsHttpServer {
 }
 
 /**
- * Serves the JSON 1.1 protocol for `engine`: POST with `X-Amz-Target: TrentService.<Op>` (KMS) or
+ * Serves the JSON 1.1 protocol for `dispatcher`: POST with `X-Amz-Target: TrentService.<Op>` (KMS) or
  * `AWSEvents.PutEvents` (EventBridge), JSON body; answers JSON with
  * `Content-Type: application/x-amz-json-1.1`, an `x-amzn-RequestId` header and, on failure,
  * `x-amzn-ErrorType` and `{"__type","message"}`. An answer with `delayMs` is sent after that much
  * real time (an unref'd timer, cleared by `close()`); one with `drop` destroys the socket instead.
  * @throws Error when the port cannot be bound.
  */
-export async function startHttpServer(engine: RequestHandler, host: string, port: number): Promise<KmsHttpServer> {
+export async function startHttpServer(dispatcher: RequestHandler, host: string, port: number): Promise<KmsHttpServer> {
   const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((request, response) => {
-    serve(engine, request, response, timers);
+    serve(dispatcher, request, response, timers);
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -85,7 +85,7 @@ export async function startHttpServer(engine: RequestHandler, host: string, port
   };
 }
 
-function serve(engine: RequestHandler, request: IncomingMessage, response: ServerResponse, timers: Set<NodeJS.Timeout>): void {
+function serve(dispatcher: RequestHandler, request: IncomingMessage, response: ServerResponse, timers: Set<NodeJS.Timeout>): void {
   const chunks: Buffer[] = [];
   let size = 0;
   request.on('data', (chunk: Buffer) => {
@@ -95,7 +95,7 @@ function serve(engine: RequestHandler, request: IncomingMessage, response: Serve
   });
   request.on('end', () => {
     try {
-      const answer = engine.invoke({
+      const answer = dispatcher.invoke({
         target: headerValue(request, 'x-amz-target') ?? '',
         caller: parseAuthorization(headerValue(request, 'authorization')),
         body: size > MAX_BODY_BYTES ? '' : Buffer.concat(chunks),
@@ -131,7 +131,7 @@ function serve(engine: RequestHandler, request: IncomingMessage, response: Serve
 }
 
 /**
- * The last resort: whatever escapes the engine (which promises never to throw) is answered
+ * The last resort: whatever escapes the dispatcher (which promises never to throw) is answered
  * `InternalFailure` (500), the error every AWS API lists among its common errors, and the server
  * keeps serving. When even that cannot be sent (headers already out), the connection is dropped.
  */

@@ -211,7 +211,7 @@ describe('embedded KMS: hostile input is answered, never fatal', () => {
 });
 
 describe('embedded KMS HTTP front end: the last-resort handler', () => {
-  it('answers InternalFailure (500) when the engine breaks its promise never to throw, and keeps serving', async () => {
+  it('answers InternalFailure (500) when the dispatcher breaks its promise never to throw, and keeps serving', async () => {
     // Prepare: a handler that throws on its first request only.
     let calls = 0;
     const server = await startHttpServer(

@@ -1,5 +1,6 @@
-import { newRequestId } from './ids.js';
-import type { CloudTrailApiCallEvent, CloudTrailRecord, CloudTrailServiceEvent, CloudTrailUserIdentity } from './types.js';
+import { formatEventTime } from '../clock.js';
+import { newRequestId } from '../ids.js';
+import type { CloudTrailApiCallEvent, CloudTrailRecord, CloudTrailServiceEvent, CloudTrailUserIdentity } from '../types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
 
@@ -16,11 +17,6 @@ export function formatCloudTrailDate(epochMs: number): string {
     `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()}, ` +
     `${hour12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`
   );
-}
-
-/** Epoch ms as CloudTrail's `eventTime`: ISO 8601, whole seconds, `Z` (`2020-11-18T01:29:18Z`). */
-export function formatEventTime(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 /**
