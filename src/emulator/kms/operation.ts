@@ -21,10 +21,12 @@ export interface SideRecord {
   /** Sets `userIdentity.invokedBy`: the record was made by a service on the caller's behalf. */
   invokedBy?: string;
   /**
-   * Keep the caller's `sourceIPAddress`/`userAgent` (as AWS's UpdatePrimaryRegion sample does);
-   * by default a record with `invokedBy` names that service in both fields.
+   * Keep the caller's `sourceIPAddress` (as AWS's UpdatePrimaryRegion sample does); by default a
+   * record with `invokedBy` names that service there and in `userAgent`.
    */
-  callerSource?: boolean;
+  callerAddress?: boolean;
+  /** The record's `userAgent`, when neither the caller's nor `invokedBy` (e.g. `AWS Internal`). */
+  userAgent?: string;
 }
 
 /**
@@ -186,7 +188,14 @@ export const DESCRIPTION_RULE = { min: 0, max: 8192 } as const;
 /** `Marker`: 1–320 characters of `[\u0020-\u00FF]` [S2]. */
 export const MARKER_RULE = { min: 1, max: 320, pattern: /^[\u0020-\u00FF]*$/, patternText: '[\\u0020-\\u00FF]*' } as const;
 
-/** @throws KmsApiError `MalformedPolicyDocumentException` unless `policy` is a JSON object. */
+/** Key policy size limit, not adjustable [S1 resource-limits.md][fact sheet §3][KMS guide key-policy-overview]. */
+export const KEY_POLICY_MAX_BYTES = 32_768;
+
+/**
+ * The key policy rules of CreateKey, ReplicateKey and PutKeyPolicy alike.
+ * @throws KmsApiError `MalformedPolicyDocumentException` unless `policy` is a JSON object;
+ *   `LimitExceededException` beyond {@link KEY_POLICY_MAX_BYTES} UTF-8 bytes (INF: the wording).
+ */
 export function checkPolicy(policy: string | undefined): void {
   if (policy === undefined) return;
   let parsed: unknown;
@@ -197,6 +206,9 @@ export function checkPolicy(policy: string | undefined): void {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw malformedPolicyError('The key policy must be a JSON object.');
+  }
+  if (Buffer.byteLength(policy, 'utf8') > KEY_POLICY_MAX_BYTES) {
+    throw limitExceededError(`The key policy exceeds the maximum size of ${KEY_POLICY_MAX_BYTES} bytes.`);
   }
 }
 

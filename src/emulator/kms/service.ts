@@ -82,15 +82,14 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
 
   /** A record the call causes in another Region; by default in the name of the service that made it. */
   function recordSide(call: ServiceCall, side: SideRecord): void {
-    const serviceSource = side.callerSource ? undefined : side.invokedBy;
     events.recordApiCall({
       eventName: side.eventName,
       region: side.region,
       requestId: call.requestId,
       at: call.at,
       accessKeyId: call.caller.accessKeyId,
-      sourceIPAddress: serviceSource ?? call.sourceIPAddress,
-      userAgent: serviceSource ?? call.userAgent,
+      sourceIPAddress: (side.callerAddress ? undefined : side.invokedBy) ?? call.sourceIPAddress,
+      userAgent: side.userAgent ?? side.invokedBy ?? call.userAgent,
       requestParameters: side.requestParameters,
       responseElements: side.responseElements,
       resourceArns: side.resourceArns,

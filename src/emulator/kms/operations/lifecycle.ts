@@ -157,14 +157,18 @@ export const cancelKeyDeletion = defineKeyOperation({
   },
 });
 
-/** EnableKey / DisableKey [S2]: sets the state the key-state table lets them set. */
+/**
+ * EnableKey / DisableKey [S2]: sets the state the key-state table lets them set. No output;
+ * CloudTrail's `responseElements.keyId` is the key ARN, as in records since December 2022
+ * [fact sheet §10][S23][S24].
+ */
 function setEnabled(name: 'EnableKey' | 'DisableKey', target: KeyState): ReturnType<typeof defineKeyOperation> {
   return defineKeyOperation({
     name,
     mutating: true,
     run(_ctx, key) {
       key.state = target;
-      return { output: {}, responseElements: null };
+      return { output: {}, responseElements: { KeyId: key.arn } };
     },
   });
 }

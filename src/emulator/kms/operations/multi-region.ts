@@ -148,10 +148,12 @@ function replicaCreateKeyRecord(metadata: KeyMetadataView, replicaRegion: string
  *   the model lists NotFound; the docs say only that a replica must exist there);
  * - the replica in Creating, PendingImport, PendingDeletion or Updating →
  *   `KMSInvalidStateException` naming the replica (INF).
- * CloudTrail: two records with one `requestID`: the old primary's Region (`requestParameters` as
- * sent, `responseElements: null`, `resources` [old primary]) and the new primary's Region
- * (caller's identity plus `invokedBy: "kms.amazonaws.com"`, `keyId` = the key ARN there,
- * `primaryRegion`, no `resources`).
+ * CloudTrail: two records with one `requestID`, each with `responseElements.keyId` = its key's
+ * ARN (records since December 2022 [fact sheet §10][S23]): the old primary's Region
+ * (`requestParameters` as sent, `resources` [old primary]) and the new primary's Region (the
+ * caller's identity plus `invokedBy: "kms.amazonaws.com"`, the caller's `sourceIPAddress`,
+ * `userAgent: "AWS Internal"` [fact sheet §10], `keyId` = the key ARN there, `primaryRegion`,
+ * no `resources`).
  */
 export const updatePrimaryRegion = defineKeyOperation({
   name: 'UpdatePrimaryRegion',
@@ -167,7 +169,7 @@ export const updatePrimaryRegion = defineKeyOperation({
       const update = ctx.store.group(primary.keyId)?.update;
       if (!update || update.from !== primary.region || update.to !== primaryRegion) throw invalidStateError(primary.arn, primary.state);
       ctx.sideRecords.push(newPrimaryRecord(ctx, primary.keyId, primaryRegion));
-      return { output: {}, responseElements: null };
+      return { output: {}, responseElements: { KeyId: primary.arn } };
     }
     if (primaryRegion === primary.region) {
       throw unsupportedOperationError(`${primary.arn} is already the primary key in ${primaryRegion}.`);
@@ -179,19 +181,21 @@ export const updatePrimaryRegion = defineKeyOperation({
     if (replica.state !== 'Enabled' && replica.state !== 'Disabled') throw invalidStateError(replica.arn, replica.state);
     ctx.store.startPrimaryUpdate(primary.keyId, primary.region, primaryRegion, ctx.at + (ctx.primaryUpdateDelayMs ?? 0));
     ctx.sideRecords.push(newPrimaryRecord(ctx, primary.keyId, primaryRegion));
-    return { output: {}, responseElements: null };
+    return { output: {}, responseElements: { KeyId: primary.arn } };
   },
 });
 
 /** The new-primary Region's UpdatePrimaryRegion record [S1 ct-update-primary-region.md]. */
 function newPrimaryRecord(ctx: OperationContext, keyId: string, primaryRegion: string): SideRecord {
+  const arn = keyArn(primaryRegion, ctx.account, keyId);
   return {
     eventName: 'UpdatePrimaryRegion',
     region: primaryRegion,
-    requestParameters: { KeyId: keyArn(primaryRegion, ctx.account, keyId), PrimaryRegion: primaryRegion },
-    responseElements: null,
+    requestParameters: { KeyId: arn, PrimaryRegion: primaryRegion },
+    responseElements: { KeyId: arn },
     resourceArns: [],
     invokedBy: 'kms.amazonaws.com',
-    callerSource: true,
+    callerAddress: true,
+    userAgent: 'AWS Internal',
   };
 }

@@ -2,7 +2,7 @@
  * A key's tags and its key policy: ListResourceTags, TagResource, UntagResource, GetKeyPolicy,
  * PutKeyPolicy. Which key states allow each is in `../key-states.ts`.
  */
-import { invalidMarkerError, limitExceededError, notFoundError, tagError } from '../../errors.js';
+import { invalidMarkerError, notFoundError, tagError } from '../../errors.js';
 import {
   TAG_KEY_MAX,
   checkTagRules,
@@ -17,8 +17,6 @@ import {
 } from '../../validation.js';
 import { MARKER_RULE, POLICY_RULE, checkPolicy, decodeMarker, defineKeyOperation, encodeMarker } from '../operation.js';
 
-/** Key policy size limit, not adjustable [S1 resource-limits.md][fact sheet §3]. */
-const KEY_POLICY_MAX_BYTES = 32_768;
 /** `PolicyName`: 1–128 word characters [S2]. */
 const POLICY_NAME_RULE = { min: 1, max: 128, pattern: /^[\w]+$/, patternText: '[\\w]+' } as const;
 
@@ -104,7 +102,7 @@ export const getKeyPolicy = defineKeyOperation({
  * may be omitted and otherwise must be `default` (INF: another name → `NotFoundException`, as for
  * GetKeyPolicy); `Policy` must be a JSON object (`MalformedPolicyDocumentException`; the lockout
  * check is not modelled, so `BypassPolicyLockoutSafetyCheck` is read and ignored) of at most 32 KB
- * (`LimitExceededException`, INF wording). CloudTrail: `requestParameters` as sent,
+ * (`LimitExceededException`, INF wording; see `checkPolicy`). CloudTrail: `requestParameters` as sent,
  * `responseElements: null`, `resources` [the key].
  */
 export const putKeyPolicy = defineKeyOperation({
@@ -118,9 +116,6 @@ export const putKeyPolicy = defineKeyOperation({
   run(_ctx, key, { policyName, policy }) {
     checkPolicyName(policyName);
     checkPolicy(policy);
-    if (Buffer.byteLength(policy, 'utf8') > KEY_POLICY_MAX_BYTES) {
-      throw limitExceededError(`The key policy exceeds the maximum size of ${KEY_POLICY_MAX_BYTES} bytes.`);
-    }
     key.policy = policy;
     return { output: {}, responseElements: null };
   },
