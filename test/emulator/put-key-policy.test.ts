@@ -90,4 +90,21 @@ describe('embedded KMS: PutKeyPolicy', () => {
     expect(h.kms.describe('eu-central-1', primary.KeyId)).toBeUndefined();
     expect(h.kms.calls().slice(callsBefore).map((call) => call.errorCode)).toEqual(['LimitExceededException', 'LimitExceededException']);
   });
+
+  it('refuses a key policy with a character outside the model\'s set (ValidationException), for CreateKey and PutKeyPolicy', async () => {
+    // Policy: `[\u0009\u000A\u000D\u0020-\u00FF]+` [S2][fact sheet §1.1]; '€' is U+20AC.
+    const policy = JSON.stringify({ Version: '2012-10-17', Id: 'price in €' });
+    const key = h.kms.seedKey({ region: 'us-east-1' });
+    const refusal = {
+      name: 'ValidationException',
+      message: `1 validation error detected: Value '${policy}' at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+`,
+      status: 400,
+    };
+
+    const created = await errorOf(east().send(new CreateKeyCommand({ Policy: policy })));
+    const put = await errorOf(east().send(new PutKeyPolicyCommand({ KeyId: key.KeyId, Policy: policy })));
+
+    expect(created).toEqual(refusal);
+    expect(put).toEqual(refusal);
+  });
 });

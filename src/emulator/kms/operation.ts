@@ -181,8 +181,16 @@ export function resolveKey(ctx: OperationContext, keyIdInput: string): KeyRecord
 
 /** Customer managed keys per Region [S1 resource-limits.md][fact sheet §3]. */
 export const DEFAULT_MAX_KEYS_PER_REGION = 100_000;
-/** `Policy`: 1–131,072 characters [S2]. */
-export const POLICY_RULE = { min: 1, max: 131_072 } as const;
+/**
+ * `Policy`: 1–131,072 characters of `[\u0009\u000A\u000D\u0020-\u00FF]` [S2][fact sheet §1.1]. The
+ * regular expression accepts `""` so that an empty policy reports its length only.
+ */
+export const POLICY_RULE = {
+  min: 1,
+  max: 131_072,
+  pattern: /^[\u0009\u000A\u000D\u0020-\u00FF]*$/,
+  patternText: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
+} as const;
 /** `Description`: 0–8,192 characters [S2]. */
 export const DESCRIPTION_RULE = { min: 0, max: 8192 } as const;
 /** `Marker`: 1–320 characters of `[\u0020-\u00FF]` [S2]. */
