@@ -71,7 +71,10 @@ const NOT_APPLICABLE_INVALID: KeyStateRule = {
   note: 'N/A in AWS: Unavailable is a custom-key-store state and multi-Region keys cannot live there [S2 CreateKey.MultiRegion]; reachable here only by seeding (INF)',
 };
 const DEFERRED: KeyStateRule = { allowed: true, note: 'the table says ✓ (deferred): the key is enabled when its key store reconnects; here at once (INF)' };
-const ENDS_DISABLED: KeyStateRule = { allowed: true, note: 'the key ends up Disabled [S1 key-state.md][S2 CancelKeyDeletion]' };
+const ENDS_DISABLED: KeyStateRule = {
+  allowed: true,
+  note: 'the key ends up Disabled [S1 key-state.md][S2 CancelKeyDeletion]; INF: an EXTERNAL key that never had material returns to PendingImport',
+};
 const REPEAT_ONLY: KeyStateRule = {
   allowed: true,
   note: 'INF: only a repeat of the in-flight update (same key, same PrimaryRegion) succeeds, without change; any other call answers KMSInvalidStateException `<arn> is updating.`',
