@@ -50,6 +50,7 @@ export function createKeyEventHandler(runtime: Runtime): MiddyfiedHandler<unknow
       metrics.addMetric('EventsReceived', MetricUnit.Count, 1);
       const trigger = parseTrigger(event, {
         ...(runtime.config.reconcilerPrincipalArn ? { reconcilerPrincipalArn: runtime.config.reconcilerPrincipalArn } : {}),
+        ...(runtime.config.accountId ? { accountId: runtime.config.accountId } : {}),
       });
       if (trigger.kind === 'invalid') throw new TerminalError(trigger.problem, 'InvalidEvent');
       if (trigger.kind === 'skip') {

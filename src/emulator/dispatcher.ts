@@ -219,6 +219,9 @@ export class Dispatcher {
     };
     if (fault.kind === 'throttle') return reject(service.throttlingError(), 'throttle');
     if (fault.kind === 'internalError') return reject(service.injectedInternalError(), 'internalError');
+    if (fault.kind === 'error' && fault.error) {
+      return reject(new KmsApiError(fault.error.code, fault.error.message, fault.error.httpStatus), 'error');
+    }
     if (fault.kind === 'dropConnection' && !fault.dropAfterEffect) {
       this.record({ operation, region: caller.region, keyId: keyIdSent, at, fault: 'dropConnection' });
       return answer({ statusCode: 0, requestId, body: '', drop: true }, fault.latencyMs);
