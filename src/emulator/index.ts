@@ -1,7 +1,8 @@
 /**
- * The embedded KMS: an emulator of the AWS KMS JSON 1.1 API for multi-Region keys, served over
- * real HTTP on 127.0.0.1 so the unmodified AWS SDK can talk to it (design.md §6). It models AWS
- * from the fact sheet (`docs/kms-facts.md`) and imports nothing from the product.
+ * The embedded KMS, its one public entry point: an emulator of the AWS KMS JSON 1.1 API for
+ * multi-Region keys (plus EventBridge `PutEvents`), served over real HTTP on 127.0.0.1 so the
+ * unmodified AWS SDK can talk to it (design.md §6). It models AWS from the fact sheet
+ * (`docs/kms-facts.md`) and imports nothing from the product; `README.md` here documents it.
  */
 import { Dispatcher } from './dispatcher.js';
 import { PublishedEventStore, createEventBridgeService, type PublishedEventFilter } from './eventbridge.js';
