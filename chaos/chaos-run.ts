@@ -470,7 +470,15 @@ export function faultPlan(profile: ChaosFaultProfile, seed: number, round: numbe
   const rules: FaultRule[] = [];
   if (profile.deniedReadRegion !== undefined) {
     for (const operation of ['DescribeKey', 'ListResourceTags']) {
-      rules.push({ operation, region: profile.deniedReadRegion, accessKeyId: RECONCILER_ACCESS_KEY_ID, accessDeniedRate: 1 });
+      // Only the reconciler reads (the users' operations are writes), so the rule needs no caller filter.
+      rules.push({
+        operation,
+        region: profile.deniedReadRegion,
+        error: {
+          code: 'AccessDeniedException',
+          message: `User: ${RECONCILER_SESSION_ARN} is not authorized to perform: kms:${operation} with an explicit deny in a service control policy`,
+        },
+      });
     }
   }
   if (inBrownout) {
@@ -485,7 +493,9 @@ export function faultPlan(profile: ChaosFaultProfile, seed: number, round: numbe
       throttleRate: rates.throttleRate,
       internalErrorRate: rates.internalErrorRate,
       dropConnectionRate: rates.dropConnectionRate,
-      ...(rates.accessDeniedRate ? { accessDeniedRate: rates.accessDeniedRate } : {}),
+      ...(rates.accessDeniedRate
+        ? { error: { code: 'AccessDeniedException', message: `User: ${RECONCILER_SESSION_ARN} is not authorized to perform: events:PutEvents on resource: ${OUTCOME_BUS_ARN}` }, errorRate: rates.accessDeniedRate }
+        : {}),
       // A lost response after the replica was made: the case that turns a retry into AlreadyExists.
       dropAfterEffect: operation === 'ReplicateKey',
       ...(rates.latencyJitterMs ? { latencyJitterMs: rates.latencyJitterMs } : {}),

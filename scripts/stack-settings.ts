@@ -92,6 +92,13 @@ export interface StackSettings {
    * the reconciler's Region table (exactly the Regions the reconciler itself would accept).
    */
   readonly replicaRegions: readonly string[];
+  /**
+   * The IAM resources of `kms:TagResource`: every key of the stack's account in each Region of
+   * `replicaRegions` (`arn:<partition>:kms:<region>:<account>:key/*`). Tag-on-create needs the
+   * permission on all keys of the account and Region (KMS developer guide, `manage-tags-api`),
+   * in the replica's Region (`ReplicateKey` API reference) [S2]; no other Region needs it.
+   */
+  readonly replicaRegionKeyArns: readonly FnSub[];
   /** The IAM resource of `events:PutEvents`: the bus ARN as given, or built from its name. */
   readonly outcomeEventBusArn: string | FnSub;
 }
@@ -193,6 +200,7 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
   }
 
   if (problems.length > 0 || !config || !partition) throw new StackSettingsError(problems);
+  const replicaRegions = allowed.length > 0 ? allowed : regionsOfPartition(partition);
   return {
     replicaRegionsTag: config.tagKey,
     allowedRegions: allowed.join(' '),
@@ -212,7 +220,8 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
     sweepSchedule: p.sweepSchedule.trim(),
     logRetentionInDays: retention,
     alarmTopicArn,
-    replicaRegions: allowed.length > 0 ? allowed : regionsOfPartition(partition),
+    replicaRegions,
+    replicaRegionKeyArns: replicaRegions.map((r) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:${r}:\${AWS::AccountId}:key/*` })),
     outcomeEventBusArn: busIsArn ? bus : { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${bus}` },
   };
 }

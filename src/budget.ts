@@ -7,8 +7,9 @@
  * The split (README, "The budget"):
  * - **Stacks** (`STACK_REGIONS`, S Regions with a stack): a family's writes are made only by the
  *   stack of its primary's Region (other stacks forward the request to that Region's queue), so
- *   `ReplicateKey`, `GetKeyPolicy` (the primary's policy) and `ListKeys` (the sweep's own Region)
- *   are spent in the home Region only, by one stack: the whole share. Operations every stack may
+ *   `ReplicateKey`, `GetKeyPolicy` (the primary's policy), `TagResource`/`UntagResource` (the
+ *   restore marker on the primary) and `ListKeys` (the sweep's own Region) are spent in the home
+ *   Region only, by one stack: the whole share. Operations every stack may
  *   spend in one Region (`DescribeKey` and `ListResourceTags` of replicas and of primaries
  *   followed from a replica; `CreateKey`, which `ReplicateKey` charges in the replica's Region;
  *   `CancelKeyDeletion`, `EnableKey` on replicas) get share ÷ S in every Region.
@@ -45,9 +46,17 @@ export interface BudgetOptions {
 }
 
 /** Operations spent only in the stack's own Region, by that stack alone. */
-const HOME_ONLY: ReadonlySet<PacedOperation> = new Set<PacedOperation>(['ReplicateKey', 'GetKeyPolicy', 'ListKeys']);
+const HOME_ONLY: ReadonlySet<PacedOperation> = new Set<PacedOperation>(['ReplicateKey', 'GetKeyPolicy', 'ListKeys', 'TagResource', 'UntagResource']);
 /** Operations that write (or, for `GetKeyPolicy`, are made only on the way to a write). */
-const WRITE_PATH: ReadonlySet<PacedOperation> = new Set<PacedOperation>(['ReplicateKey', 'CreateKey', 'CancelKeyDeletion', 'EnableKey', 'GetKeyPolicy']);
+const WRITE_PATH: ReadonlySet<PacedOperation> = new Set<PacedOperation>([
+  'ReplicateKey',
+  'CreateKey',
+  'CancelKeyDeletion',
+  'EnableKey',
+  'GetKeyPolicy',
+  'TagResource',
+  'UntagResource',
+]);
 
 /**
  * The paced rate (requests per second) one process of `role` may spend on `operation` in `region`.

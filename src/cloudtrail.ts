@@ -30,6 +30,8 @@ export type TriggerEventName = (typeof TRIGGER_EVENT_NAMES)[number];
 /** The EventBridge `source` and `detail-type` of KMS API calls recorded by CloudTrail [S9]. */
 export const KMS_SOURCE = 'aws.kms';
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+/** The CloudTrail `eventSource` of KMS calls (fact sheet §5.1, [S14 record-contents]). */
+export const KMS_EVENT_SOURCE = 'kms.amazonaws.com';
 
 /** The outcome of reading one event. */
 export type TriggerParse =
@@ -43,6 +45,12 @@ export type TriggerParse =
 export interface TriggerContext {
   /** `RECONCILER_PRINCIPAL_ARN`: events made by this principal are skipped as our own echoes. */
   readonly reconcilerPrincipalArn?: string;
+  /**
+   * `ACCOUNT_ID`: the account the reconciler works for. When set, an event delivered in another
+   * account (`account`, `detail.recipientAccountId`) or naming another account's key ARN is
+   * skipped. Unset: nothing is skipped by account.
+   */
+  readonly accountId?: string;
 }
 
 const KEY_ID_FORMS = 'mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -53,6 +61,7 @@ const optionalObject = z.nullish(z.record(z.string(), z.unknown()));
 
 const envelopeSchema = z.object({
   id: z.optional(z.string()),
+  account: z.optional(z.unknown()),
   'detail-type': z.string({ error: "the field 'detail-type' is missing or not a string" }),
   source: z.string({ error: "the field 'source' is missing or not a string" }),
   region: z.optional(z.string()),
@@ -74,15 +83,25 @@ const detailSchema = z.object({
 /**
  * Reads an EventBridge event.
  *
- * Skips: another `source` or `detail-type`, a failed call (`detail.errorCode`, [S14]), an
- * `eventName` outside `TRIGGER_EVENT_NAMES`, an event made by the reconciler's own principal.
+ * Skips: another `source` or `detail-type`, a `detail.eventSource` other than
+ * `kms.amazonaws.com`, a failed call (`detail.errorCode`, [S14]), an `eventName` outside
+ * `TRIGGER_EVENT_NAMES`, an event made by the reconciler's own principal, and, when
+ * `context.accountId` is set, an event of another account: its `account` (the account whose
+ * default bus received it [S10 eb-events.md]) or `detail.recipientAccountId` (the account whose
+ * trail recorded it [S14 record-contents]) differs, or the key ARN it names is another account's.
+ * Who made the call (`detail.userIdentity.accountId`) is not checked: the key's account decides.
+ * A cross-account call is recorded in both the caller's and the key owner's account
+ * (KMS developer guide, `logging-using-cloudtrail`), so the caller's copy names the other
+ * account's key and is skipped by its ARN; and none of the trigger operations accepts a key of
+ * another account anyway ("Cross-account use: No" in the KMS API reference of each) [S2].
+ *
  * The key is taken from `detail.resources[].ARN`, `responseElements.keyMetadata.arn`,
  * `responseElements.keyId` or `requestParameters.keyId`, in that order, since the top-level
  * `resources` is empty for CloudTrail events and `detail.resources` can be absent (the new-primary
  * record of `UpdatePrimaryRegion`) [S1][S10]. The Region is the ARN's, else `detail.awsRegion`.
  *
  * @param event - anything (the raw Lambda input).
- * @param context - the reconciler's own principal, for echo suppression.
+ * @param context - the reconciler's own principal (echo suppression) and account.
  * @returns a request, a skip or an invalid verdict. Never throws.
  */
 export function parseTrigger(event: unknown, context: TriggerContext = {}): TriggerParse {
@@ -95,9 +114,25 @@ export function parseTrigger(event: unknown, context: TriggerContext = {}): Trig
     return { kind: 'skip', reason: `detail-type '${truncate(detailType)}' is not a CloudTrail API call` };
   }
 
-  const parsed = detailSchema.safeParse(rawDetail);
   const eventIdGuess = (typeof rawDetail.eventID === 'string' ? rawDetail.eventID : envelope.data.id)?.slice(0, 256);
   const withId = eventIdGuess ? { eventId: eventIdGuess } : {};
+  // Before the record is validated: another service's or another account's event is not ours to
+  // reject (EventsRejected alarms), however it is shaped.
+  if (rawDetail.eventSource !== KMS_EVENT_SOURCE) {
+    return { kind: 'skip', reason: `detail.eventSource ${shown(rawDetail.eventSource)} is not ${KMS_EVENT_SOURCE}`, ...withId };
+  }
+  const { accountId } = context;
+  if (accountId !== undefined) {
+    if (envelope.data.account !== accountId) {
+      return { kind: 'skip', reason: `account ${shown(envelope.data.account)} is not this reconciler's account (${accountId})`, ...withId };
+    }
+    const recipient = rawDetail.recipientAccountId;
+    if (recipient !== undefined && recipient !== accountId) {
+      return { kind: 'skip', reason: `detail.recipientAccountId ${shown(recipient)} is not this reconciler's account (${accountId})`, ...withId };
+    }
+  }
+
+  const parsed = detailSchema.safeParse(rawDetail);
   if (!parsed.success) return { kind: 'invalid', problem: `malformed CloudTrail record: ${firstIssue(parsed.error)}`, ...withId };
   const detail = parsed.data;
 
@@ -125,6 +160,9 @@ export function parseTrigger(event: unknown, context: TriggerContext = {}): Trig
   const arn = KEY_ARN.exec(keyRef);
   if (!arn && !KEY_ID.test(keyRef)) {
     return { kind: 'invalid', problem: `key reference '${truncate(keyRef)}' is neither a key ARN nor a key id`, ...withId };
+  }
+  if (arn && accountId !== undefined && arn[2] !== accountId) {
+    return { kind: 'skip', reason: `${detail.eventName} names a key of account ${arn[2]}, not of this reconciler's account (${accountId})`, ...withId };
   }
   const region = arn?.[1] ?? detail.awsRegion;
   if (!REGION_CODE_PATTERN.test(region)) {
@@ -181,6 +219,12 @@ function madeBy(identity: Record<string, unknown> | null | undefined, principalA
   if (!role || typeof identity.arn !== 'string') return false;
   const [, partition, account, name] = role;
   return identity.arn.startsWith(`arn:${partition}:sts::${account}:assumed-role/${name}/`);
+}
+
+/** A field's value for a skip reason: a string quoted (and truncated), anything else described. */
+function shown(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  return typeof value === 'string' ? `'${truncate(value)}'` : `(${describeValue(value)})`;
 }
 
 function describeValue(value: unknown): string {

@@ -44,6 +44,12 @@ export interface Config {
    * whose `userIdentity` is this principal are our own echoes and are skipped without a read.
    */
   readonly reconcilerPrincipalArn?: string;
+  /**
+   * `ACCOUNT_ID`: the 12-digit AWS account the reconciler works for (the stack sets it from
+   * `AWS::AccountId`). Key events of any other account, or naming another account's key, are
+   * skipped without a KMS call. Unset (the CLI, local runs): no event is skipped by account.
+   */
+  readonly accountId?: string;
   /** `AWS_ENDPOINT_URL_KMS`, else `AWS_ENDPOINT_URL`: a KMS-compatible endpoint (LocalStack, the embedded KMS). */
   readonly kmsEndpoint?: string;
   /** `AWS_ENDPOINT_URL_EVENTBRIDGE`, else `AWS_ENDPOINT_URL`. */
@@ -192,6 +198,10 @@ const schema = z.object({
       `RECONCILER_PRINCIPAL_ARN must be an IAM role or user ARN such as arn:aws:iam::111122223333:role/name, got '${value}'`,
     );
   }),
+  ACCOUNT_ID: setting((value) => {
+    if (value === undefined || /^\d{12}$/.test(value)) return value;
+    return new Problem(`ACCOUNT_ID must be a 12-digit AWS account id such as 111122223333, got '${value}'`);
+  }),
   AWS_ENDPOINT_URL: url('AWS_ENDPOINT_URL'),
   AWS_ENDPOINT_URL_KMS: url('AWS_ENDPOINT_URL_KMS'),
   AWS_ENDPOINT_URL_EVENTBRIDGE: url('AWS_ENDPOINT_URL_EVENTBRIDGE'),
@@ -231,6 +241,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
   const busProblem = outcomeBusProblem(env);
   if (busProblem) problems.push(busProblem);
+  if (parsed.success) {
+    const accountProblem = principalAccountProblem(parsed.data.ACCOUNT_ID, parsed.data.RECONCILER_PRINCIPAL_ARN);
+    if (accountProblem) problems.push(accountProblem);
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const logLevel = e.LOG_LEVEL ?? e.POWERTOOLS_LOG_LEVEL ?? 'INFO';
@@ -251,6 +265,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dryRun: e.DRY_RUN,
     logLevel,
     ...(e.RECONCILER_PRINCIPAL_ARN ? { reconcilerPrincipalArn: e.RECONCILER_PRINCIPAL_ARN } : {}),
+    ...(e.ACCOUNT_ID ? { accountId: e.ACCOUNT_ID } : {}),
     ...(kmsEndpoint ? { kmsEndpoint } : {}),
     ...(eventBridgeEndpoint ? { eventBridgeEndpoint } : {}),
     ...(e.AWS_REGION ? { homeRegion: e.AWS_REGION } : {}),
@@ -269,4 +284,15 @@ function outcomeBusProblem(env: Readonly<Record<string, string | undefined>>): s
   const region = typeof env.AWS_REGION === 'string' ? env.AWS_REGION.trim() : '';
   if (bus === '' || OUTCOME_BUS_ARN.test(bus) || region !== '') return undefined;
   return `OUTCOME_EVENT_BUS '${bus}' is a bus name: set AWS_REGION too, or give the bus ARN`;
+}
+
+/**
+ * The reconciler's role lives in the account it works for: a principal ARN of another account
+ * means one of the two settings is wrong (its own echoes would never be recognised, or every
+ * event would be skipped as foreign).
+ */
+function principalAccountProblem(accountId: string | undefined, principalArn: string | undefined): string | undefined {
+  const principalAccount = principalArn ? /^arn:[a-z-]+:(?:iam|sts)::(\d{12}):/.exec(principalArn)?.[1] : undefined;
+  if (!accountId || !principalAccount || principalAccount === accountId) return undefined;
+  return `ACCOUNT_ID '${accountId}' is not the account of RECONCILER_PRINCIPAL_ARN (${principalAccount}); both name the account the reconciler works for`;
 }

@@ -87,7 +87,10 @@ export function createKeyEventHandler(
 ): MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error, Context> {
   const { logger, metrics, publisher, config } = runtime;
   const report = { logger, metrics, publisher };
-  const triggerContext = config.reconcilerPrincipalArn ? { reconcilerPrincipalArn: config.reconcilerPrincipalArn } : {};
+  const triggerContext = {
+    ...(config.reconcilerPrincipalArn ? { reconcilerPrincipalArn: config.reconcilerPrincipalArn } : {}),
+    ...(config.accountId ? { accountId: config.accountId } : {}),
+  };
   const margin = options.timeoutMarginMs ?? TIMEOUT_MARGIN_MS;
 
   return middy<SQSEvent, SQSBatchResponse, Error, Context>()

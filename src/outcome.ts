@@ -81,6 +81,7 @@ export const NO_OUTCOME_PUBLISHER: OutcomePublisher = { publish: async () => und
 /** Statuses that are findings worth telling someone about. */
 const PROBLEM_STATUSES: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>([
   'missing',
+  'restore-planned',
   'pending-import',
   'replica-disabled',
   'blocked-pending-deletion',
@@ -110,6 +111,8 @@ export function isWorthReporting(outcome: ReconcileOutcome): boolean {
  * @param request - the trigger it answered.
  */
 export function buildOutcomeEvent(outcome: ReconcileOutcome, request: ReconcileRequest): OutcomeEvent {
+  // The description is user-written free text: schema v1 has no place for it.
+  const { description: _description, ...reported } = outcome;
   const counts: Partial<Record<RegionStatusCode, number>> = {};
   for (const r of outcome.regions) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return {
@@ -117,7 +120,7 @@ export function buildOutcomeEvent(outcome: ReconcileOutcome, request: ReconcileR
     resources: outcome.primaryArn ? [outcome.primaryArn] : [],
     detail: {
       schemaVersion: OUTCOME_SCHEMA_VERSION,
-      ...outcome,
+      ...reported,
       trigger: { eventId: request.eventId, eventName: request.eventName, region: request.region },
       counts,
     },

@@ -35,6 +35,11 @@ export interface KeyDescription {
   readonly replicaKeys: readonly RegionalKeyRef[];
   /** Set only in `PendingDeletion`. */
   readonly deletionDate?: Date;
+  /**
+   * When the key was created (`KeyMetadata.CreationDate` [S2]); it never changes, so it tells a
+   * replica from an earlier one of the same family in the same Region.
+   */
+  readonly creationDate?: Date;
 }
 
 /** A key named by ARN and Region, as in `MultiRegionConfiguration`. */
@@ -88,6 +93,7 @@ export type RegionStatusCode =
   | 'created'
   | 'already-exists'
   | 'restored'
+  | 'restore-planned'
   | 'invalid-region'
   | 'region-not-allowed'
   | 'failed'
@@ -138,6 +144,12 @@ export interface ReconcileOutcome {
   readonly primaryArn?: string;
   readonly primaryRegion?: string;
   readonly primaryKeyState?: KeyState;
+  /**
+   * The primary key's description (`DescribeKey` `Description`, user-written, up to 8192
+   * characters [S2 API_KeyMetadata]); absent when empty or when no primary was read. Shown by
+   * `kms-replicas status --json` and `report`; left out of outcome events (schema v1).
+   */
+  readonly description?: string;
   /** One entry per desired Region, bad token and extra replica, sorted by Region. */
   readonly regions: readonly RegionStatus[];
   /** Number of write calls made (`ReplicateKey`, ...). */

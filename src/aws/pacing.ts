@@ -17,7 +17,7 @@ import { budgetRate, type BudgetRole } from '../budget.js';
 import { RetryableError, TerminalError } from '../errors.js';
 import type { KmsGateway } from '../kms-gateway.js';
 import type { KmsRequestQuotas, PacedOperation } from '../kms-quotas.js';
-import type { ReplicationAction } from '../plan.js';
+import { RESTORE_STEPS, type ReplicationAction } from '../plan.js';
 
 /** Tokens of one operation in one Region. */
 export interface QuotaCharge {
@@ -119,8 +119,9 @@ export function createKmsRateLimiter(options: KmsRateLimiterOptions): KmsRateLim
 
 /**
  * The quota charges of a plan's writes [S5]: `ReplicateKey` is 1 in the primary's Region and 2
- * `CreateKey` in the replica's; a restore is `CancelKeyDeletion` then `EnableKey` in the
- * replica's Region; copying the primary's policy adds one `GetKeyPolicy`.
+ * `CreateKey` in the replica's; a restore is the marker's `TagResource` on the primary,
+ * `CancelKeyDeletion` and `EnableKey` in the replica's Region and the marker's `UntagResource`
+ * (from the step an interrupted restore resumes at); copying the primary's policy adds one `GetKeyPolicy`.
  */
 export function chargesOf(actions: readonly ReplicationAction[]): QuotaCharge[] {
   const charges: QuotaCharge[] = [];
@@ -135,10 +136,15 @@ export function chargesOf(actions: readonly ReplicationAction[]): QuotaCharge[] 
           charges.push({ operation: 'GetKeyPolicy', region: action.primaryRegion, count: 1 });
         }
         break;
-      case 'RestoreReplica':
-        charges.push({ operation: 'CancelKeyDeletion', region: action.replicaRegion, count: 1 });
-        charges.push({ operation: 'EnableKey', region: action.replicaRegion, count: 1 });
+      case 'RestoreReplica': {
+        // From the step it resumes at: the marker on the primary, the replica's two calls, the marker off.
+        const steps = RESTORE_STEPS.slice(RESTORE_STEPS.indexOf(action.from));
+        for (const step of steps) {
+          const onPrimary = step === 'TagResource' || step === 'UntagResource';
+          charges.push({ operation: step, region: onPrimary ? action.primaryRegion : action.replicaRegion, count: 1 });
+        }
         break;
+      }
     }
   }
   return charges;
@@ -174,7 +180,8 @@ class PacedBucket {
       this.tokens -= count;
       return Promise.resolve();
     }
-    const aborted = (): RetryableError => new RetryableError(`aborted while waiting for a ${what} request slot`, 'AbortError');
+    // Never sent: no effect, and not counted as a write (`unsent`).
+    const aborted = (): RetryableError => new RetryableError(`aborted while waiting for a ${what} request slot`, 'AbortError', { unsent: true });
     if (signal?.aborted) return Promise.reject(aborted());
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
@@ -267,6 +274,14 @@ export function createPacedGateway(gateway: KmsGateway, limiter: KmsRateLimiter)
     async enableKey(region, keyId, signal) {
       await limiter.acquire('EnableKey', region, 1, signal);
       return gateway.enableKey(region, keyId, signal);
+    },
+    async tagResource(region, keyId, tags, signal) {
+      await limiter.acquire('TagResource', region, 1, signal);
+      return gateway.tagResource(region, keyId, tags, signal);
+    },
+    async untagResource(region, keyId, tagKeys, signal) {
+      await limiter.acquire('UntagResource', region, 1, signal);
+      return gateway.untagResource(region, keyId, tagKeys, signal);
     },
     async listKeys(region, page, signal) {
       await limiter.acquire('ListKeys', region, 1, signal);

@@ -5,7 +5,7 @@
  * demo (`npm start`), the CLI's embedded mode and tests; never by the deployed handlers.
  */
 import type { Context } from 'aws-lambda';
-import { CLOUDTRAIL_DETAIL_TYPE, KMS_SOURCE, TRIGGER_EVENT_NAMES } from '../cloudtrail.js';
+import { CLOUDTRAIL_DETAIL_TYPE, KMS_EVENT_SOURCE, KMS_SOURCE, TRIGGER_EVENT_NAMES } from '../cloudtrail.js';
 import type { EmbeddedSqs } from '../emulator/index.js';
 import { RetryableError } from '../errors.js';
 import type { KeyEventResult } from '../key-event.js';
@@ -36,23 +36,31 @@ export function createLocalLambdaContext(timeoutMs = 60_000, functionName = 'kms
 }
 
 /**
- * Whether an event matches the key-event rule of `serverless.yml`: `source` `aws.kms`,
- * `detail-type` "AWS API Call via CloudTrail", `eventSource` `kms.amazonaws.com`, `eventName`
- * one of `TRIGGER_EVENT_NAMES`, no `errorCode` (EventBridge content filtering: exact,
- * case-sensitive matching; `exists: false` on a leaf [S10 eb-event-patterns]).
+ * The account of the local stand-in stack: the embedded KMS's default account (every key and
+ * event of `startEmbeddedKms()` without `account`), as in `createLocalLambdaContext`'s ARN.
+ */
+export const LOCAL_ACCOUNT_ID = '111122223333';
+
+/**
+ * Whether an event matches the key-event rule of `serverless.yml` in the local stack's account
+ * (`LOCAL_ACCOUNT_ID`): `account` the stack's own, `source` `aws.kms`, `detail-type` "AWS API
+ * Call via CloudTrail", `eventSource` `kms.amazonaws.com`, `eventName` one of
+ * `TRIGGER_EVENT_NAMES`, no `errorCode` (EventBridge content filtering: exact, case-sensitive
+ * matching; `exists: false` on a leaf [S10 eb-event-patterns]).
  *
  * @param event - an EventBridge event of any shape.
  */
 export function matchesKeyEventRule(event: unknown): boolean {
   if (event === null || typeof event !== 'object') return false;
-  const e = event as { source?: unknown; 'detail-type'?: unknown; detail?: Record<string, unknown> | null };
+  const e = event as { account?: unknown; source?: unknown; 'detail-type'?: unknown; detail?: Record<string, unknown> | null };
   const detail = e.detail;
   return (
+    e.account === LOCAL_ACCOUNT_ID &&
     e.source === KMS_SOURCE &&
     e['detail-type'] === CLOUDTRAIL_DETAIL_TYPE &&
     detail !== null &&
     typeof detail === 'object' &&
-    detail.eventSource === 'kms.amazonaws.com' &&
+    detail.eventSource === KMS_EVENT_SOURCE &&
     (TRIGGER_EVENT_NAMES as readonly unknown[]).includes(detail.eventName) &&
     !('errorCode' in detail)
   );

@@ -57,6 +57,7 @@ async function packageStack(name: string, args: readonly string[] = []): Promise
 
 let defaults: Packaged;
 let customised: Packaged;
+let dryRun: Packaged;
 let refused: { code: number; output: string };
 let failedDeploy: { code: number; stdout: string; stderr: string };
 
@@ -72,9 +73,13 @@ const CUSTOM_PARAMS = [
   'logRetentionInDays=90',
 ];
 
+const DRY_RUN_PARAMS = ['dryRun=true', 'onPendingDeletion=restore', 'copyTags=true', 'replicaPolicy=primary', 'outcomeEventBus=ops-events'];
+
 beforeAll(async () => {
   defaults = await packageStack('defaults');
   customised = await packageStack('customised', ['--stage', 'qa', '--region', 'eu-west-1', ...CUSTOM_PARAMS.map((p) => `--param=${p}`)]);
+  // Every setting that adds a write asks for it; dryRun must still leave all of them out.
+  dryRun = await packageStack('dry-run', DRY_RUN_PARAMS.map((p) => `--param=${p}`));
   refused = await run(
     'npx',
     ['serverless', 'package', '--package', join(scratch, 'refused'), '--param=onPendingDeletion=resotre', '--param=allowedRegions=eu-west-1 cn-north-1', '--param=replicaRegion=eu-west-1'],
@@ -132,11 +137,43 @@ function everyStatement(from: Packaged): Statement[] {
   ];
 }
 
+/**
+ * Whether CloudFormation creates a resource of the packaged template: its `Condition`, evaluated
+ * as CloudFormation does. The packaged conditions hold only literals (the settings are
+ * substituted), `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and `Condition` references.
+ */
+function isCreated(from: Packaged, resource: Resource): boolean {
+  const evaluate = (expression: unknown): boolean => {
+    const e = expression as Record<string, any>;
+    if (typeof e.Condition === 'string') return evaluate(from.template.Conditions[e.Condition]);
+    if (e['Fn::Equals']) {
+      const [a, b] = e['Fn::Equals'] as unknown[];
+      if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`not a literal comparison: ${JSON.stringify(e)}`);
+      return a === b;
+    }
+    if (e['Fn::Not']) return !evaluate(e['Fn::Not'][0]);
+    if (e['Fn::And']) return (e['Fn::And'] as unknown[]).every(evaluate);
+    if (e['Fn::Or']) return (e['Fn::Or'] as unknown[]).some(evaluate);
+    throw new Error(`unknown condition ${JSON.stringify(e)}`);
+  };
+  return resource.Condition === undefined || evaluate({ Condition: resource.Condition });
+}
+
+/** The statements the deployed stack's role holds: its own, and each policy CloudFormation creates. */
+function grantedStatements(from: Packaged): Statement[] {
+  return [
+    ...roleStatements(from),
+    ...resourcesOfType(from, 'AWS::IAM::Policy')
+      .filter((p) => isCreated(from, p))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]),
+  ];
+}
+
 const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const kmsArn = (key: string): { 'Fn::Sub': string } => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:*:\${AWS::AccountId}:key/${key}` });
 
 describe('the packaged stack: events and schedule', () => {
-  it('routes exactly the trigger events, successful calls only, to the key-event queue, with retries and a dead-letter queue', () => {
+  it("routes exactly the trigger events of the stack's own account, successful calls only, to the key-event queue, with retries and a dead-letter queue", () => {
     const rules = resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => r.Properties.EventPattern !== undefined);
     expect(rules).toHaveLength(1);
     expect(rules[0]?.Properties).toEqual({
@@ -146,6 +183,7 @@ describe('the packaged stack: events and schedule', () => {
       EventPattern: {
         source: ['aws.kms'],
         'detail-type': ['AWS API Call via CloudTrail'],
+        account: [{ Ref: 'AWS::AccountId' }],
         detail: { eventSource: ['kms.amazonaws.com'], eventName: [...TRIGGER_EVENT_NAMES], errorCode: [{ exists: false }] },
       },
       Targets: [
@@ -285,7 +323,7 @@ describe('the packaged stack: functions', () => {
     ]);
   });
 
-  it('gives both functions the settings, normalised, and their own role to skip their echoes', () => {
+  it('gives both functions the settings, normalised, their own role to skip their echoes and their account', () => {
     const environments = resourcesOfType(defaults, 'AWS::Lambda::Function').map((fn) => fn.Properties.Environment.Variables);
     const expected = {
       REPLICA_REGIONS_TAG: 'replica-regions',
@@ -304,6 +342,7 @@ describe('the packaged stack: functions', () => {
       STACK_REGIONS: '',
       POWERTOOLS_SERVICE_NAME: 'kms-replica-reconciler',
       RECONCILER_PRINCIPAL_ARN: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
+      ACCOUNT_ID: { Ref: 'AWS::AccountId' },
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
@@ -372,24 +411,30 @@ describe('the packaged stack: IAM, statement by statement', () => {
     },
   ];
 
-  it('grants the role exactly the calls the reconciler makes, replication only into the Regions of its partition by default', () => {
+  /** `key/*` of the stack's account in each given Region: where tag-on-create needs TagResource. */
+  const keysOfRegions = (regions: readonly string[]): unknown[] =>
+    regions.map((r) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:${r}:\${AWS::AccountId}:key/*` }));
+  const replicationStatements = (regions: readonly string[]): Statement[] => [
+    {
+      Sid: 'ReplicateMultiRegionPrimaries',
+      Effect: 'Allow',
+      Action: 'kms:ReplicateKey',
+      Resource: kmsArn('mrk-*'),
+      Condition: { StringEquals: { 'kms:ReplicaRegion': [...regions] } },
+    },
+    {
+      Sid: 'CreateReplicaKeys',
+      Effect: 'Allow',
+      Action: 'kms:CreateKey',
+      Resource: '*',
+      Condition: { Bool: { 'kms:MultiRegion': 'true' }, StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
+    },
+  ];
+
+  it('grants the role itself only reads, its sweep continuation and its failure queues: nothing that writes to a key', () => {
     expect(roleStatements(defaults)).toEqual([
       ...serverlessStatements,
       { Sid: 'ObserveKeys', Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:ListResourceTags'], Resource: kmsArn('*') },
-      {
-        Sid: 'ReplicateMultiRegionPrimaries',
-        Effect: 'Allow',
-        Action: ['kms:ReplicateKey'],
-        Resource: kmsArn('mrk-*'),
-        Condition: { StringEquals: { 'kms:ReplicaRegion': regionsOfPartition('aws') } },
-      },
-      {
-        Sid: 'CreateReplicaKeys',
-        Effect: 'Allow',
-        Action: ['kms:CreateKey'],
-        Resource: '*',
-        Condition: { Bool: { 'kms:MultiRegion': 'true' }, StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
-      },
       { Sid: 'ListKeysForSweep', Effect: 'Allow', Action: ['kms:ListKeys'], Resource: '*' },
       {
         Sid: 'QueueRepairsAndForwards',
@@ -407,19 +452,14 @@ describe('the packaged stack: IAM, statement by statement', () => {
       // The event source mapping's own permissions on the key-event queue (Serverless adds them).
       { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: [{ 'Fn::GetAtt': ['KeyEventQueue', 'Arn'] }] },
     ]);
-    expect(regionsOfPartition('aws')).toHaveLength(34);
   });
 
-  it('conditions ReplicateKey on the allowed Regions when they are given', () => {
-    const replicate = roleStatements(customised).find((s) => s.Sid === 'ReplicateMultiRegionPrimaries');
-    expect(replicate?.Condition).toEqual({ StringEquals: { 'kms:ReplicaRegion': ['eu-west-1', 'us-west-2'] } });
-  });
-
-  it('adds TagResource, PutEvents, restore and policy copy only when their settings ask for them', () => {
+  it('adds replication, TagResource, PutEvents, restore and policy copy only when their settings ask for them', () => {
     const optional = (from: Packaged): Record<string, unknown> =>
       Object.fromEntries(resourcesOfType(from, 'AWS::IAM::Policy').map((p) => [p.Condition, [p.Properties.Roles, p.Properties.PolicyDocument.Statement]]));
     const role = [{ Ref: 'IamRoleLambdaExecution' }];
-    const statements = (outcomeBus: string) => ({
+    const statements = (outcomeBus: string, regions: readonly string[]) => ({
+      WriteKeys: [role, replicationStatements(regions)],
       CopyTags: [
         role,
         [
@@ -427,7 +467,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
             Sid: 'TagReplicaKeys',
             Effect: 'Allow',
             Action: 'kms:TagResource',
-            Resource: kmsArn('*'),
+            Resource: keysOfRegions(regions),
             Condition: { Bool: { 'kms:MultiRegion': 'true' }, StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
           },
         ],
@@ -453,6 +493,17 @@ describe('the packaged stack: IAM, statement by statement', () => {
             Resource: kmsArn('mrk-*'),
             Condition: { StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
           },
+          {
+            Sid: 'MarkRestoresOnPrimaries',
+            Effect: 'Allow',
+            Action: ['kms:TagResource', 'kms:UntagResource'],
+            Resource: kmsArn('mrk-*'),
+            Condition: {
+              StringEquals: { 'kms:MultiRegionKeyType': 'PRIMARY' },
+              'ForAllValues:StringLike': { 'aws:TagKeys': 'kms-replica-reconciler:restoring:*' },
+              Null: { 'aws:TagKeys': 'false' },
+            },
+          },
         ],
       ],
       CopyPrimaryPolicy: [
@@ -468,26 +519,73 @@ describe('the packaged stack: IAM, statement by statement', () => {
         ],
       ],
     });
-    expect(optional(defaults)).toEqual(statements(''));
-    expect(optional(customised)).toEqual(statements('ops-events'));
+    // Replication only into the Regions of the partition by default, into the allowed ones when given.
+    expect(optional(defaults)).toEqual(statements('', regionsOfPartition('aws')));
+    expect(optional(customised)).toEqual(statements('ops-events', ['eu-west-1', 'us-west-2']));
+    expect(regionsOfPartition('aws')).toHaveLength(34);
 
-    // Which of them CloudFormation creates: only CopyTags by default; the customised stack
-    // restores, copies the policy and publishes, and passes no tags.
-    const decided = (from: Packaged): Record<string, unknown> => from.template.Conditions;
-    expect(decided(defaults)).toEqual({
+    // Which of them CloudFormation creates: replication and tagging by default; the customised
+    // stack replicates, restores, copies the policy and publishes, and passes no tags.
+    const created = (from: Packaged): string[] =>
+      resourcesOfType(from, 'AWS::IAM::Policy')
+        .filter((p) => isCreated(from, p))
+        .map((p) => p.Condition as string);
+    expect(created(defaults)).toEqual(['WriteKeys', 'CopyTags']);
+    expect(created(customised)).toEqual(['WriteKeys', 'PublishOutcomes', 'RestoreReplicas', 'CopyPrimaryPolicy']);
+    expect(defaults.template.Conditions).toEqual({
       PublishOutcomes: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
-      RestoreReplicas: { 'Fn::Equals': ['report', 'restore'] },
+      WriteKeys: { 'Fn::Equals': ['false', 'false'] },
+      RestoreReplicas: { 'Fn::And': [{ Condition: 'WriteKeys' }, { 'Fn::Equals': ['report', 'restore'] }] },
       CopyPrimaryPolicy: { 'Fn::Equals': ['default', 'primary'] },
-      CopyTags: { 'Fn::Equals': ['true', 'true'] },
+      CopyTags: { 'Fn::And': [{ Condition: 'WriteKeys' }, { 'Fn::Equals': ['true', 'true'] }] },
       NotifyAlarms: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
     });
-    expect(decided(customised)).toEqual({
-      PublishOutcomes: { 'Fn::Not': [{ 'Fn::Equals': ['ops-events', ''] }] },
-      RestoreReplicas: { 'Fn::Equals': ['restore', 'restore'] },
-      CopyPrimaryPolicy: { 'Fn::Equals': ['primary', 'primary'] },
-      CopyTags: { 'Fn::Equals': ['false', 'true'] },
-      NotifyAlarms: { 'Fn::Not': [{ 'Fn::Equals': ['arn:aws:sns:eu-west-1:111122223333:ops-alarms', ''] }] },
-    });
+  });
+
+  it('gives a dryRun stack no permission to write to any key, whatever else its settings ask for', () => {
+    const granted = grantedStatements(dryRun);
+    const kmsWrites = granted.flatMap(actionsOf).filter((a) => a.startsWith('kms:') && !/^kms:(Describe|List|Get)/.test(a));
+
+    expect(kmsWrites).toEqual([]);
+    // What it holds: reads (the policy copy asked for is a read), its logs, its own sweep and
+    // queues (the key-event queue's mapping; repair and forward requests), and its outcome bus.
+    expect(granted.flatMap(actionsOf).sort()).toEqual([
+      'events:PutEvents',
+      'kms:DescribeKey',
+      'kms:GetKeyPolicy',
+      'kms:ListKeys',
+      'kms:ListResourceTags',
+      'lambda:InvokeFunction',
+      'logs:CreateLogGroup',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'logs:TagResource',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+    ]);
+    // The same settings without dryRun would write: the policies are there, only not created.
+    const writePolicies = resourcesOfType(dryRun, 'AWS::IAM::Policy').filter((p) => !isCreated(dryRun, p)).map((p) => p.Condition);
+    expect(writePolicies).toEqual(['WriteKeys', 'CopyTags', 'RestoreReplicas']);
+    expect(resourcesOfType(dryRun, 'AWS::Lambda::Function').map((fn) => fn.Properties.Environment.Variables.DRY_RUN)).toEqual(['true', 'true']);
+  });
+
+  it('grants a stack that writes each write it makes: ReplicateKey, CreateKey and TagResource by default', () => {
+    const kmsWrites = grantedStatements(defaults)
+      .flatMap(actionsOf)
+      .filter((a) => a.startsWith('kms:') && !/^kms:(Describe|List|Get)/.test(a));
+    expect(kmsWrites).toEqual(['kms:ReplicateKey', 'kms:CreateKey', 'kms:TagResource']);
+  });
+
+  it('grants TagResource, which tag-on-create needs on every key of the account and Region, only in the Regions replicas may be created in', () => {
+    const tagging = (from: Packaged): Statement | undefined => everyStatement(from).find((s) => actionsOf(s).includes('kms:TagResource'));
+    expect(tagging(customised)?.Resource).toEqual(keysOfRegions(['eu-west-1', 'us-west-2']));
+    expect(tagging(defaults)?.Resource).toEqual(keysOfRegions(regionsOfPartition('aws')));
+    // No Region wildcard: a replica key of this account in any other Region cannot be tagged.
+    expect(JSON.stringify(tagging(defaults)?.Resource)).not.toContain('kms:*:');
   });
 
   it('has no wildcard action, and no write on every resource without a condition', () => {
@@ -503,7 +601,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
     }
   });
 
-  it('grants every KMS action of the reconciler in exactly one statement', () => {
+  it('grants every KMS action of the reconciler in exactly one statement, but TagResource (replicas at creation; restore marks on primaries)', () => {
     const kmsActions = everyStatement(customised)
       .flatMap(actionsOf)
       .filter((a) => a.startsWith('kms:'))
@@ -518,6 +616,8 @@ describe('the packaged stack: IAM, statement by statement', () => {
       'kms:ListResourceTags',
       'kms:ReplicateKey',
       'kms:TagResource',
+      'kms:TagResource',
+      'kms:UntagResource',
     ]);
   });
 });
@@ -643,12 +743,12 @@ describe('the packaged bundles on the embedded KMS', () => {
     const resultFile = join(dir, 'result.json');
     writeFileSync(eventFile, JSON.stringify(event));
     const variables = fn.Environment.Variables as Record<string, unknown>;
-    const deployed = Object.fromEntries(
-      Object.entries(variables).map(([name, value]) => [
-        name,
-        name === 'RECONCILER_PRINCIPAL_ARN' ? 'arn:aws:iam::111122223333:role/kms-replica-reconciler-prod-us-east-1-lambdaRole' : String(value),
-      ]),
-    );
+    // What CloudFormation resolves in an account 111122223333 deployment.
+    const resolved: Record<string, string> = {
+      RECONCILER_PRINCIPAL_ARN: 'arn:aws:iam::111122223333:role/kms-replica-reconciler-prod-us-east-1-lambdaRole',
+      ACCOUNT_ID: '111122223333',
+    };
+    const deployed = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolved[name] ?? String(value)]));
     const env = {
       PATH: process.env.PATH ?? '',
       ...deployed,

@@ -33,6 +33,7 @@ describe('resolveStackSettings', () => {
       logRetentionInDays: 30,
       alarmTopicArn: '',
       replicaRegions: regionsOfPartition('aws'),
+      replicaRegionKeyArns: regionsOfPartition('aws').map((r) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:${r}:\${AWS::AccountId}:key/*` })),
       outcomeEventBusArn: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/' },
     });
   });
@@ -46,6 +47,13 @@ describe('resolveStackSettings', () => {
 
   it('takes the default replica Regions from the partition of the deployment Region', () => {
     expect(resolveStackSettings({}, 'cn-northwest-1').replicaRegions).toEqual(['cn-north-1', 'cn-northwest-1']);
+  });
+
+  it('grants tagging on every key of the account in each replica Region, and nowhere else', () => {
+    expect(resolveStackSettings({ allowedRegions: 'eu-west-1 ap-southeast-2' }, 'us-east-1').replicaRegionKeyArns).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:kms:eu-west-1:${AWS::AccountId}:key/*' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:kms:ap-southeast-2:${AWS::AccountId}:key/*' },
+    ]);
   });
 
   it('normalises values as the reconciler reads them, so the template conditions agree with it', () => {

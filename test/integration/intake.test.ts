@@ -97,7 +97,7 @@ describe('outcome events are side reports', () => {
 
   it('keeps the reconcile verdict when PutEvents is denied during a key event: replicas made, published false, nothing thrown', async () => {
     const { kms: k, runtime } = await start({
-      kms: { faults: { rules: [{ operation: 'PutEvents', accessDeniedRate: 1 }] } },
+      kms: { faults: { rules: [{ operation: 'PutEvents', error: { code: 'AccessDeniedException', message: 'not authorized to perform: events:PutEvents' } }] } },
       env: { OUTCOME_EVENT_BUS: BUS },
     });
     k.seedKey({ region: 'us-east-1', keyId: FIXTURE_KEY_ID, multiRegion: true, tags: { 'replica-regions': 'us-west-2 eu-west-1' } });
@@ -113,7 +113,7 @@ describe('outcome events are side reports', () => {
 
   it('still asks for a retry of a throttled Region when PutEvents is denied too (the reconcile decides, not the publish)', async () => {
     const { kms: k, runtime } = await start({
-      kms: { faults: { rules: [{ operation: 'PutEvents', accessDeniedRate: 1 }, { operation: 'ReplicateKey', throttleRate: 1 }] } },
+      kms: { faults: { rules: [{ operation: 'PutEvents', error: { code: 'AccessDeniedException', message: 'not authorized to perform: events:PutEvents' } }, { operation: 'ReplicateKey', throttleRate: 1 }] } },
       env: { OUTCOME_EVENT_BUS: BUS },
     });
     k.seedKey({ region: 'us-east-1', keyId: FIXTURE_KEY_ID, multiRegion: true, tags: { 'replica-regions': 'us-west-2' } });
@@ -129,7 +129,7 @@ describe('outcome events are side reports', () => {
     const onRejection = (reason: unknown): void => void rejections.push(reason);
     process.on('unhandledRejection', onRejection);
     const { kms: k, runtime } = await start({
-      kms: { faults: { rules: [{ operation: 'PutEvents', accessDeniedRate: 1 }] }, quotas: { ReplicateKey: 1000, CreateKey: 2000 } },
+      kms: { faults: { rules: [{ operation: 'PutEvents', error: { code: 'AccessDeniedException', message: 'not authorized to perform: events:PutEvents' } }] }, quotas: { ReplicateKey: 1000, CreateKey: 2000 } },
       env: { OUTCOME_EVENT_BUS: BUS, KMS_REQUEST_QUOTAS: 'ReplicateKey=1000 CreateKey=2000' },
     });
     for (let i = 0; i < 20; i += 1) {

@@ -44,6 +44,10 @@ const BAD_VALUES: Readonly<Record<string, fc.Arbitrary<string>>> = {
     word().filter((v) => !/^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(v)),
     fc.constantFrom('arn:aws:iam::1234:role/short-account', 'arn:aws:s3:::bucket', 'role/reconciler'),
   ),
+  ACCOUNT_ID: fc.oneof(
+    word().filter((v) => !/^\d{12}$/.test(v)),
+    fc.constantFrom('11112222333', '1111222233334', '1111-2222-3333', 'arn:aws:iam::111122223333:root'),
+  ),
   AWS_ENDPOINT_URL: fc.constantFrom('localhost:4566', 'ftp://127.0.0.1', 'not a url', 'file:///tmp/kms', '127.0.0.1:4599'),
   AWS_ENDPOINT_URL_KMS: fc.constantFrom('localhost:4566', 'ftp://127.0.0.1', 'not a url', 'file:///tmp/kms', '127.0.0.1:4599'),
   AWS_ENDPOINT_URL_EVENTBRIDGE: fc.constantFrom('localhost:4566', 'ftp://127.0.0.1', 'not a url', 'file:///tmp/kms'),
@@ -63,6 +67,7 @@ const GOOD_VALUES: Readonly<Record<string, fc.Arbitrary<string>>> = {
   QUOTA_SHARE: fc.double({ min: Number.MIN_VALUE, max: 1, noNaN: true }).map(String),
   LOG_LEVEL: fc.constantFrom('debug', 'INFO', 'Warn', 'error', 'SILENT'),
   RECONCILER_PRINCIPAL_ARN: fc.constantFrom('arn:aws:iam::111122223333:role/reconciler', 'arn:aws-cn:sts::111122223333:assumed-role/r/s'),
+  ACCOUNT_ID: fc.constantFrom('111122223333', '444455556666', '000000000000'),
   AWS_ENDPOINT_URL_KMS: fc.constantFrom('http://127.0.0.1:4599', 'https://kms.eu-west-1.amazonaws.com'),
   AWS_REGION: fc.constantFrom('us-east-1', 'ap-southeast-7', 'us-gov-west-1'),
 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseTrigger } from '../../src/cloudtrail.js';
-import { FIXTURE_KEY_ID, FIXTURE_SINGLE_REGION_KEY_ID, loadFixture } from '../helpers/fixtures.js';
+import { matchesKeyEventRule } from '../../src/cli/local-lambda.js';
+import { parseTrigger, TRIGGER_EVENT_NAMES } from '../../src/cloudtrail.js';
+import { FIXTURE_ACCOUNT, FIXTURE_KEY_ID, FIXTURE_SINGLE_REGION_KEY_ID, loadFixture, type FixtureName } from '../helpers/fixtures.js';
 
 const primaryArn = `arn:aws:kms:us-east-1:111122223333:key/${FIXTURE_KEY_ID}`;
 
@@ -130,5 +131,145 @@ describe('parseTrigger', () => {
     delete event.detail.resources;
     delete event.detail.requestParameters.keyId;
     expect(parseTrigger(event)).toMatchObject({ kind: 'invalid', problem: 'UntagResource record names no KMS key (no resources ARN, keyMetadata or keyId)' });
+  });
+});
+
+const FOREIGN_ACCOUNT = '444455556666';
+const ALL_FIXTURES: readonly FixtureName[] = [
+  'create-key',
+  'create-key-replica-region',
+  'create-key-single-region',
+  'replicate-key',
+  'replicate-key-failed',
+  'tag-resource',
+  'untag-resource',
+  'schedule-key-deletion',
+  'cancel-key-deletion',
+  'enable-key',
+  'update-primary-region',
+  'update-primary-region-new-primary',
+];
+
+/** Every 12-digit number anywhere in a value. */
+function accountsIn(value: unknown): Set<string> {
+  return new Set(JSON.stringify(value).match(/\b\d{12}\b/g) ?? []);
+}
+
+/** A fixture as another account's default bus would carry it: every account id replaced. */
+function fromForeignAccount(name: FixtureName): Record<string, any> {
+  return JSON.parse(JSON.stringify(loadFixture(name)).replaceAll(FIXTURE_ACCOUNT, FOREIGN_ACCOUNT)) as Record<string, any>;
+}
+
+describe('parseTrigger with the account the reconciler works for', () => {
+  const ours = { accountId: FIXTURE_ACCOUNT };
+
+  it('names one account everywhere in every fixture, the one of the envelope', () => {
+    for (const name of ALL_FIXTURES) {
+      const event = loadFixture(name);
+      expect([name, event.account, [...accountsIn(event)]]).toEqual([name, FIXTURE_ACCOUNT, [FIXTURE_ACCOUNT]]);
+    }
+  });
+
+  it("reads every fixture of its own account as it reads it without an account", () => {
+    for (const name of ALL_FIXTURES) {
+      expect([name, parseTrigger(loadFixture(name), ours)]).toEqual([name, parseTrigger(loadFixture(name))]);
+    }
+  });
+
+  it.each(ALL_FIXTURES)("skips the %s event of another account's bus", (name) => {
+    expect(parseTrigger(fromForeignAccount(name), ours)).toEqual({
+      kind: 'skip',
+      reason: "account '444455556666' is not this reconciler's account (111122223333)",
+      eventId: loadFixture(name).detail.eventID,
+    });
+  });
+
+  it('skips an event whose account is missing or not a string', () => {
+    const missing = loadFixture('tag-resource');
+    delete missing.account;
+    const numeric = { ...loadFixture('tag-resource'), account: 111122223333 };
+    expect(parseTrigger(missing, ours)).toMatchObject({ kind: 'skip', reason: "account (missing) is not this reconciler's account (111122223333)" });
+    expect(parseTrigger(numeric, ours)).toMatchObject({ kind: 'skip', reason: "account (number) is not this reconciler's account (111122223333)" });
+  });
+
+  it('skips a record another account received, even on our own bus', () => {
+    const event = loadFixture('tag-resource');
+    event.detail.recipientAccountId = FOREIGN_ACCOUNT;
+    expect(parseTrigger(event, ours)).toEqual({
+      kind: 'skip',
+      reason: "detail.recipientAccountId '444455556666' is not this reconciler's account (111122223333)",
+      eventId: 'd4f6b8c0-3e5a-4b7c-9d1f-3a5b7c9d1e2f',
+    });
+  });
+
+  it("skips our account's record of a call on another account's key (the caller's copy of a cross-account call)", () => {
+    const event = loadFixture('cancel-key-deletion');
+    const foreignKey = `arn:aws:kms:us-west-2:${FOREIGN_ACCOUNT}:key/${FIXTURE_KEY_ID}`;
+    event.detail.resources = [{ accountId: FOREIGN_ACCOUNT, type: 'AWS::KMS::Key', ARN: foreignKey }];
+    event.detail.requestParameters.keyId = foreignKey;
+    event.detail.responseElements.keyId = foreignKey;
+    expect(parseTrigger(event, ours)).toEqual({
+      kind: 'skip',
+      reason: "CancelKeyDeletion names a key of account 444455556666, not of this reconciler's account (111122223333)",
+      eventId: event.detail.eventID,
+    });
+  });
+
+  it('acts on a call made by a principal of another account on our key: the key decides, not the caller', () => {
+    const event = loadFixture('tag-resource');
+    event.detail.userIdentity = {
+      type: 'AssumedRole',
+      principalId: 'AROAEXAMPLEFOREIGN:admin',
+      arn: `arn:aws:sts::${FOREIGN_ACCOUNT}:assumed-role/KeyAdmin/admin`,
+      accountId: FOREIGN_ACCOUNT,
+    };
+    expect(parseTrigger(event, ours)).toMatchObject({ kind: 'request', request: { eventName: 'TagResource', keyId: `arn:aws:kms:us-east-1:${FIXTURE_ACCOUNT}:key/${FIXTURE_KEY_ID}` } });
+  });
+
+  it('skips nothing by account when the account is unknown (the CLI, local runs)', () => {
+    expect(parseTrigger(fromForeignAccount('tag-resource'))).toMatchObject({
+      kind: 'request',
+      request: { keyId: `arn:aws:kms:us-east-1:${FOREIGN_ACCOUNT}:key/${FIXTURE_KEY_ID}` },
+    });
+  });
+});
+
+describe('parseTrigger and the eventSource', () => {
+  it.each([
+    ['ec2.amazonaws.com', "detail.eventSource 'ec2.amazonaws.com' is not kms.amazonaws.com"],
+    ['KMS.amazonaws.com', "detail.eventSource 'KMS.amazonaws.com' is not kms.amazonaws.com"],
+    [undefined, 'detail.eventSource (missing) is not kms.amazonaws.com'],
+    [42, 'detail.eventSource (number) is not kms.amazonaws.com'],
+  ])('skips a record whose eventSource is %s, with or without the account', (eventSource, reason) => {
+    const event = loadFixture('tag-resource');
+    if (eventSource === undefined) delete event.detail.eventSource;
+    else event.detail.eventSource = eventSource;
+    const skipped = { kind: 'skip', reason, eventId: 'd4f6b8c0-3e5a-4b7c-9d1f-3a5b7c9d1e2f' };
+    expect(parseTrigger(event)).toEqual(skipped);
+    expect(parseTrigger(event, { accountId: FIXTURE_ACCOUNT })).toEqual(skipped);
+  });
+
+  it("skips another service's record, however malformed, instead of rejecting it", () => {
+    const event = loadFixture('tag-resource');
+    event.detail = { eventSource: 's3.amazonaws.com', eventName: 42 };
+    expect(parseTrigger(event)).toEqual({ kind: 'skip', reason: "detail.eventSource 's3.amazonaws.com' is not kms.amazonaws.com", eventId: event.id });
+  });
+});
+
+describe('the local key-event rule (serverless.yml, in the local stack\'s account)', () => {
+  it('passes every successful trigger fixture of the local account', () => {
+    const passed = ALL_FIXTURES.filter((name) => matchesKeyEventRule(loadFixture(name)));
+    expect(passed).toEqual(ALL_FIXTURES.filter((name) => name !== 'replicate-key-failed'));
+    expect(new Set(passed.map((name) => loadFixture(name).detail.eventName))).toEqual(new Set(TRIGGER_EVENT_NAMES));
+  });
+
+  it("drops another account's events, events without an account, and other services' records", () => {
+    const noAccount = loadFixture('tag-resource');
+    delete noAccount.account;
+    const otherService = loadFixture('tag-resource');
+    otherService.detail.eventSource = 'ec2.amazonaws.com';
+    for (const event of [fromForeignAccount('tag-resource'), fromForeignAccount('create-key'), noAccount, otherService]) {
+      expect(matchesKeyEventRule(event)).toBe(false);
+    }
   });
 });

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
         DRY_RUN: 'true',
         LOG_LEVEL: 'debug',
         RECONCILER_PRINCIPAL_ARN: 'arn:aws:iam::111122223333:role/reconciler',
+        ACCOUNT_ID: '111122223333',
         AWS_ENDPOINT_URL: 'http://127.0.0.1:4599',
         AWS_REGION: 'us-east-1',
         KEY_EVENT_QUEUE: 'kms-replica-reconciler-prod-key-events',
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
       dryRun: true,
       logLevel: 'DEBUG',
       reconcilerPrincipalArn: 'arn:aws:iam::111122223333:role/reconciler',
+      accountId: '111122223333',
       kmsEndpoint: 'http://127.0.0.1:4599',
       eventBridgeEndpoint: 'http://127.0.0.1:4599',
       homeRegion: 'us-east-1',
@@ -73,6 +75,13 @@ describe('loadConfig', () => {
       "QUOTA_SHARE must be a number greater than 0 and at most 1, got '2'",
       "DRY_RUN must be true or false, got 'yes'",
     ]);
+  });
+
+  it("refuses an ACCOUNT_ID that is not the account of the reconciler's own principal", () => {
+    expect(() => loadConfig({ ACCOUNT_ID: '444455556666', RECONCILER_PRINCIPAL_ARN: 'arn:aws:iam::111122223333:role/reconciler' })).toThrow(
+      "ACCOUNT_ID '444455556666' is not the account of RECONCILER_PRINCIPAL_ARN (111122223333); both name the account the reconciler works for",
+    );
+    expect(loadConfig({ ACCOUNT_ID: '111122223333', RECONCILER_PRINCIPAL_ARN: 'arn:aws:sts::111122223333:assumed-role/r/s' }).accountId).toBe('111122223333');
   });
 
   it('takes the outcome bus Region from its ARN, and needs AWS_REGION for a bare name', () => {

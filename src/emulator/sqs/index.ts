@@ -1,14 +1,16 @@
 /**
  * The embedded SQS: standard queues with visibility timeouts, receive counts and redrive to a
- * dead-letter queue, served beside the embedded KMS on the same HTTP endpoint (requests whose
- * `X-Amz-Target` starts with `AmazonSQS.`), and usable in process by local tooling (the local
- * Lambda event source mapping). It imports nothing from the product.
+ * dead-letter queue, served beside the embedded KMS on the same HTTP endpoint (one more service of
+ * the dispatcher: requests whose `X-Amz-Target` starts with `AmazonSQS.`; the SQS calls are in the
+ * endpoint's call log), and usable in process by local tooling (the local Lambda event source
+ * mapping). It imports nothing from the product.
  */
-import { SQS_TARGET_PREFIX, SqsProtocol, type SqsCallRecord, type SqsHttpAnswer } from './protocol.js';
-import { QueueStore, SqsApiError, type QueueCounts, type QueueSettings, type ReceivedMessage } from './queues.js';
+import type { EmulatedService } from '../dispatcher.js';
+import { SqsProtocol } from './protocol.js';
+import { QueueStore, type QueueCounts, type QueueSettings, type ReceivedMessage } from './queues.js';
+import { createSqsService } from './service.js';
 
 export type { QueueCounts, QueueSettings, ReceivedMessage } from './queues.js';
-export type { SqsCallRecord } from './protocol.js';
 export { SqsApiError } from './queues.js';
 
 /** What a queue is created with (defaults: visibility 30 s, retention 4 days, no delay, no redrive). */
@@ -53,18 +55,13 @@ export interface EmbeddedSqs {
   arnOf(region: string, name: string): string;
   /** Whether the queue exists. */
   exists(region: string, name: string): boolean;
-  /** Every SQS API call served over HTTP, in order (the in-process API is not logged). */
-  calls(): readonly SqsCallRecord[];
 }
-
-/** What the HTTP server calls for each request; `undefined` = not an SQS request. */
-export type SqsRoute = (request: { readonly target: string; readonly region: string; readonly body: string }) => SqsHttpAnswer | undefined;
 
 /**
  * Creates the embedded SQS of one account.
  * @param endpoint - the HTTP endpoint (read when a queue URL is built; known once the server listens).
  */
-export function createEmbeddedSqs(account: string, now: () => number, endpoint: () => string): { sqs: EmbeddedSqs; route: SqsRoute } {
+export function createEmbeddedSqs(account: string, now: () => number, endpoint: () => string): { sqs: EmbeddedSqs; service: EmulatedService } {
   const store = new QueueStore(account, now);
   const protocol = new SqsProtocol(store, now, endpoint);
   const sqs: EmbeddedSqs = {
@@ -91,8 +88,6 @@ export function createEmbeddedSqs(account: string, now: () => number, endpoint: 
     peek: (region, name) => store.get(region, name).peek(),
     arnOf: (region, name) => store.get(region, name).arn,
     exists: (region, name) => store.find(region, name) !== undefined,
-    calls: () => protocol.calls(),
   };
-  const route: SqsRoute = (request) => (request.target.startsWith(SQS_TARGET_PREFIX) ? protocol.handle(request) : undefined);
-  return { sqs, route };
+  return { sqs, service: createSqsService(protocol) };
 }

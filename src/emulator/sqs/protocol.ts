@@ -1,53 +1,20 @@
 /**
- * The embedded SQS's wire protocol: AWS JSON 1.0 with `X-Amz-Target: AmazonSQS.<Operation>`, as
- * the AWS SDK v3 SQS client speaks it (`AwsJson1_0Protocol`, `serviceTarget: "AmazonSQS"`,
- * `awsQueryCompatible: true` [aws-sdk-js-v3 clients/client-sqs]). Errors carry
- * `__type: "com.amazonaws.sqs#<Name>"` and the query-compatible `x-amzn-query-error` header.
+ * The embedded SQS's operations on the JSON request shapes of the SQS API (`X-Amz-Target:
+ * AmazonSQS.<Operation>`, served by `service.ts` through the endpoint's dispatcher).
  *
  * Operations: CreateQueue, GetQueueUrl, GetQueueAttributes, SendMessage, SendMessageBatch,
  * ReceiveMessage (no long polling: it answers at once), DeleteMessage, DeleteMessageBatch,
  * ChangeMessageVisibility. Queue URLs are `<endpoint>/queue/<region>/<account>/<name>`.
  */
-import { randomUUID } from 'node:crypto';
 import { MAX_BATCH, MAX_MESSAGE_BYTES, SqsApiError, type Queue, type QueueSettings, type QueueStore } from './queues.js';
 
 /** `X-Amz-Target` prefix of SQS requests. */
 export const SQS_TARGET_PREFIX = 'AmazonSQS.';
-/** The AWS JSON 1.0 content type. */
-export const AMZ_JSON_1_0 = 'application/x-amz-json-1.0';
-
-/** A request as the HTTP server hands it over. */
-export interface SqsHttpRequest {
-  readonly target: string;
-  /** The SigV4 Region of the caller (credential scope). */
-  readonly region: string;
-  readonly body: string;
-}
-
-/** The answer to send. */
-export interface SqsHttpAnswer {
-  readonly statusCode: number;
-  readonly body: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-/** One SQS call, as the call log keeps it. */
-export interface SqsCallRecord {
-  readonly operation: string;
-  readonly region: string;
-  readonly queue?: string;
-  readonly errorCode?: string;
-  readonly at: number;
-  /** Entries sent or deleted, messages received. */
-  readonly count?: number;
-}
 
 type Input = Record<string, unknown>;
 
 /** Serves SQS requests against a {@link QueueStore}. */
 export class SqsProtocol {
-  private readonly log: SqsCallRecord[] = [];
-
   constructor(
     private readonly store: QueueStore,
     private readonly now: () => number,
@@ -59,40 +26,32 @@ export class SqsProtocol {
     return `${this.endpoint()}/queue/${queue.region}/${queue.account}/${queue.name}`;
   }
 
-  /** Every SQS call served, in order. */
-  calls(): readonly SqsCallRecord[] {
-    return this.log;
-  }
+  /** The operations served. */
+  static readonly OPERATIONS: ReadonlySet<string> = new Set([
+    'CreateQueue',
+    'GetQueueUrl',
+    'GetQueueAttributes',
+    'SendMessage',
+    'SendMessageBatch',
+    'ReceiveMessage',
+    'DeleteMessage',
+    'DeleteMessageBatch',
+    'ChangeMessageVisibility',
+  ]);
 
-  /** Answers one request. Never throws. */
-  handle(request: SqsHttpRequest): SqsHttpAnswer {
-    const operation = request.target.slice(SQS_TARGET_PREFIX.length);
-    const at = this.now();
+  /**
+   * Runs one operation for a caller in `region`.
+   * @throws {SqsApiError} the SQS error to answer with.
+   */
+  call(operation: string, input: Input, region: string): { output: unknown; queue?: string } {
     let queueName: string | undefined;
-    try {
-      const input = parseInput(request.body);
-      const queueOf = (): Queue => {
-        const queue = this.queueOfUrl(input['QueueUrl'], request.region);
-        queueName = queue.name;
-        return queue;
-      };
-      const { output, count } = this.run(operation, input, request.region, queueOf);
-      this.log.push({ operation, region: request.region, ...(queueName ? { queue: queueName } : {}), at, ...(count !== undefined ? { count } : {}) });
-      return { statusCode: 200, body: JSON.stringify(output), headers: { 'Content-Type': AMZ_JSON_1_0, 'x-amzn-RequestId': randomUUID() } };
-    } catch (caught) {
-      const error =
-        caught instanceof SqsApiError ? caught : new SqsApiError('InternalError', `The embedded SQS failed: ${(caught as Error).message}`, 'InternalError', 500);
-      this.log.push({ operation, region: request.region, ...(queueName ? { queue: queueName } : {}), errorCode: error.code, at });
-      return {
-        statusCode: error.statusCode,
-        body: JSON.stringify({ __type: `com.amazonaws.sqs#${error.code}`, message: error.message }),
-        headers: {
-          'Content-Type': AMZ_JSON_1_0,
-          'x-amzn-RequestId': randomUUID(),
-          'x-amzn-query-error': `${error.queryCode};${error.statusCode >= 500 ? 'Receiver' : 'Sender'}`,
-        },
-      };
-    }
+    const queueOf = (): Queue => {
+      const queue = this.queueOfUrl(input['QueueUrl'], region);
+      queueName = queue.name;
+      return queue;
+    };
+    const { output } = this.run(operation, input, region, queueOf);
+    return { output, ...(queueName ? { queue: queueName } : {}) };
   }
 
   private run(operation: string, input: Input, region: string, queueOf: () => Queue): { output: unknown; count?: number } {
