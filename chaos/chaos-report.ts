@@ -52,7 +52,7 @@ export function formatChaosReport(verdict: ChaosVerdict): string {
     ...(f.deniedReads
       ? [
           'Reads denied to the reconciler',
-          `  ${f.deniedReads.region}: ${f.deniedReads.families} families touch it, ${f.deniedReads.reported} reported by the sweep (AccessDeniedException or a failed Region); today one unreadable Region blocks its whole family (issue 11, item 1)`,
+          `  ${f.deniedReads.region}: ${f.deniedReads.families} families touch it (its Region failed with AccessDeniedException, every other Region as expected); ${f.deniedReads.primaryThere} of them have their primary there (unreadable), ${f.deniedReads.reported} of those reported by the sweep`,
         ]
       : []),
     verdict.violations.length === 0 ? 'Invariants: all hold' : `Invariants: ${verdict.violations.length} broken`,

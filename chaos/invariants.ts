@@ -242,8 +242,12 @@ export interface ChaosFigures {
     /** Failed PutEvents by error code (side reports: none may decide a verdict). */
     readonly failuresByError: Readonly<Record<string, number>>;
   };
-  /** The Region whose reads are denied, the families that touch it, and those reported. */
-  readonly deniedReads?: { readonly region: string; readonly families: number; readonly reported: number };
+  /**
+   * The Region whose reads are denied: the families that touch it (held to every invariant, that
+   * Region `failed`), those whose primary lives there (unreadable: counted apart), and those of
+   * them the sweep reported.
+   */
+  readonly deniedReads?: { readonly region: string; readonly families: number; readonly primaryThere: number; readonly reported: number };
 }
 
 /** The verdict on a run: every broken invariant (none = pass) and the figures. */
@@ -272,18 +276,23 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
     violations.push(message);
   };
   const keyOf = (plan: FamilyPlan): string => run.keyIds[plan.index] ?? '';
-  // A Region where the role's reads are denied (issue 10's fault class). Today one unreadable
-  // Region makes the whole family's reconcile fail with AccessDeniedException (issue 11, item 1,
-  // being fixed in reconcile.ts): such families are counted apart and held to the weaker
-  // invariants that still apply (no double or unwanted ReplicateKey, nothing deleted, the failure
-  // reported, never retried for ever); every other family must be untouched by the fault.
+  // A Region where the role's reads are denied (issue 10's fault class). A replica there is its
+  // Region's `failed` status (AccessDeniedException) and the family's other Regions are held to
+  // every invariant (issue 11, item 1). A family whose primary lives there cannot be read at all:
+  // it is counted apart and held to what still applies (no double or unwanted ReplicateKey,
+  // nothing deleted, the failure reported by the sweep, never retried for ever).
   const denied = run.options.faults.deniedReadRegion;
   const touchesDenied = (plan: FamilyPlan): boolean =>
     denied !== undefined &&
     [plan.primaryRegion, plan.finalPrimaryRegion, ...plan.replicas.map((r) => r.region), ...plan.desiredRegions].includes(denied);
-  const blockedFamilies = run.scenario.families.filter(touchesDenied);
+  const primaryDenied = (plan: FamilyPlan): boolean => denied !== undefined && (plan.primaryRegion === denied || plan.finalPrimaryRegion === denied);
+  const touchingFamilies = run.scenario.families.filter(touchesDenied);
+  const blockedFamilies = run.scenario.families.filter(primaryDenied);
   const blockedKeys = new Set(blockedFamilies.map(keyOf));
-  const families = run.scenario.families.filter((plan) => !touchesDenied(plan));
+  const families = run.scenario.families.filter((plan) => !primaryDenied(plan));
+  /** The read of `region`'s replica was denied: its one allowed status, besides a replica made there. */
+  const deniedRead = (region: string, status: { status: string; error?: { name: string } }): boolean =>
+    region === denied && status.status === 'failed' && status.error?.name === 'AccessDeniedException';
   const familyOfKey = new Map(run.scenario.families.map((plan) => [keyOf(plan), plan]));
 
   // 5. The process and the loop.
@@ -325,6 +334,7 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
         continue;
       }
       endStatuses[status.status] = (endStatuses[status.status] ?? 0) + 1;
+      if (deniedRead(region, status)) continue;
       if (status.status === 'failed' && allowed.has('created')) {
         // Reported with its error; the next sweep retries it.
         if (!status.error?.retryable) fail(`${label}: ${region} failed terminally: ${status.error?.name}: ${status.message}`);
@@ -333,7 +343,7 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
       if (!allowed.has(status.status)) fail(`${label}: ${region} is ${status.status}, expected ${[...allowed].join(' or ')}`);
     }
     for (const status of outcome.regions) {
-      if (!expected.regions.has(status.region)) fail(`${label}: unexpected status ${status.status} for ${status.region}`);
+      if (!expected.regions.has(status.region) && !deniedRead(status.region, status)) fail(`${label}: unexpected status ${status.status} for ${status.region}`);
     }
     if (plan.multiRegion) checkKeysExist(run, plan, keyId, expected, actual, label, fail);
   }
@@ -435,7 +445,12 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
     else if (delivery.state === 'processed') {
       const result = last?.result as KeyEventResult;
       results[result.status] += 1;
-      const ofBlocked = blockedKeys.has(eventKeyId(delivery.event) ?? '') && result.status === 'rejected' && result.error.code === 'AccessDeniedException';
+      // An event that names a key in the denied Region (or of a family whose primary is there) cannot be read: rejected, reported, never retried.
+      const eventRegion = (delivery.event as { detail?: { awsRegion?: unknown } }).detail?.awsRegion;
+      const ofBlocked =
+        (blockedKeys.has(eventKeyId(delivery.event) ?? '') || (denied !== undefined && eventRegion === denied)) &&
+        result.status === 'rejected' &&
+        result.error.code === 'AccessDeniedException';
       if (result.status === 'rejected' && !ofBlocked) fail(`event #${delivery.id} (${eventName(delivery.event)}) was rejected: ${result.error.code}: ${result.error.message}`);
     } else {
       const code = last?.error?.code ?? last?.error?.name ?? 'unknown';
@@ -571,7 +586,9 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
       writeReportsLost: run.outcomePublishFailures.filter((f) => f.writes > 0).length,
       failuresByError: countBy(run.outcomePublishFailures, (f) => f.error.split(':')[0] ?? 'unknown'),
     },
-    ...(denied !== undefined ? { deniedReads: { region: denied, families: blockedFamilies.length, reported: blockedReported } } : {}),
+    ...(denied !== undefined
+      ? { deniedReads: { region: denied, families: touchingFamilies.length, primaryThere: blockedFamilies.length, reported: blockedReported } }
+      : {}),
   };
   if (!figures.sweep.complete) fail('the sweep did not complete');
   for (const r of run.sweepRegions) {
