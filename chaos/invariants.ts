@@ -72,7 +72,8 @@ function statusesFor(state: string | undefined, plan: FamilyPlan): ReadonlySet<R
     default:
       if (!plan.writable) return new Set(['missing']);
       // `already-exists`: the sweep's ReplicateKey lost its response and the SDK's retry found the replica.
-      return new Set([plan.origin === 'EXTERNAL' ? 'pending-import' : 'present', 'created', 'already-exists']);
+      // `creating`: a later run of the sweep re-read (its page resumed) a replica an earlier run made.
+      return new Set([plan.origin === 'EXTERNAL' ? 'pending-import' : 'present', 'created', 'already-exists', 'creating']);
   }
 }
 
