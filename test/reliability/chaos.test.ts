@@ -77,8 +77,8 @@ describe(`the chaos run (seed ${SEED}, ${FAMILIES} families, 10 containers)`, ()
       }
     }
     expect(counts).toEqual({
-      'present|created|already-exists': 61,
-      'pending-import|created|already-exists': 4,
+      'present|created|already-exists|creating': 61,
+      'pending-import|created|already-exists|creating': 4,
       present: 18,
       missing: 18,
       'invalid-region': 8,
