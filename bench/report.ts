@@ -539,6 +539,10 @@ function renderIntake(figure: IntakeFigure, kind: 'storm' | 'backfill'): string 
     ),
     '',
     `Target (buffered): ≤ 1.1 × the floor, 0 throttled, ${kind === 'storm' ? '0 dead-lettered' : '0 runs ended by timeout'}, every replica made: **${figure.met ? 'yes' : 'no'}**.`,
+    '',
+    kind === 'storm'
+      ? `What it shows: the buffered design stays within its budget (at most ${figure.buffered.maxReplicateKeyPer1s} \`ReplicateKey\` calls in any second for a bound of ${figure.boundPer1s}; the quota is ${figure.replicateKeyQuota}) and converges at the floor its share allows. The baseline's ${BASELINE_CONTAINERS_TEXT} containers each pace to the whole share, so together they asked for up to ${figure.baseline.maxReplicateKeyPer1s} calls in one second against a quota of ${figure.replicateKeyQuota}: ${figure.baseline.throttled} calls were throttled (in an account, throttled for every other principal too), ${figure.baseline.deadLettered ?? 0} events ended in the on-failure queue, and it finished ${figure.baseline.convergenceMs === null ? 'not at all within the cap' : 'sooner than the share\'s floor only because it spent the whole quota and more'}.`
+      : `What it shows: the stack's sweep only reads and queues, so one run covers the keys (${figure.buffered.sweepRuns ?? 0} run${figure.buffered.sweepRuns === 1 ? '' : 's'}), and the key-event containers write at the stack's whole write budget: the floor. The first slice's sweep also met the floor here and ran into no timeout (${figure.baseline.sweepRunsTimedOut ?? 0} of ${figure.baseline.sweepRuns ?? 0} runs): with 2 replicas per key, the writes of the keys in flight when it stops taking keys (32 × 2) wait less than its 30 s margin (scaled); with 3 replicas per key (issue 10's report) they wait longer and the run is cut by its timeout. The buffered design does not depend on that margin: its sweep makes no write, and a container defers a family whose writes would not fit before its timeout.`,
   ].join('\n');
 }
 
