@@ -302,9 +302,13 @@ function errorResponse(error: KmsApiError, requestId: string): ApiResponse {
   };
 }
 
-/** API-shaped value → JSON 1.1 wire value: `Date` → epoch seconds (a number) [S2 timestampFormat]. */
+/**
+ * API-shaped value → JSON 1.1 wire value: `Date` → epoch seconds (a number) [S2 timestampFormat];
+ * bytes (a blob, e.g. `PublicKey`) → base64 [S2 protocol json].
+ */
 export function toWire(value: unknown): unknown {
   if (value instanceof Date) return value.getTime() / 1000;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (Array.isArray(value)) return value.map(toWire);
   if (typeof value === 'object' && value !== null) {
     const wire: Record<string, unknown> = {};

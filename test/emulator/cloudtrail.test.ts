@@ -59,7 +59,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
       region: 'us-east-1',
       resources: [],
       detail: {
-        eventVersion: '1.08',
+        eventVersion: '1.11',
         userIdentity: {
           type: 'IAMUser',
           principalId: 'AKIDEXAMPLE',
@@ -100,6 +100,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
               primaryKey: { arn, region: 'us-east-1' },
               replicaKeys: [],
             },
+            currentKeyMaterialId: expect.stringMatching(/^[0-9a-f]{64}$/),
           },
         },
         requestID: expect.stringMatching(UUID),
@@ -110,6 +111,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
         managementEvent: true,
         recipientAccountId: ACCOUNT,
         eventCategory: 'Management',
+        tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_256_GCM_SHA384', clientProvidedHostHeader: 'kms.us-east-1.amazonaws.com' },
       },
     });
     expect(event.detail.eventID).not.toBe(event.id);
@@ -144,6 +146,9 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
     expect(create?.detail.eventID).not.toBe(replicate?.detail.eventID);
     expect(create?.detail.userIdentity.accessKeyId).toBe('AKIDEXAMPLE');
     expect(create?.detail.userIdentity.invokedBy).toBe('kms.amazonaws.com');
+    // INF, by analogy with the one published record KMS writes on a caller's behalf (new-primary UpdatePrimaryRegion [S23]).
+    expect([create?.detail.sourceIPAddress, create?.detail.userAgent, create?.detail.tlsDetails]).toEqual([replicate?.detail.sourceIPAddress, 'AWS Internal', undefined]);
+    expect(replicate?.detail.tlsDetails?.clientProvidedHostHeader).toBe('kms.us-east-1.amazonaws.com');
     expect(create?.detail.resources).toEqual([{ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: replicaArn }]);
     const keyMetadata = (create?.detail.responseElements?.['keyMetadata'] ?? {}) as Record<string, unknown>;
     expect(keyMetadata['arn']).toBe(replicaArn);
