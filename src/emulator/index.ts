@@ -30,6 +30,8 @@ export type {
   PublishedEvent,
   CloudTrailRecord,
   CloudTrailResource,
+  CloudTrailTlsDetails,
+  CloudTrailEventVersion,
   CloudTrailUserIdentity,
   KeyMetadataView,
   KeyOrigin,
@@ -38,13 +40,16 @@ export type {
   MultiRegionKeyView,
   TagView,
 } from './types.js';
-export { KEY_STATES } from './types.js';
+export { EMULATED_EVENT_VERSION, KEY_STATES } from './types.js';
 export type { CallerIdentityOverride } from './kms/event-log.js';
 export type { OperationContext, OperationDefinition, OperationResult } from './kms/operation.js';
 export { DEFAULT_MAX_KEYS_PER_REGION } from './kms/operation.js';
 export { KEY_STATE_TABLE, STATE_PHRASES } from './kms/key-states.js';
 export type { KeyOperationName, KeyStateRow, KeyStateRule } from './kms/key-states.js';
 export type { KeySeed, ReplicaSeed, SeedTags } from './kms/seeding.js';
+export type { KeyMaterialState, RotationType, WrappingAlgorithm, WrappingKeySpec } from './kms/key-material.js';
+export { IMPORT_PARAMETERS_VALID_MS, MAX_IMPORT_TOKENS } from './kms/key-material.js';
+export { MAX_ON_DEMAND_ROTATIONS } from './kms/operations/key-material.js';
 export { ManualClock, MANUAL_CLOCK_DEFAULT_START } from './clock.js';
 export { mulberry32 } from './faults.js';
 export type { EventFaults, FaultPlan, FaultRule, FaultStats } from './faults.js';
@@ -72,8 +77,10 @@ export interface EmbeddedKmsOptions {
   now?: () => number;
   /**
    * Per access key id, how CloudTrail's `userIdentity` names the caller (e.g.
-   * `{ type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/reconciler/fn' }`).
-   * Default: an IAM user named after the access key id. (Addition to the original contract.)
+   * `{ type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/reconciler/fn' }`, or
+   * `{ type: 'Root', principalId: '111122223333', arn: 'arn:aws:iam::111122223333:root' }`), and
+   * `console: true` for a caller signed in to the console (`sessionCredentialFromConsole: "true"`)
+   * [S24]. Default: an IAM user named after the access key id.
    */
   callerIdentities?: Readonly<Record<string, CallerIdentityOverride>>;
   /**

@@ -29,6 +29,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
       now: clock.now,
       callerIdentities: {
         AKIDROLE: { type: 'AssumedRole', principalId: 'AROAEXAMPLE:fn', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/reconciler/fn` },
+        AKIDROOT: { type: 'Root', principalId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, console: true },
       },
     });
   });
@@ -246,6 +247,34 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
       accountId: ACCOUNT,
       accessKeyId: 'AKIDROLE',
     });
+  });
+
+  it('names a Root caller signed in to the console as real records do: type Root, sessionCredentialFromConsole "true" [S24][fact sheet §10]', async () => {
+    const key = h.kms.seedKey({ region: 'eu-west-1' });
+
+    await h.client('eu-west-1', 'AKIDROOT').send(new DisableKeyCommand({ KeyId: key.KeyId }));
+    const [event] = h.kms.takeEvents();
+
+    expect(event?.detail.userIdentity).toEqual({
+      type: 'Root',
+      principalId: ACCOUNT,
+      arn: `arn:aws:iam::${ACCOUNT}:root`,
+      accountId: ACCOUNT,
+      accessKeyId: 'AKIDROOT',
+    });
+    expect(event?.detail.sessionCredentialFromConsole).toBe('true');
+    expect(event?.detail.tlsDetails).toEqual({ tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_256_GCM_SHA384', clientProvidedHostHeader: 'kms.eu-west-1.amazonaws.com' });
+    expect(Object.keys(event?.detail ?? {}).slice(-2)).toEqual(['tlsDetails', 'sessionCredentialFromConsole']);
+  });
+
+  it('writes no sessionCredentialFromConsole for a caller outside the console', async () => {
+    const key = h.kms.seedKey({ region: 'us-east-1' });
+
+    await h.client('us-east-1', 'AKIDROLE').send(new DisableKeyCommand({ KeyId: key.KeyId }));
+    const [event] = h.kms.takeEvents();
+
+    expect(event?.detail).not.toHaveProperty('sessionCredentialFromConsole');
+    expect(event?.detail.eventVersion).toBe('1.11');
   });
 
   it('emits no event for seeded keys', () => {
