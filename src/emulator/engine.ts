@@ -52,6 +52,8 @@ export interface ApiResponse {
   delayMs?: number;
   /** Destroy the socket without answering (fault injection). */
   drop?: boolean;
+  /** `Content-Type` of the body; default `application/x-amz-json-1.1` (STS answers `text/xml`). */
+  contentType?: string;
 }
 
 /** How the engine names a caller in CloudTrail; see {@link EngineOptions.callerIdentities}. */

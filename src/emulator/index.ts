@@ -3,9 +3,11 @@
  * real HTTP on 127.0.0.1 so the unmodified AWS SDK can talk to it (design.md §6). It models AWS
  * from the fact sheet (`docs/kms-facts.md`) and imports nothing from the product.
  */
+import { EventHistory } from './cloudtrail-lookup.js';
 import { KmsEngine, type CallerIdentityOverride } from './engine.js';
 import { PublishedEventStore, type PublishedEventFilter } from './eventbridge.js';
 import { FaultInjector, type FaultPlan, type FaultStats } from './faults.js';
+import { createApiFront } from './front.js';
 import { QuotaLimiter, type QuotaOption } from './quotas.js';
 import {
   MULTI_REGION_KEY_ID_PATTERN,
@@ -283,7 +285,10 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     latencyMs,
     ...(options.callerIdentities ? { callerIdentities: options.callerIdentities } : {}),
   });
-  const server = await startHttpServer(engine, options.host ?? '127.0.0.1', options.port ?? 0);
+  // CloudTrail event history (LookupEvents) and STS (GetCallerIdentity) share the endpoint.
+  const history = new EventHistory(now);
+  engine.subscribe((event) => history.add(event));
+  const server = await startHttpServer(createApiFront(engine, history), options.host ?? '127.0.0.1', options.port ?? 0);
 
   function find(region: string, keyId: string): KeyRecord | undefined {
     return store.get(region, bareKeyId(keyId));

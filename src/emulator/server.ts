@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CallerCredentials, KmsEngine } from './engine.js';
+import type { CallerCredentials } from './engine.js';
+import type { ApiHandler } from './front.js';
 import { incompleteSignatureError, missingAuthenticationError, type KmsApiError } from './errors.js';
 
 /** The JSON 1.1 content type of every request and response [S2 protocol awsJson1_1]. */
@@ -36,14 +37,15 @@ export interface KmsHttpServer {
 }
 
 /**
- * Serves the JSON 1.1 protocol for `engine`: POST with `X-Amz-Target: TrentService.<Op>` (KMS) or
- * `AWSEvents.PutEvents` (EventBridge), JSON body; answers JSON with
- * `Content-Type: application/x-amz-json-1.1`, an `x-amzn-RequestId` header and, on failure,
+ * Serves `engine` (the API front: KMS, EventBridge, STS, CloudTrail) over HTTP: POST with
+ * `X-Amz-Target: TrentService.<Op>` (KMS), `AWSEvents.PutEvents` (EventBridge),
+ * `CloudTrail_20131101.<Op>` (CloudTrail), or an STS query body; answers with the response's
+ * `Content-Type` (default `application/x-amz-json-1.1`), an `x-amzn-RequestId` header and, on failure,
  * `x-amzn-ErrorType` and `{"__type","message"}`. An answer with `delayMs` is sent after that much
  * real time (an unref'd timer, cleared by `close()`); one with `drop` destroys the socket instead.
  * @throws Error when the port cannot be bound.
  */
-export async function startHttpServer(engine: KmsEngine, host: string, port: number): Promise<KmsHttpServer> {
+export async function startHttpServer(engine: ApiHandler, host: string, port: number): Promise<KmsHttpServer> {
   const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((request, response) => {
     serve(engine, request, response, timers);
@@ -75,7 +77,7 @@ export async function startHttpServer(engine: KmsEngine, host: string, port: num
   };
 }
 
-function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResponse, timers: Set<NodeJS.Timeout>): void {
+function serve(engine: ApiHandler, request: IncomingMessage, response: ServerResponse, timers: Set<NodeJS.Timeout>): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
@@ -98,7 +100,7 @@ function serve(engine: KmsEngine, request: IncomingMessage, response: ServerResp
     });
     const deliver = (): void => {
       if (answer.drop) request.socket.destroy();
-      else send(response, answer.statusCode, answer.requestId, answer.body, answer.errorCode);
+      else send(response, answer.statusCode, answer.requestId, answer.body, answer.errorCode, answer.contentType);
     };
     if (answer.delayMs === undefined || answer.delayMs <= 0) {
       deliver();
@@ -121,9 +123,9 @@ function headerValue(request: IncomingMessage, name: string): string | undefined
   return Array.isArray(value) ? value[0] : value;
 }
 
-function send(response: ServerResponse, status: number, requestId: string, body: string, errorCode?: string): void {
+function send(response: ServerResponse, status: number, requestId: string, body: string, errorCode?: string, contentType = AMZ_JSON_CONTENT_TYPE): void {
   const headers: Record<string, string | number> = {
-    'Content-Type': AMZ_JSON_CONTENT_TYPE,
+    'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(body),
     'x-amzn-RequestId': requestId,
   };
