@@ -3,6 +3,7 @@
  * a key of Region B sent to Region A answers `NotFoundException` (`kms-facts.md` §8.1, [S7]).
  */
 import { KMSClient } from '@aws-sdk/client-kms';
+import { observeSdkCalls, type SdkCallObserver } from './call-recorder.js';
 
 /** Static AWS credentials (for the embedded KMS, or tests). */
 export interface StaticCredentials {
@@ -19,6 +20,8 @@ export interface ClientOptions {
   readonly credentials?: StaticCredentials;
   /** Total attempts per call including the first (SDK standard retry mode). Default 3 [S12]. */
   readonly maxAttempts?: number;
+  /** Receives every HTTP exchange of every client (the smoke run's `--record`); default none. */
+  readonly observe?: SdkCallObserver;
 }
 
 /** A function that returns the KMS client of a Region, the same object for the same Region. */
@@ -27,7 +30,7 @@ export type KmsClientFor = (region: string) => KMSClient;
 /**
  * Creates a per-Region KMS client cache.
  *
- * @param options - endpoint, credentials and retry attempts shared by every Region's client.
+ * @param options - endpoint, credentials, retry attempts and call observer shared by every Region's client.
  * @returns `clientFor(region)`, which builds a client on first use and reuses it after.
  */
 export function createKmsClientFactory(options: ClientOptions = {}): KmsClientFor {
@@ -41,6 +44,7 @@ export function createKmsClientFactory(options: ClientOptions = {}): KmsClientFo
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });
+      if (options.observe) observeSdkCalls(client, 'kms', region, options.observe);
       clients.set(region, client);
     }
     return client;

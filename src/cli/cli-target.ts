@@ -112,7 +112,7 @@ function isHttpUrl(value: string): boolean {
 }
 
 /** A Powertools Logger whose JSON lines go to a sink (one line each) instead of the console. */
-class SinkLogger extends Logger {
+export class SinkLogger extends Logger {
   private readonly sink: LogSink;
 
   constructor(sink: LogSink, logLevel: Config['logLevel']) {
