@@ -6,16 +6,23 @@
 /** What both error kinds carry: a message for humans and the AWS (or reconciler) error code. */
 abstract class ClassifiedError extends Error {
   /**
+   * True when the failed call never left for KMS (aborted while it waited for a pacing slot, or
+   * before it was sent): it had no effect and is not counted as a write.
+   */
+  readonly unsent: boolean;
+
+  /**
    * @param message - names the problem for a human.
    * @param code - the AWS error name or a reconciler code, e.g. `AccessDeniedException`, `InvalidEvent`.
-   * @param options - `cause`: the original error.
+   * @param options - `cause`: the original error; `unsent`: the call was never sent (default false).
    */
   constructor(
     message: string,
     readonly code: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; unsent?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.unsent = options?.unsent ?? false;
   }
 }
 

@@ -79,6 +79,7 @@ export const ATTENTION_STATUSES: readonly RegionStatusCode[] = [
   'pending-import',
   'replica-disabled',
   'missing',
+  'restore-planned',
   'invalid-region',
   'region-not-allowed',
   'failed',
@@ -105,6 +106,7 @@ const STATUS_CODES: readonly RegionStatusCode[] = [
   'created',
   'already-exists',
   'restored',
+  'restore-planned',
   'invalid-region',
   'region-not-allowed',
   'failed',
@@ -253,7 +255,8 @@ export function buildGuardrailReport(tally: GuardrailTally): GuardrailReport {
  * - `failed`: a key's reconcile or a call failed (retrying may help);
  * - `blocked`: something needs a person: a replica pending deletion, pending import or disabled,
  *   a bad tag token, a tagged single-Region key, a primary that is not `Enabled`;
- * - `drift`: replicas are `missing` and nothing was written (a dry run);
+ * - `drift`: replicas are `missing`, or a restore is planned (`restore-planned`), and nothing was
+ *   written (a dry run);
  * - `converged`: every desired Region has a replica (`present`, `creating`, `created`,
  *   `already-exists`, `restored`). `extra` replicas and untagged keys do not count against it.
  */
@@ -268,7 +271,7 @@ export function assessConvergence(report: GuardrailReport): Convergence {
     r['not-multi-region'] + r['primary-not-enabled'] + s['blocked-pending-deletion'] + s['pending-import'] + s['replica-disabled'] +
     s['invalid-region'] + s['region-not-allowed'];
   if (blocked > 0) return 'blocked';
-  return s.missing > 0 ? 'drift' : 'converged';
+  return s.missing + s['restore-planned'] > 0 ? 'drift' : 'converged';
 }
 
 function compare(a: string, b: string): number {

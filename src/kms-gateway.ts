@@ -35,7 +35,8 @@ export interface KeyListPage {
 /**
  * KMS operations used by the reconciler. Every method makes exactly the one (paged) KMS call it
  * names, in the given Region, and rejects with a `TerminalError` or `RetryableError` whose
- * `code` is the AWS error name (see `classifyAwsError`).
+ * `code` is the AWS error name (see `classifyAwsError`). A write that was never sent (its
+ * `signal` aborted first) rejects with a `RetryableError` `AbortError` whose `unsent` is true.
  */
 export interface KmsGateway {
   /**
@@ -53,6 +54,13 @@ export interface KmsGateway {
   cancelKeyDeletion(region: string, keyId: string, signal?: AbortSignal): Promise<void>;
   /** `EnableKey`. */
   enableKey(region: string, keyId: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * `TagResource`: adds or replaces `tags` on the key. `KMSInvalidStateException` on a key pending
+   * deletion [S1 key-state.md]; `TagException` past 50 tags [S7].
+   */
+  tagResource(region: string, keyId: string, tags: readonly Tag[], signal?: AbortSignal): Promise<void>;
+  /** `UntagResource`: removes `tagKeys`; a key that is not there is ignored [S2]. */
+  untagResource(region: string, keyId: string, tagKeys: readonly string[], signal?: AbortSignal): Promise<void>;
   /**
    * One page of `ListKeys` in `region` (the sweep streams pages; it never holds the whole list).
    * @param page.marker - the previous page's `nextMarker`; absent for the first page.

@@ -11,6 +11,8 @@
  *
  * `ReplicateKey` is counted as 1 `ReplicateKey` in the primary's Region plus 2 `CreateKey` in the
  * replica's Region, which is why `CreateKey` is listed although the reconciler never calls it.
+ * `TagResource` / `UntagResource` write and remove the restore marker on a primary
+ * (`ON_PENDING_DELETION=restore`).
  */
 export const KMS_REQUEST_QUOTAS = {
   CreateKey: 5,
@@ -21,6 +23,8 @@ export const KMS_REQUEST_QUOTAS = {
   GetKeyPolicy: 1000,
   CancelKeyDeletion: 5,
   EnableKey: 5,
+  TagResource: 10,
+  UntagResource: 5,
 } as const satisfies Record<string, number>;
 
 /** A KMS operation whose request quota the reconciler paces. */

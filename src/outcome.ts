@@ -81,6 +81,7 @@ export const NO_OUTCOME_PUBLISHER: OutcomePublisher = { publish: async () => und
 /** Statuses that are findings worth telling someone about. */
 const PROBLEM_STATUSES: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>([
   'missing',
+  'restore-planned',
   'pending-import',
   'replica-disabled',
   'blocked-pending-deletion',

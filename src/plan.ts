@@ -3,13 +3,50 @@
  * No I/O, no clock, no randomness: the same observation always gives the same plan.
  */
 import { parseReplicaRegionsTag } from './tag-contract.js';
-import type { KeyDescription, KeyState, ReconcileResult, RegionStatus, RegionalKeyRef, Tag } from './types.js';
+import type { ErrorSummary, KeyDescription, KeyState, ReconcileResult, RegionStatus, RegionalKeyRef, Tag } from './types.js';
 
 /** A replica listed in the primary's `ReplicaKeys`, observed with `DescribeKey` in its own Region. */
 export type ReplicaObservation =
-  | (RegionalKeyRef & { readonly exists: true; readonly keyState: KeyState; readonly deletionDate?: Date })
+  | (RegionalKeyRef & {
+      readonly exists: true;
+      readonly keyState: KeyState;
+      readonly deletionDate?: Date;
+      /** `KeyMetadata.CreationDate`: tells this replica from an earlier one in the same Region. */
+      readonly creationDate?: Date;
+    })
   /** Listed by the primary but `NotFoundException` in its Region (eventual consistency [S17]). */
-  | (RegionalKeyRef & { readonly exists: false });
+  | (RegionalKeyRef & { readonly exists: false })
+  /**
+   * `DescribeKey` in the replica's Region failed (e.g. `AccessDeniedException` from a service
+   * control policy denying that Region): its state is unknown. Only this Region is affected.
+   */
+  | (RegionalKeyRef & { readonly exists: 'unknown'; readonly readError: ErrorSummary });
+
+/**
+ * Prefix of the restore marker: the tag `<prefix><Region>` the reconciler puts on the primary
+ * before it cancels the deletion of that Region's replica, and removes once the replica is
+ * `Enabled` again. Its value is the replica's creation date (ISO 8601), so a marker never applies
+ * to another replica of the same Region. A replica in `PendingDeletion` cannot be tagged
+ * (`KMSInvalidStateException` [S1 key-state.md]), hence the primary, which a restore requires to
+ * be `Enabled`. The marker is how a later reconcile tells a restore interrupted between
+ * `CancelKeyDeletion` and `EnableKey` (complete it) from a replica a person disabled (leave it).
+ */
+export const RESTORE_MARKER_PREFIX = 'kms-replica-reconciler:restoring:';
+
+/** The restore marker's tag key for the replica of `region`. */
+export function restoreMarkerKey(region: string): string {
+  return `${RESTORE_MARKER_PREFIX}${region}`;
+}
+
+/**
+ * The calls of a restore, in order: mark the primary, `CancelKeyDeletion` (the replica comes back
+ * `Disabled` [S2]), `EnableKey`, remove the mark. An interrupted restore resumes at its first
+ * call not done.
+ */
+export const RESTORE_STEPS = ['TagResource', 'CancelKeyDeletion', 'EnableKey', 'UntagResource'] as const;
+
+/** One call of a restore (see {@link RESTORE_STEPS}). */
+export type RestoreStep = (typeof RESTORE_STEPS)[number];
 
 /** Everything the planner may look at: a fresh read of the key family. */
 export interface FamilyObservation {
@@ -52,17 +89,26 @@ export type ReplicationAction =
       readonly copyPolicy: boolean;
     }
   | {
-      /** `CancelKeyDeletion` then `EnableKey` on a replica (a cancelled key comes back `Disabled` [S2]). */
+      /**
+       * The calls of {@link RESTORE_STEPS} from `from` on: `TagResource` of the marker on the
+       * primary, `CancelKeyDeletion` and `EnableKey` of the replica, `UntagResource` of the marker.
+       */
       readonly kind: 'RestoreReplica';
       readonly replicaArn: string;
       readonly replicaRegion: string;
+      readonly primaryArn: string;
+      readonly primaryRegion: string;
+      /** The restore marker: key {@link restoreMarkerKey}, value the replica's creation date. */
+      readonly marker: Tag;
+      /** The first call to make: `TagResource` for a new restore, later for an interrupted one. */
+      readonly from: RestoreStep;
     };
 
 /** The planner's answer: what to do, and each Region's status if nothing is done. */
 export interface ReplicationPlan {
   readonly result: ReconcileResult;
   readonly actions: readonly ReplicationAction[];
-  /** Sorted by Region; Regions with an action are `missing` / `blocked-pending-deletion` here. */
+  /** Sorted by Region; Regions with an action are `missing` / `restore-planned` here. */
   readonly statuses: readonly RegionStatus[];
   readonly message?: string;
 }
@@ -73,7 +119,14 @@ export interface ReplicationPlan {
  * Only an `Enabled` primary gets actions (key-state table [S1 key-state.md]). Replicas listed in
  * `ReplicaKeys` count as present whatever their state, since `ReplicateKey` to their Region
  * answers `AlreadyExistsException` (API_ReplicateKey [S2]); replicas in Regions not desired are
- * reported `extra` and never deleted.
+ * reported `extra` and never deleted. A replica whose `DescribeKey` failed is its Region's `failed`
+ * status and gets no action; the other Regions are planned as usual.
+ *
+ * With `ON_PENDING_DELETION=restore`, a desired Region's replica gets a `RestoreReplica` action
+ * when it is `PendingDeletion`, or when the primary carries its restore marker (see
+ * {@link RESTORE_MARKER_PREFIX}) and it is `Disabled` (an interrupted restore) or `Enabled` (the
+ * marker is left over). A `Disabled` replica without its marker was disabled by someone else and
+ * is only reported.
  *
  * @param observation - a fresh read of the family.
  * @param settings - the planning settings.
@@ -104,10 +157,13 @@ export function planReplication(observation: FamilyObservation, settings: PlanSe
   for (const region of desired.regions) {
     const replica = replicasByRegion.get(region);
     if (replica) {
-      const status = statusOfReplica(replica);
-      statuses.push(status);
-      if (writable && status.status === 'blocked-pending-deletion' && settings.onPendingDeletion === 'restore') {
-        actions.push({ kind: 'RestoreReplica', replicaArn: replica.arn, replicaRegion: region });
+      const marker = observation.tags.find((t) => t.key === restoreMarkerKey(region))?.value;
+      const restore = writable && settings.onPendingDeletion === 'restore' ? planRestore(primary, replica, marker) : undefined;
+      if (restore) {
+        statuses.push(restore.status);
+        actions.push(restore.action);
+      } else {
+        statuses.push(statusOfReplica(replica, isInterruptedRestore(replica, marker)));
       }
       continue;
     }
@@ -119,6 +175,10 @@ export function planReplication(observation: FamilyObservation, settings: PlanSe
   }
   for (const replica of observation.replicas) {
     if (desired.regions.includes(replica.region)) continue;
+    if (replica.exists === 'unknown') {
+      statuses.push(unreadableStatus(replica, ` (a replica in a Region the ${settings.tagKey} tag does not name)`));
+      continue;
+    }
     statuses.push({
       region: replica.region,
       status: 'extra',
@@ -139,8 +199,67 @@ export function planReplication(observation: FamilyObservation, settings: PlanSe
   return { result: 'reconciled', actions, statuses };
 }
 
-function statusOfReplica(replica: ReplicaObservation): RegionStatus {
+/** The restore a replica needs, given the primary's marker for its Region; `undefined` if none. */
+function planRestore(
+  primary: KeyDescription,
+  replica: ReplicaObservation,
+  marker: string | undefined,
+): { readonly status: RegionStatus; readonly action: ReplicationAction } | undefined {
+  if (replica.exists !== true || !replica.creationDate) return undefined;
   const region = replica.region;
+  const identity = replica.creationDate.toISOString();
+  const marked = marker === identity;
+  let from: RestoreStep;
+  let message: string;
+  if (replica.keyState === 'PendingDeletion') {
+    from = marked ? 'CancelKeyDeletion' : 'TagResource';
+    message = 'restore planned: CancelKeyDeletion, then EnableKey';
+  } else if (marked && replica.keyState === 'Disabled') {
+    from = 'EnableKey';
+    message = 'restore planned: EnableKey, to complete an interrupted restore';
+  } else if (marked && replica.keyState === 'Enabled') {
+    from = 'UntagResource';
+    message = 'restore planned: remove the marker of a finished restore from the primary';
+  } else {
+    return undefined;
+  }
+  return {
+    status: {
+      region,
+      status: 'restore-planned',
+      keyState: replica.keyState,
+      ...(replica.deletionDate ? { deletionDate: replica.deletionDate.toISOString() } : {}),
+      message,
+    },
+    action: {
+      kind: 'RestoreReplica',
+      replicaArn: replica.arn,
+      replicaRegion: region,
+      primaryArn: primary.arn,
+      primaryRegion: primary.region,
+      marker: { key: restoreMarkerKey(region), value: identity },
+      from,
+    },
+  };
+}
+
+/** Whether a `Disabled` replica was left so by an interrupted restore (its marker names it). */
+function isInterruptedRestore(replica: ReplicaObservation, marker: string | undefined): boolean {
+  return replica.exists === true && replica.keyState === 'Disabled' && marker !== undefined && marker === replica.creationDate?.toISOString();
+}
+
+function unreadableStatus(replica: RegionalKeyRef & { readonly readError: ErrorSummary }, where = ''): RegionStatus {
+  return {
+    region: replica.region,
+    status: 'failed',
+    message: `DescribeKey of the replica in ${replica.region} failed, so its state is unknown${where}: ${replica.readError.message}`,
+    error: replica.readError,
+  };
+}
+
+function statusOfReplica(replica: ReplicaObservation, interruptedRestore: boolean): RegionStatus {
+  const region = replica.region;
+  if (replica.exists === 'unknown') return unreadableStatus(replica);
   if (!replica.exists) {
     return {
       region,
@@ -160,7 +279,15 @@ function statusOfReplica(replica: ReplicaObservation): RegionStatus {
         message: 'replica has no key material: import the primary key material into this replica',
       };
     case 'Disabled':
-      return { region, status: 'replica-disabled', keyState, message: 'replica exists but is disabled' };
+      return {
+        region,
+        status: 'replica-disabled',
+        keyState,
+        message: interruptedRestore
+          ? `replica is disabled by a restore that was interrupted after CancelKeyDeletion (marker ${restoreMarkerKey(region)} on the primary): ` +
+            'a reconcile with ON_PENDING_DELETION=restore and an Enabled primary completes it'
+          : 'replica exists but is disabled',
+      };
     case 'PendingDeletion':
       return {
         region,
@@ -190,8 +317,9 @@ function replicateAction(
     primaryRegion: primary.region,
     replicaRegion,
     ...(settings.copyDescription ? { description: primary.description } : {}),
-    // `aws:` tags belong to AWS and are refused by TagResource/ReplicateKey (TagException [S7]).
-    ...(settings.copyTags ? { tags: tags.filter((t) => !t.key.toLowerCase().startsWith('aws:')) } : {}),
+    // `aws:` tags belong to AWS and are refused by TagResource/ReplicateKey (TagException [S7]);
+    // restore markers are about the primary's replicas, never a replica's own.
+    ...(settings.copyTags ? { tags: tags.filter((t) => !t.key.toLowerCase().startsWith('aws:') && !t.key.startsWith(RESTORE_MARKER_PREFIX)) } : {}),
     copyPolicy: settings.replicaPolicy === 'primary',
   };
 }

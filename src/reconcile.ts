@@ -2,11 +2,18 @@
  * The only sequencer: resolve the primary, observe the family, plan (pure), apply the plan
  * (design §2). Level-triggered: the request names a key; everything else is read fresh.
  */
-import { RetryableError, type ReconcilerError } from './errors.js';
+import { RetryableError, TerminalError, type ReconcilerError } from './errors.js';
 import type { KmsGateway } from './kms-gateway.js';
-import { planReplication, type PlanSettings, type ReplicaObservation, type ReplicationAction } from './plan.js';
-import type { KeyDescription, ReconcileOutcome, ReconcileRequest, RegionStatus, Tag } from './types.js';
-import { settle, unwrap } from './settle.js';
+import {
+  RESTORE_STEPS,
+  planReplication,
+  type PlanSettings,
+  type ReplicaObservation,
+  type ReplicationAction,
+  type RestoreStep,
+} from './plan.js';
+import type { ErrorSummary, KeyDescription, ReconcileOutcome, ReconcileRequest, RegionStatus, Tag } from './types.js';
+import { settle, type Settled } from './settle.js';
 
 /** Settings of one reconcile: the planner's plus `DRY_RUN`. */
 export interface ReconcileSettings extends PlanSettings {
@@ -23,10 +30,37 @@ export interface ReconcileDeps {
 }
 
 /**
- * How long after the triggering call a `NotFoundException` is taken for KMS eventual
- * consistency (retryable) rather than a deleted key. KMS changes "can take minutes" [S17].
+ * How long after a `CreateKey` or `ReplicateKey` call a `NotFoundException` from any read or write
+ * of the family is taken for KMS eventual consistency (retryable) rather than a deleted key. KMS
+ * changes "can take minutes" [S17]; a key cannot be deleted sooner than 7 days after it is
+ * scheduled [S2 ScheduleKeyDeletion], so in this window NotFound means "not visible yet".
  */
 const NOT_FOUND_GRACE_MS = 5 * 60_000;
+
+/**
+ * Added to the message of `LimitExceededException` from `ReplicateKey`: the replica Region's
+ * KMS keys resource quota is full (API_ReplicateKey [S2]; resource-limits [S1]: quota "AWS KMS
+ * keys", 100,000 customer managed keys per Region, adjustable). Retrying cannot help.
+ */
+const KEY_QUOTA_HINT =
+  'The Region holds as many KMS keys as its resource quota allows (AWS KMS quota "AWS KMS keys": ' +
+  '100,000 customer managed keys per Region by default, adjustable in Service Quotas): delete keys there or request a higher quota. Not retried.';
+
+/** What a restore that failed at a call leaves behind, for its failed status's message. */
+const RESTORE_LEFT: Readonly<Record<RestoreStep, string>> = {
+  TagResource: '; nothing was changed',
+  CancelKeyDeletion: '; the replica is still pending deletion',
+  EnableKey: '; the replica is Disabled until a later reconcile completes the restore (the marker on the primary says so)',
+  UntagResource: '; the replica is Enabled, and a later reconcile removes the marker from the primary',
+};
+
+/** What a finished restore reports, by the call it started from. */
+const RESTORED_MESSAGES: Readonly<Record<RestoreStep, string>> = {
+  TagResource: 'deletion cancelled and replica enabled',
+  CancelKeyDeletion: 'deletion cancelled and replica enabled',
+  EnableKey: 'an interrupted restore was completed: replica enabled',
+  UntagResource: 'the marker of a finished restore was removed from the primary',
+};
 
 /**
  * Reconciles the multi-Region key family of the key a request names.
@@ -35,7 +69,11 @@ const NOT_FOUND_GRACE_MS = 5 * 60_000;
  * is a primary), then `ListResourceTags` of the primary, or for a replica `DescribeKey` ∥
  * `ListResourceTags` of its primary (`MultiRegionConfiguration.PrimaryKey` [S2]); then
  * `DescribeKey` of each other replica in its own Region (skipped for an untagged key); then one
- * `ReplicateKey` per missing Region. A no-op costs 2 + (number of replicas) calls.
+ * `ReplicateKey` per missing Region, and the calls of each planned restore (`TagResource` of the
+ * restore marker on the primary, `CancelKeyDeletion`, `EnableKey`, `UntagResource`). A no-op
+ * costs 2 + (number of replicas) calls. A replica that cannot be read is its Region's `failed`
+ * status; the other Regions are still planned and written. `writes` counts the write calls sent:
+ * a call aborted while it waited for its pacing slot was never sent.
  *
  * @param request - the key and Region named by the trigger.
  * @param deps - the KMS gateway, settings and clock.
@@ -44,8 +82,13 @@ const NOT_FOUND_GRACE_MS = 5 * 60_000;
  *   and extra replica. Per-Region write failures are reported in `regions` (status `failed`),
  *   not thrown.
  * @throws {RetryableError} when the observation itself cannot complete for a passing reason:
- *   throttling, a 5xx, the primary Region changing (`UpdatePrimaryRegion`), a key not yet visible.
- * @throws {TerminalError} when a read fails for a lasting reason (e.g. `AccessDeniedException`).
+ *   throttling, a 5xx, the primary Region changing (`UpdatePrimaryRegion`, also when
+ *   `ReplicateKey` answers `UnsupportedOperationException` and the named primary no longer reads
+ *   as `PRIMARY`: code `PrimaryRegionChanging`), a key not yet visible (`NotFoundException` within
+ *   5 minutes of the `CreateKey`/`ReplicateKey` that triggered the reconcile); and `AbortError`
+ *   when `signal` aborted before any write was sent.
+ * @throws {TerminalError} when a read of the named key or its primary fails for a lasting reason
+ *   (e.g. `AccessDeniedException`).
  */
 export async function reconcileKey(
   request: ReconcileRequest,
@@ -90,9 +133,67 @@ export async function reconcileKey(
   if (plan.actions.length === 0 || settings.dryRun) {
     return { ...base, result: plan.result, regions: plan.statuses, writes: 0 };
   }
-  const applied = await applyPlan(plan.actions, primary, kms, signal);
+  const applied = await applyPlan(plan.actions, primary, { kms, graceNotFound: (error) => graceNotFound(error, request, deps) }, signal);
+  if (signal?.aborted && applied.writes === 0) {
+    // Cut short before anything was sent: not a result (a sweep resumes it, Lambda retries it).
+    throw new RetryableError(`the reconcile of ${primary.arn} was aborted before any write was sent`, 'AbortError');
+  }
+  if (applied.unsupported) await checkStillPrimary(primary, kms, signal);
   const regions = plan.statuses.map((status) => applied.statuses.get(status.region) ?? status);
   return { ...base, result: plan.result, regions, writes: applied.writes };
+}
+
+/**
+ * After `ReplicateKey` answered `UnsupportedOperationException` (which it does for a key that is
+ * not a multi-Region primary [S7][S25]), re-reads the named primary with one `DescribeKey`. If it
+ * now reads as a replica, as `Updating`, or not at all, `UpdatePrimaryRegion` moved the primary
+ * after the family was read (during the change both keys may read as REPLICA [S2
+ * UpdatePrimaryRegion]): the reconcile is retried, and the retry starts from the new primary.
+ * If it still reads as the primary, the error stands as the Regions' terminal `failed` status
+ * (e.g. a Region not enabled for the account).
+ *
+ * @throws {RetryableError} `PrimaryRegionChanging` when the key no longer reads as the primary;
+ *   whatever the re-read throws.
+ */
+async function checkStillPrimary(primary: KeyDescription, kms: KmsGateway, signal?: AbortSignal): Promise<void> {
+  const reread = await kms.describeKey(primary.region, primary.arn, signal);
+  if (reread?.multiRegionKeyType === 'PRIMARY' && reread.keyState !== 'Updating') return;
+  const now = !reread
+    ? 'is not found (NotFoundException)'
+    : reread.multiRegionKeyType !== 'PRIMARY'
+      ? `now reads as a ${reread.multiRegionKeyType ?? 'single-Region'} key`
+      : 'is Updating';
+  throw new RetryableError(
+    `ReplicateKey answered UnsupportedOperationException and ${primary.arn} ${now}: the primary Region changed during the reconcile`,
+    'PrimaryRegionChanging',
+  );
+}
+
+/**
+ * Whether the triggering call created a key of the family moments ago (`CreateKey`: the key;
+ * `ReplicateKey`: the replica), so that `NotFoundException` means "not visible yet" [S17].
+ */
+function withinCreationGrace(request: ReconcileRequest, deps: ReconcileDeps): boolean {
+  if (request.eventName !== 'CreateKey' && request.eventName !== 'ReplicateKey') return false;
+  const age = request.eventTime ? deps.now().getTime() - request.eventTime.getTime() : Infinity;
+  return age < NOT_FOUND_GRACE_MS;
+}
+
+/** A `NotFoundException` within the creation grace becomes retryable; anything else is unchanged. */
+function graceNotFound(error: unknown, request: ReconcileRequest, deps: ReconcileDeps): unknown {
+  const failure = error as Partial<ReconcilerError> | null;
+  if (!(failure instanceof TerminalError) || failure.code !== 'NotFoundException' || !withinCreationGrace(request, deps)) return error;
+  return new RetryableError(
+    `${failure.message} (right after ${request.eventName}: taken for KMS eventual consistency and retried)`,
+    'NotFoundException',
+    { cause: error },
+  );
+}
+
+/** The value of a settled read, a `NotFoundException` within the creation grace made retryable. */
+function unwrapRead<T>(settled: Settled<T>, request: ReconcileRequest, deps: ReconcileDeps): T {
+  if (settled.ok) return settled.value;
+  throw graceNotFound(settled.error, request, deps);
 }
 
 type FamilyRead =
@@ -114,8 +215,7 @@ async function observeFamily(request: ReconcileRequest, deps: ReconcileDeps, sig
   const named = await kms.describeKey(request.region, request.keyId, signal);
   if (!named) {
     await speculativeTags;
-    const age = request.eventTime ? deps.now().getTime() - request.eventTime.getTime() : Infinity;
-    if (age < NOT_FOUND_GRACE_MS && (request.eventName === 'CreateKey' || request.eventName === 'ReplicateKey')) {
+    if (withinCreationGrace(request, deps)) {
       throw new RetryableError(
         `key ${request.keyId} is not yet visible in ${request.region} (KMS eventual consistency)`,
         'NotFoundException',
@@ -148,9 +248,9 @@ async function observeFamily(request: ReconcileRequest, deps: ReconcileDeps, sig
       );
     }
     primary = primaryRead;
-    tags = unwrap(primaryTags);
+    tags = unwrapRead(primaryTags, request, deps);
   } else {
-    tags = unwrap(await (speculativeTags ?? settle(kms.listResourceTags(named.region, named.arn, signal))));
+    tags = unwrapRead(await (speculativeTags ?? settle(kms.listResourceTags(named.region, named.arn, signal))), request, deps);
   }
 
   if (primary.keyState === 'Updating') {
@@ -161,6 +261,11 @@ async function observeFamily(request: ReconcileRequest, deps: ReconcileDeps, sig
   return { kind: 'found', primary, tags, replicas };
 }
 
+/**
+ * `DescribeKey` of each replica in its own Region. A read that fails is that replica's
+ * observation (`exists: 'unknown'` with the error), not the family's: an SCP denying one Region
+ * must not stop the others. An abort still ends the whole observation.
+ */
 async function observeReplicas(
   primary: KeyDescription,
   known: ReadonlyMap<string, KeyDescription>,
@@ -169,13 +274,20 @@ async function observeReplicas(
 ): Promise<ReplicaObservation[]> {
   return Promise.all(
     primary.replicaKeys.map(async (ref): Promise<ReplicaObservation> => {
-      const replica = known.get(ref.region) ?? (await kms.describeKey(ref.region, ref.arn, signal));
+      let replica: KeyDescription | undefined;
+      try {
+        replica = known.get(ref.region) ?? (await kms.describeKey(ref.region, ref.arn, signal));
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        return { ...ref, exists: 'unknown', readError: summarize(error as ReconcilerError) };
+      }
       if (!replica) return { ...ref, exists: false };
       return {
         ...ref,
         exists: true,
         keyState: replica.keyState,
         ...(replica.deletionDate ? { deletionDate: replica.deletionDate } : {}),
+        ...(replica.creationDate ? { creationDate: replica.creationDate } : {}),
       };
     }),
   );
@@ -183,18 +295,40 @@ async function observeReplicas(
 
 interface Applied {
   readonly statuses: ReadonlyMap<string, RegionStatus>;
+  /** Write calls sent (a call that never left, `unsent`, is not counted). */
   readonly writes: number;
+  /** Some `ReplicateKey` answered `UnsupportedOperationException` (see `checkStillPrimary`). */
+  readonly unsupported: boolean;
+}
+
+interface ApplyContext {
+  readonly kms: KmsGateway;
+  /** Makes a `NotFoundException` within the creation grace retryable. */
+  readonly graceNotFound: (error: unknown) => unknown;
 }
 
 async function applyPlan(
   actions: readonly ReplicationAction[],
   primary: KeyDescription,
-  kms: KmsGateway,
+  { kms, graceNotFound: grace }: ApplyContext,
   signal?: AbortSignal,
 ): Promise<Applied> {
   let writes = 0;
+  let unsupported = false;
   let policy: Promise<string> | undefined;
   const primaryPolicy = (): Promise<string> => (policy ??= kms.getKeyPolicy(primary.region, primary.arn, signal));
+  /** One write call, counted once it was sent (whatever KMS answered). */
+  const send = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      const out = await call();
+      writes += 1;
+      return out;
+    } catch (error) {
+      if (!(error as Partial<ReconcilerError>).unsent) writes += 1;
+      throw error;
+    }
+  };
+  const classified = (error: unknown): ReconcilerError => grace(error) as ReconcilerError;
 
   const results = await Promise.all(
     actions.map(async (action): Promise<RegionStatus> => {
@@ -203,52 +337,70 @@ async function applyPlan(
           const region = action.replicaRegion;
           try {
             const copied = action.copyPolicy ? await primaryPolicy() : undefined;
-            writes += 1;
-            const out = await kms.replicateKey(
-              {
-                primaryArn: action.primaryArn,
-                primaryRegion: action.primaryRegion,
-                replicaRegion: region,
-                ...(action.description !== undefined ? { description: action.description } : {}),
-                ...(action.tags ? { tags: action.tags } : {}),
-                ...(copied !== undefined ? { policy: copied } : {}),
-              },
-              signal,
+            const out = await send(() =>
+              kms.replicateKey(
+                {
+                  primaryArn: action.primaryArn,
+                  primaryRegion: action.primaryRegion,
+                  replicaRegion: region,
+                  ...(action.description !== undefined ? { description: action.description } : {}),
+                  ...(action.tags ? { tags: action.tags } : {}),
+                  ...(copied !== undefined ? { policy: copied } : {}),
+                },
+                signal,
+              ),
             );
             return { region, status: 'created', keyState: out.keyState };
           } catch (error) {
-            const failure = error as ReconcilerError;
+            const failure = classified(error);
             if (failure.code === 'AlreadyExistsException') {
               // A concurrent reconcile or a lost response made it first: success [S2][S20].
               return { region, status: 'already-exists', message: 'a replica already exists in this Region' };
             }
+            if (failure.code === 'UnsupportedOperationException') unsupported = true;
+            if (failure.code === 'LimitExceededException') return failedStatus(region, failure, `${failure.message} ${KEY_QUOTA_HINT}`);
             return failedStatus(region, failure);
           }
         }
         case 'RestoreReplica': {
           const region = action.replicaRegion;
+          const steps = RESTORE_STEPS.slice(RESTORE_STEPS.indexOf(action.from));
+          let step: RestoreStep = action.from;
           try {
-            writes += 1;
-            await kms.cancelKeyDeletion(region, action.replicaArn, signal);
-            // A cancelled key comes back Disabled [S2]: enable it so it is usable again.
-            writes += 1;
-            await kms.enableKey(region, action.replicaArn, signal);
-            return { region, status: 'restored', keyState: 'Enabled', message: 'deletion cancelled and replica enabled' };
+            for (step of steps) {
+              switch (step) {
+                case 'TagResource':
+                  // Before the replica changes, so that an interruption anywhere after leaves the mark.
+                  await send(() => kms.tagResource(action.primaryRegion, action.primaryArn, [action.marker], signal));
+                  break;
+                case 'CancelKeyDeletion':
+                  await send(() => kms.cancelKeyDeletion(region, action.replicaArn, signal));
+                  break;
+                case 'EnableKey':
+                  // A cancelled key comes back Disabled [S2]: enable it so it is usable again.
+                  await send(() => kms.enableKey(region, action.replicaArn, signal));
+                  break;
+                case 'UntagResource':
+                  await send(() => kms.untagResource(action.primaryRegion, action.primaryArn, [action.marker.key], signal));
+                  break;
+              }
+            }
+            return { region, status: 'restored', keyState: 'Enabled', message: RESTORED_MESSAGES[action.from] };
           } catch (error) {
-            return failedStatus(region, error as ReconcilerError);
+            const failure = classified(error);
+            return failedStatus(region, failure, `${step} failed: ${failure.message}${RESTORE_LEFT[step]}`);
           }
         }
       }
     }),
   );
-  return { statuses: new Map(results.map((s) => [s.region, s])), writes };
+  return { statuses: new Map(results.map((s) => [s.region, s])), writes, unsupported };
 }
 
-function failedStatus(region: string, error: ReconcilerError): RegionStatus {
-  return {
-    region,
-    status: 'failed',
-    message: error.message,
-    error: { name: error.code, message: error.message, retryable: error instanceof RetryableError },
-  };
+function summarize(error: ReconcilerError): ErrorSummary {
+  return { name: error.code, message: error.message, retryable: error instanceof RetryableError };
+}
+
+function failedStatus(region: string, error: ReconcilerError, message = error.message): RegionStatus {
+  return { region, status: 'failed', message, error: summarize(error) };
 }

@@ -35,6 +35,11 @@ export interface KeyDescription {
   readonly replicaKeys: readonly RegionalKeyRef[];
   /** Set only in `PendingDeletion`. */
   readonly deletionDate?: Date;
+  /**
+   * When the key was created (`KeyMetadata.CreationDate` [S2]); it never changes, so it tells a
+   * replica from an earlier one of the same family in the same Region.
+   */
+  readonly creationDate?: Date;
 }
 
 /** A key named by ARN and Region, as in `MultiRegionConfiguration`. */
@@ -88,6 +93,7 @@ export type RegionStatusCode =
   | 'created'
   | 'already-exists'
   | 'restored'
+  | 'restore-planned'
   | 'invalid-region'
   | 'region-not-allowed'
   | 'failed'

@@ -6,16 +6,18 @@ import { RetryableError, TerminalError, type ReconcilerError } from '../errors.j
 
 /**
  * Error names that are worth retrying. `ThrottlingException` has no SDK class and is matched
- * by name ([S11]); `LimitExceededException` is counted as throttling by the SDK's own retry
- * strategy ([S12]); `KMSInternalException` is a server fault ([S11]); `KMSInvalidStateException`
+ * by name ([S11]); `KMSInternalException` is a server fault ([S11]); `KMSInvalidStateException`
  * is usually a transitional state (`Creating`, `Updating`) and eventual consistency [S17].
+ *
+ * `LimitExceededException` is deliberately absent: in KMS it means a resource quota is full
+ * (e.g. 100,000 KMS keys per Region; API_ReplicateKey [S2], resource-limits [S1]), which no retry
+ * fixes, although the SDK's retry strategy counts it as throttling [S12] (see `clients.ts`).
  */
 const RETRYABLE_NAMES: ReadonlySet<string> = new Set([
   'ThrottlingException',
   'Throttling',
   'TooManyRequestsException',
   'RequestLimitExceeded',
-  'LimitExceededException',
   'KMSInternalException',
   'InternalFailure',
   'ServiceUnavailable',
@@ -47,8 +49,8 @@ const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
  * - SDK service errors: by `name` (no `instanceof`: unmodelled errors have no class [S11]);
  *   any HTTP 5xx or 429 is retryable.
  * - Network errors (`code` such as `ECONNRESET`): retryable.
- * - Everything else (validation, access denied, unsupported operation, bad policy, programming
- *   errors): terminal.
+ * - Everything else (validation, access denied, unsupported operation, bad policy, a resource
+ *   quota such as `LimitExceededException`, programming errors): terminal.
  *
  * @param error - anything caught.
  * @returns a `TerminalError` or `RetryableError` whose `code` is the AWS error name (or

@@ -10,10 +10,13 @@ import {
   ListKeysCommand,
   ListResourceTagsCommand,
   ReplicateKeyCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
 import type { KeyListPage, KmsGateway, ReplicateKeyInput, ReplicateKeyResult } from '../kms-gateway.js';
 import type { KeyDescription, KeyState, Tag } from '../types.js';
+import { RetryableError } from '../errors.js';
 import { classifyAwsError, errorName } from './classify.js';
 import type { KmsClientFor } from './clients.js';
 
@@ -30,6 +33,12 @@ export function createKmsGateway(kmsClientFor: KmsClientFor): KmsGateway {
     } catch (error) {
       throw classifyAwsError(error);
     }
+  }
+
+  /** A write: never sent when its signal has already aborted (so it is not counted as one). */
+  async function write<T>(operation: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+    if (signal?.aborted) throw new RetryableError(`${operation} not sent: the run was aborted`, 'AbortError', { unsent: true });
+    return call(run);
   }
 
   return {
@@ -73,7 +82,7 @@ export function createKmsGateway(kmsClientFor: KmsClientFor): KmsGateway {
     },
 
     replicateKey(input: ReplicateKeyInput, signal): Promise<ReplicateKeyResult> {
-      return call(async () => {
+      return write('ReplicateKey', signal, async () => {
         const out = await kmsClientFor(input.primaryRegion).send(
           new ReplicateKeyCommand({
             KeyId: input.primaryArn,
@@ -95,14 +104,29 @@ export function createKmsGateway(kmsClientFor: KmsClientFor): KmsGateway {
     },
 
     cancelKeyDeletion(region, keyId, signal) {
-      return call(async () => {
+      return write('CancelKeyDeletion', signal, async () => {
         await kmsClientFor(region).send(new CancelKeyDeletionCommand({ KeyId: keyId }), withSignal(signal));
       });
     },
 
     enableKey(region, keyId, signal) {
-      return call(async () => {
+      return write('EnableKey', signal, async () => {
         await kmsClientFor(region).send(new EnableKeyCommand({ KeyId: keyId }), withSignal(signal));
+      });
+    },
+
+    tagResource(region, keyId, tags, signal) {
+      return write('TagResource', signal, async () => {
+        await kmsClientFor(region).send(
+          new TagResourceCommand({ KeyId: keyId, Tags: tags.map((t) => ({ TagKey: t.key, TagValue: t.value })) }),
+          withSignal(signal),
+        );
+      });
+    },
+
+    untagResource(region, keyId, tagKeys, signal) {
+      return write('UntagResource', signal, async () => {
+        await kmsClientFor(region).send(new UntagResourceCommand({ KeyId: keyId, TagKeys: [...tagKeys] }), withSignal(signal));
       });
     },
 
@@ -148,5 +172,6 @@ function toKeyDescription(metadata: KeyMetadata): KeyDescription {
       : {}),
     replicaKeys: (mrc?.ReplicaKeys ?? []).flatMap((r) => (r.Arn && r.Region ? [{ arn: r.Arn, region: r.Region }] : [])),
     ...(metadata.DeletionDate ? { deletionDate: metadata.DeletionDate } : {}),
+    ...(metadata.CreationDate ? { creationDate: metadata.CreationDate } : {}),
   };
 }

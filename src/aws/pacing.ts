@@ -117,6 +117,14 @@ export function createPacedGateway(gateway: KmsGateway, limiter: KmsRateLimiter)
       await limiter.acquire('EnableKey', region, 1, signal);
       return gateway.enableKey(region, keyId, signal);
     },
+    async tagResource(region, keyId, tags, signal) {
+      await limiter.acquire('TagResource', region, 1, signal);
+      return gateway.tagResource(region, keyId, tags, signal);
+    },
+    async untagResource(region, keyId, tagKeys, signal) {
+      await limiter.acquire('UntagResource', region, 1, signal);
+      return gateway.untagResource(region, keyId, tagKeys, signal);
+    },
     async listKeys(region, page, signal) {
       await limiter.acquire('ListKeys', region, 1, signal);
       return gateway.listKeys(region, page, signal);
@@ -134,7 +142,8 @@ function untilAborted(waiting: Promise<unknown>, signal: AbortSignal | undefined
     setMaxListeners(0, signal);
     signalsWithoutListenerLimit.add(signal);
   }
-  const aborted = (): RetryableError => new RetryableError(`aborted while waiting for a ${what} request slot`, 'AbortError');
+  // Never sent: no effect, and not counted as a write (`unsent`).
+  const aborted = (): RetryableError => new RetryableError(`aborted while waiting for a ${what} request slot`, 'AbortError', { unsent: true });
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => reject(aborted());

@@ -17,6 +17,7 @@ const REPLICA_EXISTS: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>(
   'created',
   'already-exists',
   'restored',
+  'restore-planned',
   'extra',
 ]);
 
@@ -35,11 +36,12 @@ export function isManaged(outcome: ReconcileOutcome): boolean {
 
 /**
  * `plan`: one row per key and Region where something would be done or is in the way.
- * `missing` on an `Enabled` primary reads `ReplicateKey`.
+ * `missing` on an `Enabled` primary reads `ReplicateKey`; `restore-planned` reads its calls.
  */
 export function renderPlan(region: string, outcomes: readonly ReconcileOutcome[], result: SweepResult): string {
   const t = table(['Key', 'Primary Region', 'Region', 'Plan']);
   let replicate = 0;
+  let restore = 0;
   for (const outcome of outcomes) {
     if (outcome.result === 'not-multi-region') {
       t.push([outcome.keyId, outcome.primaryRegion ?? region, '-', 'not-multi-region: single-Region key carries the tag']);
@@ -53,11 +55,15 @@ export function renderPlan(region: string, outcomes: readonly ReconcileOutcome[]
         replicate += 1;
       } else if (status.status === 'missing') {
         plan = `missing (primary key is ${outcome.primaryKeyState ?? 'not Enabled'}: no write)`;
+      } else if (status.status === 'restore-planned') {
+        plan = status.message ?? 'restore planned';
+        restore += 1;
       }
       t.push([outcome.keyId, outcome.primaryRegion ?? region, status.region, plan]);
     }
   }
-  const head = `Plan for ${region} (dry run, nothing written): ${result.report.keys} keys listed, ${replicate} ReplicateKey call${replicate === 1 ? '' : 's'} would be made${incompleteNote(result)}`;
+  const restores = restore > 0 ? ` and ${restore} restore${restore === 1 ? '' : 's'}` : '';
+  const head = `Plan for ${region} (dry run, nothing written): ${result.report.keys} keys listed, ${replicate} ReplicateKey call${replicate === 1 ? '' : 's'}${restores} would be made${incompleteNote(result)}`;
   return t.length > 0 ? `${head}\n${t.toString()}` : `${head}\nNothing to replicate and nothing in the way.`;
 }
 

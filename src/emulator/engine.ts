@@ -170,6 +170,9 @@ export class KmsEngine {
     };
     if (fault.kind === 'throttle') return rejectWith(throttlingError(service), 'throttle');
     if (fault.kind === 'internalError') return rejectWith(injectedInternalError(service), 'internalError');
+    if (fault.kind === 'error' && fault.error) {
+      return rejectWith(new KmsApiError(fault.error.code, fault.error.message, fault.error.httpStatus), 'error');
+    }
     if (fault.kind === 'dropConnection' && !fault.dropAfterEffect) {
       this.record({ operation, region: caller.region, keyId: keyIdSent, at, fault: 'dropConnection' });
       return answer({ statusCode: 0, requestId, body: '', drop: true }, fault.latencyMs);

@@ -23,8 +23,8 @@ export function mulberry32(seed: number): () => number {
 
 /**
  * Faults for the calls a rule matches. Rates are probabilities in [0, 1];
- * `throttleRate + internalErrorRate + dropConnectionRate` must not exceed 1, because one draw
- * decides the outcome of a call (see {@link FaultInjector.decide}).
+ * `throttleRate + internalErrorRate + dropConnectionRate + errorRate` must not exceed 1, because
+ * one draw decides the outcome of a call (see {@link FaultInjector.decide}).
  */
 export interface FaultRule {
   /** Operation name (`DescribeKey`, `ReplicateKey`, `PutEvents`…); omitted = any operation. */
@@ -43,6 +43,15 @@ export interface FaultRule {
    * retry). Default false: the request is lost before KMS sees it (no effect, no CloudTrail record).
    */
   dropAfterEffect?: boolean;
+  /**
+   * Answer this AWS error without effect, e.g. `{ code: 'AccessDeniedException', message: 'User:
+   * … is not authorized to perform: kms:DescribeKey … with an explicit deny in a service control
+   * policy' }` for an SCP that denies a Region, or `NotFoundException` for a key not yet visible
+   * (eventual consistency [S17]). HTTP status 400 unless `httpStatus` says otherwise.
+   */
+  error?: { readonly code: string; readonly message?: string; readonly httpStatus?: number };
+  /** Probability of answering `error`; default 1 when `error` is set. */
+  errorRate?: number;
   /** Extra latency (ms, real time) before the answer, added to the global `latencyMs`. */
   latencyMs?: number;
   /** Uniform extra latency in [0, latencyJitterMs] whole ms, drawn per call. */
@@ -85,6 +94,8 @@ export interface FaultStats {
   internalError: number;
   /** Calls whose connection was dropped (before or after their effect). */
   dropConnection: number;
+  /** Calls answered a rule's `error`. */
+  error: number;
   /** Calls delayed by a rule's `latencyMs`/`latencyJitterMs` (the global `latencyMs` is not counted). */
   latency: number;
   /** CloudTrail events dropped. */
@@ -99,7 +110,9 @@ export interface FaultStats {
 
 /** The outcome of one call under the plan. */
 export interface CallFaultDecision {
-  kind: 'none' | 'throttle' | 'internalError' | 'dropConnection';
+  kind: 'none' | 'throttle' | 'internalError' | 'dropConnection' | 'error';
+  /** For `error`: the error to answer. */
+  error?: { readonly code: string; readonly message: string; readonly httpStatus: number };
   /** For `dropConnection`: whether the effect happens before the drop. */
   dropAfterEffect: boolean;
   /** Rule latency (ms) for this call, jitter included. */
@@ -135,11 +148,25 @@ export function validateFaultPlan(plan: FaultPlan): void {
   if (plan.seed !== undefined && !Number.isInteger(plan.seed)) throw new TypeError(`seed must be an integer, got ${plan.seed}`);
   (plan.rules ?? []).forEach((rule, index) => {
     const at = `rules[${index}]`;
+    if (rule.errorRate !== undefined && rule.error === undefined) throw new TypeError(`${at}: errorRate needs an error to answer`);
+    if (rule.error !== undefined) {
+      const { code, message, httpStatus } = rule.error as { code?: unknown; message?: unknown; httpStatus?: unknown };
+      if (typeof code !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(code)) {
+        throw new TypeError(`${at}.error.code must be an AWS error name such as AccessDeniedException, got ${JSON.stringify(code)}`);
+      }
+      if (message !== undefined && typeof message !== 'string') throw new TypeError(`${at}.error.message must be a string`);
+      if (httpStatus !== undefined && !(Number.isInteger(httpStatus) && (httpStatus as number) >= 400 && (httpStatus as number) <= 599)) {
+        throw new TypeError(`${at}.error.httpStatus must be an HTTP error status (400-599), got ${String(httpStatus)}`);
+      }
+    }
     const sum =
       checkRate(rule.throttleRate, `${at}.throttleRate`) +
       checkRate(rule.internalErrorRate, `${at}.internalErrorRate`) +
-      checkRate(rule.dropConnectionRate, `${at}.dropConnectionRate`);
-    if (sum > 1 + 1e-12) throw new TypeError(`${at}: throttleRate + internalErrorRate + dropConnectionRate must not exceed 1, got ${sum}`);
+      checkRate(rule.dropConnectionRate, `${at}.dropConnectionRate`) +
+      checkRate(errorRateOf(rule), `${at}.errorRate`);
+    if (sum > 1 + 1e-12) {
+      throw new TypeError(`${at}: throttleRate + internalErrorRate + dropConnectionRate + errorRate must not exceed 1, got ${sum}`);
+    }
     checkMs(rule.latencyMs, `${at}.latencyMs`);
     checkMs(rule.latencyJitterMs, `${at}.latencyJitterMs`);
   });
@@ -185,8 +212,9 @@ export class FaultInjector {
   /**
    * The fault for one call of `operation` in `region`: the first matching rule decides with one
    * draw `u` — throttle when `u < throttleRate`, internal error when below the sum with
-   * `internalErrorRate`, dropped connection when below the sum with `dropConnectionRate` — then,
-   * if the rule has jitter, a second draw picks `floor(u2 · (jitter + 1))` extra ms. No rule, no draw.
+   * `internalErrorRate`, dropped connection when below the sum with `dropConnectionRate`, the
+   * rule's `error` when below the sum with `errorRate` — then, if the rule has jitter, a second
+   * draw picks `floor(u2 · (jitter + 1))` extra ms. No rule, no draw.
    */
   decide(operation: string, region: string): CallFaultDecision {
     const rule = (this.plan.rules ?? []).find(
@@ -196,18 +224,24 @@ export class FaultInjector {
     const throttle = rule.throttleRate ?? 0;
     const internal = rule.internalErrorRate ?? 0;
     const drop = rule.dropConnectionRate ?? 0;
+    const error = errorRateOf(rule) ?? 0;
     let kind: CallFaultDecision['kind'] = 'none';
-    if (throttle + internal + drop > 0) {
+    if (throttle + internal + drop + error > 0) {
       const u = this.callRandom();
       if (u < throttle) kind = 'throttle';
       else if (u < throttle + internal) kind = 'internalError';
       else if (u < throttle + internal + drop) kind = 'dropConnection';
+      else if (u < throttle + internal + drop + error) kind = 'error';
     }
     const jitter = rule.latencyJitterMs ?? 0;
     const latencyMs = (rule.latencyMs ?? 0) + (jitter > 0 ? Math.floor(this.callRandom() * (jitter + 1)) : 0);
     if (kind !== 'none') this.stats[kind] += 1;
     if (latencyMs > 0) this.stats.latency += 1;
-    return { kind, dropAfterEffect: rule.dropAfterEffect ?? false, latencyMs };
+    const answer =
+      kind === 'error' && rule.error
+        ? { error: { code: rule.error.code, message: rule.error.message ?? rule.error.code, httpStatus: rule.error.httpStatus ?? 400 } }
+        : {};
+    return { kind, dropAfterEffect: rule.dropAfterEffect ?? false, latencyMs, ...answer };
   }
 
   /** The fate of one emitted CloudTrail event (see {@link EventFaults} for the draw order). */
@@ -261,11 +295,17 @@ export class FaultInjector {
   }
 }
 
+/** A rule's `errorRate`: 1 by default when it names an `error`, else 0. */
+function errorRateOf(rule: FaultRule): number | undefined {
+  return rule.errorRate ?? (rule.error !== undefined ? 1 : undefined);
+}
+
 function emptyStats(): FaultStats {
   return {
     throttle: 0,
     internalError: 0,
     dropConnection: 0,
+    error: 0,
     latency: 0,
     eventDrop: 0,
     eventDuplicate: 0,

@@ -231,7 +231,7 @@ export interface PublishedEvent {
 }
 
 /** Injected faults a call record can carry (see `FaultRule`). */
-export type CallFault = 'throttle' | 'internalError' | 'dropConnection';
+export type CallFault = 'throttle' | 'internalError' | 'dropConnection' | 'error';
 
 /**
  * One API call the emulator served (failed ones included), for tests that count calls.
@@ -247,7 +247,7 @@ export interface CallRecord {
   errorCode?: string;
   at: number;
   /**
-   * Set when a fault rule changed the call: `throttle`/`internalError` (with `errorCode`), or
+   * Set when a fault rule changed the call: `throttle`/`internalError`/`error` (with `errorCode`), or
    * `dropConnection` (no response was sent; `errorCode` absent when the effect happened first).
    */
   fault?: CallFault;

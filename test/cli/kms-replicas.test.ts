@@ -128,6 +128,17 @@ describe('kms-replicas on the embedded KMS', () => {
     expect(code).toBe(EXIT_CODES.blocked);
   });
 
+  it('plan with ON_PENDING_DELETION=restore: shows and counts the restores it would make', async () => {
+    const { code, stdout } = await cliWith({ ON_PENDING_DELETION: 'restore' }, '--embedded', '--seed', '20', 'plan');
+
+    const lines = stdout.split('\n');
+    expect(lines[0]).toBe('Plan for us-east-1 (dry run, nothing written): 20 keys listed, 3 ReplicateKey calls and 1 restore would be made');
+    expect(lines.filter((line) => line.includes('mrk-9e70a378a41abcca12bcd08b9d9a4d10'))).toEqual([
+      '│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-east-1      │ us-west-2      │ restore planned: CancelKeyDeletion, then EnableKey  │',
+    ]);
+    expect(code).toBe(EXIT_CODES.blocked);
+  });
+
   it('plan --json: the managed keys\' outcomes, per key and Region', async () => {
     const { stdout } = await cli('--embedded', '--seed', '20', 'plan', '--json');
 
@@ -186,6 +197,7 @@ describe('kms-replicas on the embedded KMS', () => {
         "missing": 1,
         "created": 3,
         "already-exists": 0,
+        "restore-planned": 0,
         "restored": 0,
         "invalid-region": 1,
         "region-not-allowed": 0,

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSmoke, SMOKE_EXIT_CODES } from '../../src/cli/smoke.js';
-import { KmsApiError } from '../../src/emulator/errors.js';
-import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions, type OperationDefinition } from '../../src/emulator/index.js';
+import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
 
 const ACCOUNT = '444455556666';
 const ACCESS_KEY = 'ASIASMOKETESTKEY0001';
@@ -62,18 +61,19 @@ async function smoke(
   return { code, stdout, stderr };
 }
 
-/** Replaces a KMS operation of the embedded KMS with one that refuses as AWS does without the IAM permission. */
-function deny(target: EmbeddedKms, operation: string, when: (region: string) => boolean = () => true): void {
-  const original = target.operations.get(operation) as OperationDefinition;
-  target.operations.set(operation, {
-    ...original,
-    run: (ctx, input) => {
-      if (!when(ctx.region)) return original.run(ctx, input);
-      throw new KmsApiError(
-        'AccessDeniedException',
-        `User: ${ROLE_ARN} is not authorized to perform: kms:${operation} on resource: arn:aws:kms:${ctx.region}:${ACCOUNT}:key/* because no identity-based policy allows the kms:${operation} action`,
-      );
-    },
+/** Makes the embedded KMS refuse `operation` (in `region`, or everywhere) as AWS does without the IAM permission, through its fault layer. */
+function deny(target: EmbeddedKms, operation: string, region?: string): void {
+  target.setFaults({
+    rules: [
+      {
+        operation,
+        ...(region ? { region } : {}),
+        error: {
+          code: 'AccessDeniedException',
+          message: `User: ${ROLE_ARN} is not authorized to perform: kms:${operation} on resource: arn:aws:kms:${region ?? 'us-east-1'}:${ACCOUNT}:key/* because no identity-based policy allows the kms:${operation} action`,
+        },
+      },
+    ],
   });
 }
 
@@ -307,15 +307,8 @@ describe('npm run smoke against the embedded KMS', () => {
   it('stops before creating anything when a Region answers as an opt-in Region not enabled for the account does', async () => {
     // Prepare
     const target = await startKms();
-    const original = target.operations.get('ListKeys') as OperationDefinition;
-    target.operations.set('ListKeys', {
-      ...original,
-      run: (ctx, input) => {
-        // What AWS answers in an opt-in Region the account has not enabled (OBS, docs/SMOKE.md).
-        if (ctx.region === 'ap-east-1') throw new KmsApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
-        return original.run(ctx, input);
-      },
-    });
+    // What AWS answers in an opt-in Region the account has not enabled (OBS, docs/SMOKE.md).
+    target.setFaults({ rules: [{ region: 'ap-east-1', error: { code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' } }] });
 
     // Act
     const run = await smoke(target, ['--regions', 'us-east-1 ap-east-1', '--yes']);

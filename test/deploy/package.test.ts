@@ -454,6 +454,17 @@ describe('the packaged stack: IAM, statement by statement', () => {
             Resource: kmsArn('mrk-*'),
             Condition: { StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } },
           },
+          {
+            Sid: 'MarkRestoresOnPrimaries',
+            Effect: 'Allow',
+            Action: ['kms:TagResource', 'kms:UntagResource'],
+            Resource: kmsArn('mrk-*'),
+            Condition: {
+              StringEquals: { 'kms:MultiRegionKeyType': 'PRIMARY' },
+              'ForAllValues:StringLike': { 'aws:TagKeys': 'kms-replica-reconciler:restoring:*' },
+              Null: { 'aws:TagKeys': 'false' },
+            },
+          },
         ],
       ],
       CopyPrimaryPolicy: [
@@ -547,7 +558,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
     }
   });
 
-  it('grants every KMS action of the reconciler in exactly one statement', () => {
+  it('grants every KMS action of the reconciler in exactly one statement, but TagResource (replicas at creation; restore marks on primaries)', () => {
     const kmsActions = everyStatement(customised)
       .flatMap(actionsOf)
       .filter((a) => a.startsWith('kms:'))
@@ -562,6 +573,8 @@ describe('the packaged stack: IAM, statement by statement', () => {
       'kms:ListResourceTags',
       'kms:ReplicateKey',
       'kms:TagResource',
+      'kms:TagResource',
+      'kms:UntagResource',
     ]);
   });
 });

@@ -49,6 +49,7 @@ describe('embedded KMS: seeded fault injection', () => {
       throttle: 11,
       internalError: 0,
       dropConnection: 0,
+      error: 0,
       latency: 0,
       eventDrop: 0,
       eventDuplicate: 0,
@@ -141,6 +142,48 @@ describe('embedded KMS: seeded fault injection', () => {
     expect(stats.throttle + stats.internalError + stats.dropConnection).toBeGreaterThan(0);
   });
 
+  it("answers a rule's AWS error in the matched Region only, without effect (an SCP denying a Region)", async () => {
+    const denied = 'User: arn:aws:sts::111122223333:assumed-role/r/s is not authorized to perform: kms:DescribeKey with an explicit deny in a service control policy';
+    const h = await start({ faults: { rules: [{ region: 'ap-southeast-2', error: { code: 'AccessDeniedException', message: denied } }] } });
+    const primary = h.kms.seedKey({ region: 'us-east-1', multiRegion: true });
+    h.kms.seedReplica(primary.KeyId, 'us-east-1', 'ap-southeast-2');
+
+    const error = await errorOf(h.client('ap-southeast-2').send(new DescribeKeyCommand({ KeyId: primary.KeyId })));
+    const tagging = await errorOf(h.client('ap-southeast-2').send(new TagResourceCommand({ KeyId: primary.KeyId, Tags: [{ TagKey: 'a', TagValue: 'b' }] })));
+
+    expect(error).toEqual({ name: 'AccessDeniedException', message: denied, status: 400 });
+    expect(tagging.name).toBe('AccessDeniedException');
+    expect(h.kms.tags('ap-southeast-2', primary.KeyId)).toEqual({});
+    expect(await outcome(h.client('us-east-1').send(new DescribeKeyCommand({ KeyId: primary.KeyId })))).toBe('ok');
+    expect(h.kms.calls().map((c) => [c.operation, c.region, c.errorCode, c.fault])).toEqual([
+      ['DescribeKey', 'ap-southeast-2', 'AccessDeniedException', 'error'],
+      ['TagResource', 'ap-southeast-2', 'AccessDeniedException', 'error'],
+      ['DescribeKey', 'us-east-1', undefined, undefined],
+    ]);
+    expect(h.kms.takeEvents().map((e) => [e.region, e.detail.eventName, e.detail.errorCode])).toEqual([
+      ['ap-southeast-2', 'TagResource', 'AccessDeniedException'],
+    ]);
+    expect(h.kms.faultStats().error).toBe(2);
+  });
+
+  it('answers an error rule at its errorRate from the same draw, after throttle, internal error and drop', async () => {
+    const plan = { seed: 5, rules: [{ operation: 'DescribeKey', throttleRate: 0.25, errorRate: 0.5, error: { code: 'NotFoundException', message: 'not yet' } }] };
+    const h = await start({ faults: plan });
+    const key = h.kms.seedKey({ region: 'us-east-1' });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const result = await outcome(h.client('us-east-1').send(new DescribeKeyCommand({ KeyId: key.KeyId })));
+      outcomes.push(result === 'ok' ? '.' : result === 'ThrottlingException' ? 'T' : result === 'NotFoundException' ? 'N' : '?');
+    }
+    const random = mulberry32(5);
+    const predicted = Array.from({ length: 12 }, () => {
+      const u = random();
+      return u < 0.25 ? 'T' : u < 0.75 ? 'N' : '.';
+    });
+    expect(outcomes).toEqual(predicted);
+    expect(h.kms.faultStats().error).toBe(predicted.filter((p) => p === 'N').length);
+  });
+
   it('adds seeded latency jitter (counted, not timed)', async () => {
     const h = await start({ faults: { seed: 11, rules: [{ operation: 'ListKeys', latencyJitterMs: 10 }] } });
     for (let i = 0; i < 10; i += 1) await h.client('us-east-1').send(new ListKeysCommand({}));
@@ -153,6 +196,12 @@ describe('embedded KMS: seeded fault injection', () => {
     expect(() => h.kms.setFaults({ rules: [{ throttleRate: 0.6, internalErrorRate: 0.6 }] })).toThrow(TypeError);
     expect(() => h.kms.setFaults({ events: { dropRate: 2 } })).toThrow(TypeError);
     expect(() => h.kms.setFaults({ events: { reorderWindow: 1.5 } })).toThrow(TypeError);
+    expect(() => h.kms.setFaults({ rules: [{ errorRate: 0.5 }] })).toThrow('rules[0]: errorRate needs an error to answer');
+    expect(() => h.kms.setFaults({ rules: [{ error: { code: 'not an error name' } }] })).toThrow(TypeError);
+    expect(() => h.kms.setFaults({ rules: [{ error: { code: 'AccessDeniedException', httpStatus: 200 } }] })).toThrow(TypeError);
+    expect(() => h.kms.setFaults({ rules: [{ throttleRate: 0.5, error: { code: 'AccessDeniedException' } }] })).toThrow(
+      'rules[0]: throttleRate + internalErrorRate + dropConnectionRate + errorRate must not exceed 1, got 1.5',
+    );
   });
 
   it('global latencyMs delays answers with a timer that close() clears', async () => {

@@ -33,6 +33,8 @@ export interface HarnessOptions {
   readonly outcomeBus?: string;
   /** Wraps the SDK gateway (to force interleavings in race tests). */
   readonly wrapGateway?: (gateway: KmsGateway) => KmsGateway;
+  /** SDK attempts per call; default 1 (no SDK retries, so tests count calls exactly). */
+  readonly maxAttempts?: number;
 }
 
 /** Starts the embedded KMS and builds the real handler against it. */
@@ -59,7 +61,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const built = createRuntime(config, {
     credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: 'test' },
-    maxAttempts: 1,
+    maxAttempts: options.maxAttempts ?? 1,
     ...(config.outcomeEventBus ? {} : { publisher: recorder }),
   });
   const runtime: Runtime = options.wrapGateway ? { ...built, kms: options.wrapGateway(built.kms) } : built;

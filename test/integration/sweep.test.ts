@@ -78,6 +78,7 @@ describe('the sweep on the embedded KMS', () => {
       created: 3 * SLOT,
       'already-exists': 0,
       restored: 0,
+      'restore-planned': 0,
       'invalid-region': SLOT,
       'region-not-allowed': 0,
       failed: 0,

@@ -9,7 +9,6 @@ function awsError(name: string, status: number): Error {
 describe('classifyAwsError', () => {
   it.each([
     ['ThrottlingException', 400, 'retryable'],
-    ['LimitExceededException', 400, 'retryable'],
     ['KMSInternalException', 500, 'retryable'],
     ['KMSInvalidStateException', 400, 'retryable'],
     ['SomethingNew', 503, 'retryable'],
@@ -21,6 +20,7 @@ describe('classifyAwsError', () => {
     ['AlreadyExistsException', 400, 'terminal'],
     ['DisabledException', 400, 'terminal'],
     ['NotFoundException', 400, 'terminal'],
+    ['LimitExceededException', 400, 'terminal'],
   ])('%s (HTTP %i) is %s', (name, status, kind) => {
     const classified = classifyAwsError(awsError(name, status));
     expect(classified).toBeInstanceOf(kind === 'retryable' ? RetryableError : TerminalError);

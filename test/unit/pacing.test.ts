@@ -47,6 +47,12 @@ function recordingGateway(calls: Call[]): KmsGateway {
     async enableKey(region) {
       seen('EnableKey', region);
     },
+    async tagResource(region) {
+      seen('TagResource', region);
+    },
+    async untagResource(region) {
+      seen('UntagResource', region);
+    },
     async listKeys(region) {
       seen('ListKeys', region);
       return { keys: [] };
@@ -153,7 +159,7 @@ describe('the paced KMS gateway', () => {
     expect(calls.map((c) => c.at).slice(23)).toEqual([0, 0, 40, 80, 120, 160, 200]);
   });
 
-  it('rejects with a retryable AbortError when the signal aborts while waiting for a slot', async () => {
+  it('rejects with a retryable AbortError marked unsent when the signal aborts while waiting for a slot', async () => {
     const calls: Call[] = [];
     const paced = createPacedGateway(recordingGateway(calls), createKmsRateLimiter({ quotaShare: 0.5 }));
     const controller = new AbortController();
@@ -167,7 +173,7 @@ describe('the paced KMS gateway', () => {
     await vi.advanceTimersByTimeAsync(100);
     controller.abort();
 
-    expect(await settled).toMatchObject({ name: 'RetryableError', code: 'AbortError' });
+    expect(await settled).toMatchObject({ name: 'RetryableError', code: 'AbortError', unsent: true });
     expect(calls).toHaveLength(1);
   });
 
@@ -184,7 +190,7 @@ describe('KMS_REQUEST_QUOTAS', () => {
 
   it.each([
     ['ReplicateKey:20', "'ReplicateKey:20' is not Operation=requests-per-second"],
-    ['Encrypt=100', "'Encrypt' is not a paced KMS operation (one of CreateKey, ReplicateKey, DescribeKey, ListResourceTags, ListKeys, GetKeyPolicy, CancelKeyDeletion, EnableKey)"],
+    ['Encrypt=100', "'Encrypt' is not a paced KMS operation (one of CreateKey, ReplicateKey, DescribeKey, ListResourceTags, ListKeys, GetKeyPolicy, CancelKeyDeletion, EnableKey, TagResource, UntagResource)"],
     ['ReplicateKey=0', 'ReplicateKey=0: the quota must be a positive number of requests per second'],
     ['ReplicateKey=fast', 'ReplicateKey=fast: the quota must be a positive number of requests per second'],
   ])('names the problem in %s', (value, message) => {

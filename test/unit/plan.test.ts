@@ -1,5 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planReplication, type FamilyObservation, type PlanSettings, type ReplicaObservation } from '../../src/plan.js';
+import {
+  RESTORE_STEPS,
+  planReplication,
+  restoreMarkerKey,
+  type FamilyObservation,
+  type PlanSettings,
+  type ReplicaObservation,
+  type ReplicationAction,
+} from '../../src/plan.js';
 import type { KeyDescription, KeyState, Tag } from '../../src/types.js';
 
 const KEY = 'mrk-1234abcd12ab34cd56ef1234567890ab';
@@ -29,9 +38,15 @@ function primary(overrides: Partial<KeyDescription> = {}): KeyDescription {
   };
 }
 
-function replica(region: string, keyState: KeyState, deletionDate?: Date): ReplicaObservation {
-  return { arn: arn(region), region, exists: true, keyState, ...(deletionDate ? { deletionDate } : {}) };
+/** When the replicas of these tests were created (their identity in a restore marker). */
+const CREATED = new Date('2026-01-02T03:04:05.678Z');
+
+function replica(region: string, keyState: KeyState, deletionDate?: Date, creationDate = CREATED): ReplicaObservation {
+  return { arn: arn(region), region, exists: true, keyState, creationDate, ...(deletionDate ? { deletionDate } : {}) };
 }
+
+const restoring: PlanSettings = { ...settings, onPendingDeletion: 'restore' };
+const marker = (region: string, value = CREATED.toISOString()): Tag => ({ key: restoreMarkerKey(region), value });
 
 function observe(tagValue: string | undefined, replicas: ReplicaObservation[] = [], key = primary(), extraTags: Tag[] = []): FamilyObservation {
   const tags = tagValue === undefined ? extraTags : [{ key: 'replica-regions', value: tagValue }, ...extraTags];
@@ -104,12 +119,97 @@ describe('planReplication', () => {
     ]);
   });
 
-  it('plans a restore of a PendingDeletion replica when ON_PENDING_DELETION=restore', () => {
-    const plan = planReplication(observe('us-west-2', [replica('us-west-2', 'PendingDeletion', new Date(0))]), {
-      ...settings,
-      onPendingDeletion: 'restore',
-    });
-    expect(plan.actions).toEqual([{ kind: 'RestoreReplica', replicaArn: arn('us-west-2'), replicaRegion: 'us-west-2' }]);
+  it('plans a restore of a PendingDeletion replica when ON_PENDING_DELETION=restore, marking the primary first', () => {
+    const plan = planReplication(observe('us-west-2', [replica('us-west-2', 'PendingDeletion', new Date(0))]), restoring);
+    expect(plan.actions).toEqual([
+      {
+        kind: 'RestoreReplica',
+        replicaArn: arn('us-west-2'),
+        replicaRegion: 'us-west-2',
+        primaryArn: arn('us-east-1'),
+        primaryRegion: 'us-east-1',
+        marker: { key: 'kms-replica-reconciler:restoring:us-west-2', value: '2026-01-02T03:04:05.678Z' },
+        from: 'TagResource',
+      },
+    ]);
+    expect(plan.statuses).toEqual([
+      {
+        region: 'us-west-2',
+        status: 'restore-planned',
+        keyState: 'PendingDeletion',
+        deletionDate: '1970-01-01T00:00:00.000Z',
+        message: 'restore planned: CancelKeyDeletion, then EnableKey',
+      },
+    ]);
+  });
+
+  it.each<[string, KeyState, Tag[], ReplicationAction['kind'] | 'none', string]>([
+    ['PendingDeletion, marked (CancelKeyDeletion failed last time)', 'PendingDeletion', [marker('us-west-2')], 'RestoreReplica', 'CancelKeyDeletion'],
+    ['PendingDeletion, marked for an earlier replica', 'PendingDeletion', [marker('us-west-2', '2020-01-01T00:00:00.000Z')], 'RestoreReplica', 'TagResource'],
+    ['Disabled, marked (interrupted before EnableKey)', 'Disabled', [marker('us-west-2')], 'RestoreReplica', 'EnableKey'],
+    ['Enabled, marked (interrupted before UntagResource)', 'Enabled', [marker('us-west-2')], 'RestoreReplica', 'UntagResource'],
+    ['Disabled, not marked (a person disabled it)', 'Disabled', [], 'none', '-'],
+    ['Disabled, marked for an earlier replica', 'Disabled', [marker('us-west-2', '2020-01-01T00:00:00.000Z')], 'none', '-'],
+    ['Disabled, marked for another Region', 'Disabled', [marker('eu-west-1')], 'none', '-'],
+    ['Enabled, not marked', 'Enabled', [], 'none', '-'],
+    ['PendingImport, marked (cancelled without key material)', 'PendingImport', [marker('us-west-2')], 'none', '-'],
+  ])('restore mode, replica %s: %s from %s', (_name, keyState, tags, kind, from) => {
+    const plan = planReplication(observe('us-west-2', [replica('us-west-2', keyState)], primary(), tags), restoring);
+    expect(plan.actions.map((a) => (a.kind === 'RestoreReplica' ? `${a.kind} from ${a.from}` : a.kind))).toEqual(
+      kind === 'none' ? [] : [`${kind} from ${from}`],
+    );
+  });
+
+  it('never plans a restore in report mode or for a primary that is not Enabled, and says why a marked replica is disabled', () => {
+    const marked = observe('us-west-2', [replica('us-west-2', 'Disabled')], primary(), [marker('us-west-2')]);
+    const report = planReplication(marked, settings);
+    const primaryDisabled = planReplication({ ...marked, primary: { ...marked.primary, keyState: 'Disabled' } }, restoring);
+
+    expect([report.actions, primaryDisabled.actions]).toEqual([[], []]);
+    expect(report.statuses).toEqual([
+      {
+        region: 'us-west-2',
+        status: 'replica-disabled',
+        keyState: 'Disabled',
+        message:
+          'replica is disabled by a restore that was interrupted after CancelKeyDeletion (marker kms-replica-reconciler:restoring:us-west-2 on the primary): ' +
+          'a reconcile with ON_PENDING_DELETION=restore and an Enabled primary completes it',
+      },
+    ]);
+  });
+
+  it('never copies a restore marker onto a new replica', () => {
+    const plan = planReplication(observe('us-west-2', [], primary(), [marker('us-west-2', '2020-01-01T00:00:00.000Z')]), settings);
+    const action = plan.actions[0];
+    expect(action?.kind === 'ReplicateKey' ? action.tags : undefined).toEqual([{ key: 'replica-regions', value: 'us-west-2' }]);
+  });
+
+  it("makes a replica that could not be read its Region's failed status and plans the other Regions", () => {
+    const denied = { name: 'AccessDeniedException', message: 'explicit deny in a service control policy', retryable: false };
+    const unreadable = (region: string): ReplicaObservation => ({ arn: arn(region), region, exists: 'unknown', readError: denied });
+    const plan = planReplication(observe('us-west-2 eu-west-1 ap-south-1', [unreadable('ap-south-1'), unreadable('ap-southeast-2')]), restoring);
+
+    expect(plan.actions.map((a) => [a.kind, a.kind === 'ReplicateKey' ? a.replicaRegion : a.replicaRegion])).toEqual([
+      ['ReplicateKey', 'eu-west-1'],
+      ['ReplicateKey', 'us-west-2'],
+    ]);
+    expect(plan.statuses).toEqual([
+      {
+        region: 'ap-south-1',
+        status: 'failed',
+        message: 'DescribeKey of the replica in ap-south-1 failed, so its state is unknown: explicit deny in a service control policy',
+        error: denied,
+      },
+      {
+        region: 'ap-southeast-2',
+        status: 'failed',
+        message:
+          'DescribeKey of the replica in ap-southeast-2 failed, so its state is unknown (a replica in a Region the replica-regions tag does not name): explicit deny in a service control policy',
+        error: denied,
+      },
+      { region: 'eu-west-1', status: 'missing' },
+      { region: 'us-west-2', status: 'missing' },
+    ]);
   });
 
   it('reports pending-import and replica-disabled replicas without calls', () => {
@@ -193,5 +293,108 @@ describe('planReplication', () => {
       const second = planReplication(observe(value, created), settings);
       expect(second.actions).toEqual([]);
     }
+  });
+});
+
+/**
+ * A model of what KMS does with the plan's actions, for the convergence properties: ReplicateKey
+ * makes a `Creating` replica (a new creation date); a restore's calls mark the primary, cancel
+ * (the replica comes back `Disabled`), enable, and unmark. `upTo` stops every restore after that
+ * many of its calls (an interruption).
+ */
+function applyInModel(observation: FamilyObservation, actions: readonly ReplicationAction[], upTo = Infinity): FamilyObservation {
+  let tags = [...observation.tags];
+  const replicas = new Map(observation.replicas.map((r) => [r.region, r]));
+  for (const action of actions) {
+    if (action.kind === 'ReplicateKey') {
+      replicas.set(action.replicaRegion, replica(action.replicaRegion, 'Creating', undefined, new Date('2026-06-01T00:00:00Z')));
+      continue;
+    }
+    const current = replicas.get(action.replicaRegion);
+    if (current?.exists !== true) throw new Error(`a restore of a replica that was not observed: ${action.replicaRegion}`);
+    const steps = RESTORE_STEPS.slice(RESTORE_STEPS.indexOf(action.from)).slice(0, upTo);
+    let state: KeyState = current.keyState;
+    for (const step of steps) {
+      if (step === 'TagResource') tags = [...tags.filter((t) => t.key !== action.marker.key), action.marker];
+      if (step === 'CancelKeyDeletion') state = 'Disabled';
+      if (step === 'EnableKey') state = 'Enabled';
+      if (step === 'UntagResource') tags = tags.filter((t) => t.key !== action.marker.key);
+    }
+    replicas.set(action.replicaRegion, replica(action.replicaRegion, state, undefined, current.creationDate));
+  }
+  const list = [...replicas.values()];
+  return { primary: { ...observation.primary, replicaKeys: list.map((r) => ({ arn: r.arn, region: r.region })) }, tags, replicas: list };
+}
+
+const REGIONS = ['us-west-2', 'eu-west-1', 'ap-south-1', 'ap-southeast-2'] as const;
+const replicaArbitrary = (region: string): fc.Arbitrary<ReplicaObservation | undefined> =>
+  fc.oneof(
+    fc.constant(undefined),
+    fc.constantFrom<KeyState>('Enabled', 'Disabled', 'PendingDeletion', 'Creating', 'PendingImport').map((state) => replica(region, state)),
+    fc.constant<ReplicaObservation>({ arn: arn(region), region, exists: false }),
+    fc.constant<ReplicaObservation>({ arn: arn(region), region, exists: 'unknown', readError: { name: 'AccessDeniedException', message: 'denied', retryable: false } }),
+  );
+const familyArbitrary: fc.Arbitrary<FamilyObservation> = fc
+  .record({
+    desired: fc.subarray([...REGIONS]),
+    replicas: fc.tuple(...REGIONS.map(replicaArbitrary)),
+    markers: fc.subarray([...REGIONS]),
+    staleMarkers: fc.subarray([...REGIONS]),
+  })
+  .map(({ desired, replicas, markers, staleMarkers }) =>
+    observe(
+      desired.join(' '),
+      replicas.filter((r): r is ReplicaObservation => r !== undefined),
+      primary(),
+      [...markers.map((r) => marker(r)), ...staleMarkers.filter((r) => !markers.includes(r)).map((r) => marker(r, '2020-01-01T00:00:00.000Z'))],
+    ),
+  );
+const settingsArbitrary = fc.record({ onPendingDeletion: fc.constantFrom<'report' | 'restore'>('report', 'restore'), copyTags: fc.boolean() }).map((s) => ({ ...settings, ...s }));
+
+describe('planReplication properties', () => {
+  it('re-planning after applying a plan yields nothing (converge to silence)', () => {
+    fc.assert(
+      fc.property(familyArbitrary, settingsArbitrary, (family, planSettings) => {
+        const first = planReplication(family, planSettings);
+        const second = planReplication(applyInModel(family, first.actions), planSettings);
+        expect(second.actions).toEqual([]);
+      }),
+      { seed: 11, numRuns: 400 },
+    );
+  });
+
+  it('an interrupted restore resumes where it stopped and then converges', () => {
+    fc.assert(
+      fc.property(familyArbitrary, fc.integer({ min: 0, max: 3 }), (family, done) => {
+        const first = planReplication(family, restoring);
+        const interrupted = applyInModel(family, first.actions, done);
+        const resumed = planReplication(interrupted, restoring);
+        for (const action of first.actions) {
+          if (action.kind !== 'RestoreReplica') continue;
+          const steps = RESTORE_STEPS.slice(RESTORE_STEPS.indexOf(action.from));
+          const next = steps[done];
+          const again = resumed.actions.find((a) => a.kind === 'RestoreReplica' && a.replicaRegion === action.replicaRegion);
+          // Interrupted before its last call: the next reconcile resumes at the call not made.
+          expect(again?.kind === 'RestoreReplica' ? again.from : undefined).toBe(next);
+        }
+        expect(planReplication(applyInModel(interrupted, resumed.actions), restoring).actions).toEqual([]);
+      }),
+      { seed: 12, numRuns: 400 },
+    );
+  });
+
+  it('never plans any call on a Disabled replica whose marker does not name it', () => {
+    fc.assert(
+      fc.property(familyArbitrary, settingsArbitrary, (family, planSettings) => {
+        const plan = planReplication(family, planSettings);
+        for (const action of plan.actions) {
+          if (action.kind !== 'RestoreReplica') continue;
+          const observed = family.replicas.find((r) => r.region === action.replicaRegion);
+          const markerValue = family.tags.find((t) => t.key === restoreMarkerKey(action.replicaRegion))?.value;
+          if (observed?.exists === true && observed.keyState === 'Disabled') expect(markerValue).toBe(observed.creationDate?.toISOString());
+        }
+      }),
+      { seed: 13, numRuns: 400 },
+    );
   });
 });
