@@ -19,6 +19,7 @@ import { createKmsLifecycle } from '../aws/kms-lifecycle.js';
 import { ConfigError, LOG_LEVELS, loadConfig, type Config } from '../config.js';
 import type { OutcomeEvent } from '../outcome.js';
 import { lookupRegion, partitionOf, regionsOfPartition } from '../regions.js';
+import { startEmbeddedKms } from '../emulator/index.js';
 import { createRuntime } from '../runtime.js';
 import { SinkLogger } from './cli-target.js';
 import { formatDuration } from './smoke-cloudtrail.js';
@@ -73,9 +74,15 @@ interface SmokeCliOptions {
   readonly replicaTimeout: number;
   readonly pollInterval: number;
   readonly endpoint?: string;
+  readonly embedded?: boolean;
   readonly json?: boolean;
   readonly logLevel?: string;
 }
+
+/** How long a new replica stays `Creating` in the embedded KMS of `--embedded` ("a few seconds" [S2 ReplicateKey]). */
+export const EMBEDDED_REPLICA_DELAY_MS = 5_000;
+/** The fake credentials `--embedded` signs with (real ones are never sent to the embedded KMS). */
+const EMBEDDED_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIAKMSREPLICASSMOKE', AWS_SECRET_ACCESS_KEY: 'embedded', AWS_SESSION_TOKEN: '' };
 
 /** Settings the run forces, whatever the environment says (docs/SMOKE.md, "Settings"). */
 const FORCED_SETTINGS: Readonly<Record<string, string>> = {
@@ -90,6 +97,28 @@ const FORCED_SETTINGS: Readonly<Record<string, string>> = {
  * @returns the exit code (see {@link SMOKE_EXIT_CODES}); never throws.
  */
 export async function runSmoke(argv: readonly string[], io: SmokeIo): Promise<number> {
+  let options: SmokeCliOptions;
+  try {
+    options = parseOptions(argv, io);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : SMOKE_EXIT_CODES.usage;
+    throw error;
+  }
+  if (!options.embedded) return runWith(options, io);
+  if (options.endpoint) {
+    io.stderr.write('smoke: --embedded and --endpoint cannot be used together\n(see npm run smoke -- --help)\n');
+    return SMOKE_EXIT_CODES.usage;
+  }
+  // The embedded KMS serves KMS, STS and CloudTrail LookupEvents, with the documented request quotas.
+  const kms = await startEmbeddedKms({ quotas: true, replicaDelayMs: EMBEDDED_REPLICA_DELAY_MS });
+  try {
+    return await runWith({ ...options, endpoint: kms.endpoint }, { ...io, env: { ...io.env, ...EMBEDDED_CREDENTIALS } });
+  } finally {
+    await kms.close();
+  }
+}
+
+async function runWith(options: SmokeCliOptions, io: SmokeIo): Promise<number> {
   const now = io.now ?? Date.now;
   const signal = io.signal ?? new AbortController().signal;
   const abandon = io.abandon ?? new AbortController().signal;
@@ -98,14 +127,6 @@ export async function runSmoke(argv: readonly string[], io: SmokeIo): Promise<nu
     say(`smoke: ${message}\n(see npm run smoke -- --help)`);
     return SMOKE_EXIT_CODES.usage;
   };
-
-  let options: SmokeCliOptions;
-  try {
-    options = parseOptions(argv, io);
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : SMOKE_EXIT_CODES.usage;
-    throw error;
-  }
 
   const regions = options.regions.split(/[\s,]+/).filter((r) => r !== '');
   const regionProblem = checkRegions(regions, options.cleanupOnly === true);
@@ -174,6 +195,7 @@ export async function runSmoke(argv: readonly string[], io: SmokeIo): Promise<nu
   }
 
   // 4. What it costs; nothing happens without --yes.
+  if (options.embedded) say('On AWS this would cost (here, against the embedded KMS, nothing):');
   for (const line of describeCost(replicaRegions, options.cleanupOnly === true)) say(line);
   const lifecycle = createKmsLifecycle(kmsClientFor);
   const sleep = (ms: number, s?: AbortSignal): Promise<void> => sleepFor(ms, undefined, s ? { signal: s } : {});
@@ -256,6 +278,7 @@ function parseOptions(argv: readonly string[], io: SmokeIo): SmokeCliOptions {
     .option('--replica-timeout <duration>', 'how long to wait for the replicas to leave Creating', parseDuration, 15 * 60_000)
     .option('--poll-interval <duration>', 'first wait between DescribeKey (and LookupEvents) polls; it grows 1.5 times per poll', parseDuration, 2_000)
     .option('--endpoint <url>', 'send the KMS, STS and CloudTrail calls to this endpoint (the embedded KMS, LocalStack)', parseUrl)
+    .option('--embedded', `run against an embedded KMS started for the run (replicas Creating for ${EMBEDDED_REPLICA_DELAY_MS / 1000} s, documented quotas): no account, no cost`)
     .option('--json', 'print one JSON summary on stdout instead of text')
     .addOption(new Option('--log-level <level>', "the reconciler's JSON log lines on stderr (default: LOG_LEVEL, else SILENT)").argParser(parseLogLevel))
     .addHelpText(
@@ -268,7 +291,8 @@ function parseOptions(argv: readonly string[], io: SmokeIo): SmokeCliOptions {
         '\nExamples:\n  npm run smoke -- --regions "us-east-1 us-west-2"                  # states the cost, creates nothing\n' +
         '  npm run smoke -- --regions "us-east-1 us-west-2" --yes\n' +
         '  npm run smoke -- --regions "us-east-1 eu-west-1" --yes --record smoke-out --cloudtrail\n' +
-        '  npm run smoke -- --regions "us-east-1 us-west-2" --cleanup-only --yes\n',
+        '  npm run smoke -- --regions "us-east-1 us-west-2" --cleanup-only --yes\n' +
+        '  npm run smoke -- --regions "us-east-1 us-west-2" --embedded --yes        # try it offline\n',
     )
     .showHelpAfterError('(see npm run smoke -- --help)')
     .exitOverride()
