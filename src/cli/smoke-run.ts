@@ -18,7 +18,7 @@ import type { Runtime } from '../runtime.js';
 import type { KeyDescription, KeyState, ReconcileOutcome, RegionStatus, Tag } from '../types.js';
 import { createLocalLambdaContext } from './local-lambda.js';
 import { checkTrigger, expectedRecords, findRecords, formatDuration, WRITE_OPERATIONS, wrapAsEventBridgeEvent, type ExpectedRecord } from './smoke-cloudtrail.js';
-import { errorCodeOf, explainFailure, isAccessDenied } from './smoke-preflight.js';
+import { errorCodeOf, explainFailure, isAccessDenied, isCredentialProblem } from './smoke-preflight.js';
 import { EXAMPLE_ACCOUNT_ID, type Scrubber } from './smoke-scrub.js';
 
 /** The tag that marks every key the smoke run makes (its value is the run id). */
@@ -59,6 +59,11 @@ export interface MadeKey {
   readonly arn: string;
   readonly region: string;
   readonly role: 'primary' | 'replica';
+  /**
+   * KMS said the key exists (CreateKey or ReplicateKey answered, or the primary lists it): a
+   * `NotFoundException` for it is then KMS's eventual consistency [S17], not an absent key.
+   */
+  readonly known?: boolean;
 }
 
 /** What cleanup did to one key. */
@@ -66,8 +71,11 @@ export interface CleanupEntry {
   readonly arn: string;
   readonly region: string;
   readonly role: 'primary' | 'replica';
-  /** `scheduled` now; `already-scheduled` earlier (a step, or a previous run); `not-created`; `failed`; `abandoned` (second Ctrl-C). */
-  readonly action: 'scheduled' | 'already-scheduled' | 'not-created' | 'failed' | 'abandoned';
+  /**
+   * `scheduled` now; `already-scheduled` earlier (a step, or a previous run); `absent` (KMS has no
+   * such key: never created, or already deleted); `failed`; `abandoned` (second Ctrl-C).
+   */
+  readonly action: 'scheduled' | 'already-scheduled' | 'absent' | 'failed' | 'abandoned';
   /** The key state DescribeKey showed after cleanup. */
   readonly keyState?: KeyState;
   /** ISO deletion date, when KMS gave one (not for a `PendingReplicaDeletion` primary [S2]). */
@@ -192,6 +200,8 @@ export interface SmokeSession {
     readonly maxPollMs: number;
     /** How long to wait for the CloudTrail records (ms). */
     readonly cloudTrailTimeoutMs: number;
+    /** How long cleanup retries a key KMS said exists but its Region does not show yet (ms). */
+    readonly notVisibleGraceMs: number;
     readonly cloudTrailMaxPollMs: number;
   };
   /** A progress line (stderr). */
@@ -329,9 +339,10 @@ class SmokeRun {
     try {
       created = await s.lifecycle.createMultiRegionPrimary(s.primaryRegion, { description, tags }, s.signal);
     } catch (error) {
-      throw new StepFailure(
-        explainFailure(error, { action: 'CreateKey of the primary key', region: s.primaryRegion, permission: 'kms:CreateKey and kms:TagResource (tags on create)', ...(s.endpoint ? { endpoint: s.endpoint } : {}) }),
-      );
+      const why = explainFailure(error, { action: 'CreateKey of the primary key', region: s.primaryRegion, permission: 'kms:CreateKey and kms:TagResource (tags on create)', ...(s.endpoint ? { endpoint: s.endpoint } : {}) });
+      // No answer is not no key: a CreateKey whose answer was lost may have made one, tagged.
+      const maybeMade = !isAccessDenied(error) && !isCredentialProblem(error) && errorCodeOf(error) !== 'ValidationException';
+      throw new StepFailure(maybeMade ? `${why}. If the call reached KMS, the key exists: npm run smoke -- --cleanup-only --regions "${s.primaryRegion}" --yes finds it by its tag` : why);
     }
     this.created = created;
     this.report.keyId = created.keyId;
@@ -532,16 +543,20 @@ class SmokeRun {
   /** The keys the run made, plus any replica the primary lists (a replica made by a lost answer). */
   private async keysToRetire(): Promise<MadeKey[]> {
     const { s } = this;
-    const keys = [...this.made];
+    let listed: readonly { arn: string; region: string }[] = [];
     if (this.created && !s.abandon.aborted) {
       try {
-        const primary = await s.kms.describeKey(s.primaryRegion, this.created.arn, s.abandon);
-        for (const ref of primary?.replicaKeys ?? []) {
-          if (!keys.some((k) => k.arn === ref.arn)) keys.push({ arn: ref.arn, region: ref.region, role: 'replica' });
-        }
+        listed = (await s.kms.describeKey(s.primaryRegion, this.created.arn, s.abandon))?.replicaKeys ?? [];
       } catch {
         // The keys the run registered are retired anyway.
       }
+    }
+    const keys: MadeKey[] = this.made.map((k) => ({
+      ...k,
+      known: k.role === 'primary' || this.createdAt.has(k.region) || listed.some((r) => r.arn === k.arn),
+    }));
+    for (const ref of listed) {
+      if (!keys.some((k) => k.arn === ref.arn)) keys.push({ arn: ref.arn, region: ref.region, role: 'replica', known: true });
     }
     return keys;
   }
@@ -627,33 +642,62 @@ function smokeLambdaContext(): Context {
   return createLocalLambdaContext(60_000, 'kms-replicas-smoke');
 }
 
-/** Schedules one key for deletion (or says why it need not or could not). */
-async function retireKey(s: Pick<SmokeSession, 'lifecycle' | 'abandon'>, key: MadeKey, alreadyScheduled: boolean): Promise<CleanupEntry> {
+/** What retiring a key needs. */
+type Retirer = Pick<SmokeSession, 'lifecycle' | 'abandon' | 'sleep' | 'now' | 'progress'> & {
+  readonly timing: Pick<SmokeSession['timing'], 'pollMs' | 'notVisibleGraceMs'>;
+};
+
+/**
+ * Schedules one key for deletion (or says why it need not or could not). A key KMS said exists
+ * but whose Region answers `NotFoundException` (a replica right after `ReplicateKey`: KMS is
+ * eventually consistent [S17]) is tried again, waits doubling from `pollMs`, for up to
+ * `notVisibleGraceMs`; a key KMS never confirmed is `absent` at once.
+ */
+async function retireKey(s: Retirer, key: MadeKey, alreadyScheduled: boolean): Promise<CleanupEntry> {
   const base = { arn: key.arn, region: key.region, role: key.role };
   if (alreadyScheduled) return { ...base, action: 'already-scheduled' };
-  if (s.abandon.aborted) return { ...base, action: 'abandoned', error: 'cleanup abandoned (second Ctrl-C)' };
-  try {
-    const out = await s.lifecycle.scheduleKeyDeletion(key.region, key.arn, DELETION_WINDOW_DAYS, s.abandon);
-    return { ...base, action: 'scheduled', ...(out.keyState ? { keyState: out.keyState } : {}), ...(out.deletionDate ? { deletionDate: out.deletionDate.toISOString() } : {}) };
-  } catch (error) {
-    const code = errorCodeOf(error);
-    if (code === 'NotFoundException') return { ...base, action: 'not-created' };
-    if (code === 'KMSInvalidStateException' && /pending/i.test((error as Error).message)) return { ...base, action: 'already-scheduled' };
+  const until = s.now() + s.timing.notVisibleGraceMs;
+  let wait = s.timing.pollMs;
+  for (;;) {
     if (s.abandon.aborted) return { ...base, action: 'abandoned', error: 'cleanup abandoned (second Ctrl-C)' };
-    return { ...base, action: 'failed', error: explainFailure(error, { action: 'ScheduleKeyDeletion', region: key.region, permission: 'kms:ScheduleKeyDeletion' }) };
+    try {
+      const out = await s.lifecycle.scheduleKeyDeletion(key.region, key.arn, DELETION_WINDOW_DAYS, s.abandon);
+      return { ...base, action: 'scheduled', ...(out.keyState ? { keyState: out.keyState } : {}), ...(out.deletionDate ? { deletionDate: out.deletionDate.toISOString() } : {}) };
+    } catch (error) {
+      const code = errorCodeOf(error);
+      if (code === 'NotFoundException' && key.known && s.now() + wait <= until) {
+        s.progress(`  ${key.region}: ${key.arn} not visible there yet; trying again in ${formatDuration(wait)}`);
+        try {
+          await s.sleep(wait, s.abandon);
+        } catch {
+          return { ...base, action: 'abandoned', error: 'cleanup abandoned (second Ctrl-C)' };
+        }
+        wait *= 2;
+        continue;
+      }
+      if (code === 'NotFoundException' && !key.known) return { ...base, action: 'absent' };
+      if (code === 'KMSInvalidStateException' && /pending/i.test((error as Error).message)) return { ...base, action: 'already-scheduled' };
+      if (s.abandon.aborted) return { ...base, action: 'abandoned', error: 'cleanup abandoned (second Ctrl-C)' };
+      const why =
+        code === 'NotFoundException'
+          ? `KMS said this key exists, but ${key.region} still answers NotFoundException after ${formatDuration(s.timing.notVisibleGraceMs)}: run --cleanup-only later`
+          : explainFailure(error, { action: 'ScheduleKeyDeletion', region: key.region, permission: 'kms:ScheduleKeyDeletion' });
+      return { ...base, action: 'failed', error: why };
+    }
   }
 }
 
 /** Reads the key's state after cleanup; a key that exists and is not pending deletion is a failure. */
 async function verifyRetired(s: Pick<SmokeSession, 'kms' | 'abandon'>, entry: CleanupEntry): Promise<CleanupEntry> {
-  if (entry.action === 'not-created' || entry.action === 'abandoned' || s.abandon.aborted) return entry;
+  if (entry.action === 'absent' || entry.action === 'abandoned' || s.abandon.aborted) return entry;
   let described: KeyDescription | undefined;
   try {
     described = await s.kms.describeKey(entry.region, entry.arn, s.abandon);
   } catch {
     return entry;
   }
-  if (!described) return entry.action === 'failed' ? entry : { ...entry, action: 'not-created' };
+  // Not visible (eventual consistency): what ScheduleKeyDeletion answered stands.
+  if (!described) return entry;
   const pending = described.keyState === 'PendingDeletion' || described.keyState === 'PendingReplicaDeletion';
   const withState = { ...entry, keyState: described.keyState, ...(described.deletionDate ? { deletionDate: described.deletionDate.toISOString() } : {}) };
   if (pending || entry.action === 'failed') return withState;
@@ -813,7 +857,7 @@ export interface CleanupOnlyReport {
  * schedules the rest for deletion, replicas first.
  */
 export async function cleanUpLeftovers(
-  s: Pick<SmokeSession, 'kms' | 'lifecycle' | 'progress' | 'signal' | 'abandon'>,
+  s: Retirer & Pick<SmokeSession, 'kms' | 'signal'>,
   regions: readonly string[],
   schedule: boolean,
 ): Promise<CleanupOnlyReport> {

@@ -84,6 +84,9 @@ export const EMBEDDED_REPLICA_DELAY_MS = 5_000;
 /** The fake credentials `--embedded` signs with (real ones are never sent to the embedded KMS). */
 const EMBEDDED_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'AKIAKMSREPLICASSMOKE', AWS_SECRET_ACCESS_KEY: 'embedded', AWS_SESSION_TOKEN: '' };
 
+/** How long cleanup keeps trying a key KMS said exists but its Region does not show yet (KMS eventual consistency [S17]). */
+const NOT_VISIBLE_GRACE_MS = 120_000;
+
 /** Settings the run forces, whatever the environment says (docs/SMOKE.md, "Settings"). */
 const FORCED_SETTINGS: Readonly<Record<string, string>> = {
   DRY_RUN: 'false',
@@ -104,7 +107,7 @@ export async function runSmoke(argv: readonly string[], io: SmokeIo): Promise<nu
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : SMOKE_EXIT_CODES.usage;
     throw error;
   }
-  if (!options.embedded) return runWith(options, io);
+  if (!options.embedded) return runGuarded(options, io);
   if (options.endpoint) {
     io.stderr.write('smoke: --embedded and --endpoint cannot be used together\n(see npm run smoke -- --help)\n');
     return SMOKE_EXIT_CODES.usage;
@@ -112,9 +115,19 @@ export async function runSmoke(argv: readonly string[], io: SmokeIo): Promise<nu
   // The embedded KMS serves KMS, STS and CloudTrail LookupEvents, with the documented request quotas.
   const kms = await startEmbeddedKms({ quotas: true, replicaDelayMs: EMBEDDED_REPLICA_DELAY_MS });
   try {
-    return await runWith({ ...options, endpoint: kms.endpoint }, { ...io, env: { ...io.env, ...EMBEDDED_CREDENTIALS } });
+    return await runGuarded({ ...options, endpoint: kms.endpoint }, { ...io, env: { ...io.env, ...EMBEDDED_CREDENTIALS } });
   } finally {
     await kms.close();
+  }
+}
+
+/** `runWith`, with an unexpected error reported in one line (exit 70) instead of thrown. */
+async function runGuarded(options: SmokeCliOptions, io: SmokeIo): Promise<number> {
+  try {
+    return await runWith(options, io);
+  } catch (error) {
+    io.stderr.write(`smoke: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return SMOKE_EXIT_CODES.couldNotRun;
   }
 }
 
@@ -135,6 +148,14 @@ async function runWith(options: SmokeCliOptions, io: SmokeIo): Promise<number> {
   if (options.record && options.cleanupOnly) return usage('--record records a full run; --cleanup-only has nothing to record');
   if (options.record && existsSync(options.record) && readdirSync(options.record).length > 0) {
     return usage(`--record ${options.record}: the directory is not empty; give a new or empty one, so one run's files are not mixed with another's`);
+  }
+  if (options.record) {
+    try {
+      mkdirSync(join(options.record, 'kms'), { recursive: true });
+      mkdirSync(join(options.record, 'cloudtrail'), { recursive: true });
+    } catch (error) {
+      return usage(`--record ${options.record}: cannot create the directory (${(error as Error).message})`);
+    }
   }
 
   const envLogLevel = [io.env.LOG_LEVEL, io.env.POWERTOOLS_LOG_LEVEL].some((v) => v !== undefined && v.trim() !== '');
@@ -204,7 +225,7 @@ async function runWith(options: SmokeCliOptions, io: SmokeIo): Promise<number> {
     say(options.yes ? `looking for keys tagged ${SMOKE_TAG_KEY} to schedule for deletion ...` : `looking for keys tagged ${SMOKE_TAG_KEY} (add --yes to schedule them for deletion) ...`);
     let report: CleanupOnlyReport;
     try {
-      report = await cleanUpLeftovers({ kms, lifecycle, progress: say, signal, abandon }, regions, options.yes === true);
+      report = await cleanUpLeftovers({ kms, lifecycle, progress: say, signal, abandon, sleep, now, timing: { pollMs: options.pollInterval, notVisibleGraceMs: 0 } }, regions, options.yes === true);
     } catch (error) {
       say(`smoke: ${explainFailure(error, { action: 'looking for leftovers', permission: 'kms:ListKeys, kms:ListResourceTags and kms:DescribeKey', ...(endpoint ? { endpoint } : {}) })}`);
       return signal.aborted ? SMOKE_EXIT_CODES.interrupted : SMOKE_EXIT_CODES.couldNotRun;
@@ -241,6 +262,7 @@ async function runWith(options: SmokeCliOptions, io: SmokeIo): Promise<number> {
       pollMs: options.pollInterval,
       maxPollMs: Math.max(options.pollInterval, 15_000),
       cloudTrailTimeoutMs: options.cloudtrailTimeout,
+      notVisibleGraceMs: NOT_VISIBLE_GRACE_MS,
       cloudTrailMaxPollMs: Math.max(options.pollInterval, 60_000),
     },
     progress: say,
@@ -438,6 +460,7 @@ function renderRun(report: SmokeRunReport, summary: Record<string, unknown>): st
   if (record) {
     lines.push(`recorded: ${record.kmsFiles} KMS calls and ${record.cloudTrailFiles} CloudTrail records in ${record.dir}, account id replaced by 111122223333`);
     if (record.withheld.length > 0) lines.push(`withheld (still held a sensitive value after scrubbing): ${record.withheld.join(', ')}`);
+    if (record.unwritten.length > 0) lines.push(`could not write: ${record.unwritten.join(', ')}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -492,15 +515,16 @@ interface RecordSummary {
   readonly cloudTrailFiles: number;
   /** Files not written because scrubbing left a sensitive value in them. */
   readonly withheld: string[];
+  /** Files that could not be written (disk full, permissions), with the reason. */
+  readonly unwritten: string[];
 }
 
 /** Writes the run's record: `kms/NNNN-<region>-<Operation>[-<Error>].json`, `cloudtrail/NN-<region>-<EventName>.json`, `summary.json`; all scrubbed. */
 function createRecordWriter(dir: string, scrubber: Scrubber) {
-  mkdirSync(join(dir, 'kms'), { recursive: true });
-  mkdirSync(join(dir, 'cloudtrail'), { recursive: true });
   let kmsFiles = 0;
   let cloudTrailFiles = 0;
   const withheld: string[] = [];
+  const unwritten: string[] = [];
   const write = (relative: string, value: unknown): string | undefined => {
     const text = `${JSON.stringify(scrubber.scrub(value), null, 2)}\n`;
     const leaks = scrubber.leaks(text);
@@ -508,7 +532,13 @@ function createRecordWriter(dir: string, scrubber: Scrubber) {
       withheld.push(relative);
       return undefined;
     }
-    writeFileSync(join(dir, relative), text);
+    try {
+      writeFileSync(join(dir, relative), text);
+    } catch (error) {
+      // A failed record never fails the run it records; the summary says what is missing.
+      unwritten.push(`${relative} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      return undefined;
+    }
     return join(dir, relative);
   };
   return {
@@ -537,6 +567,6 @@ function createRecordWriter(dir: string, scrubber: Scrubber) {
     summaryFile(summary: Record<string, unknown>): void {
       write('summary.json', summary);
     },
-    summary: (): RecordSummary => ({ dir, kmsFiles, cloudTrailFiles, withheld: [...withheld] }),
+    summary: (): RecordSummary => ({ dir, kmsFiles, cloudTrailFiles, withheld: [...withheld], unwritten: [...unwritten] }),
   };
 }

@@ -3,7 +3,7 @@
  * CloudTrail LookupEvents): the same code a user runs against AWS, through `--endpoint`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -194,7 +194,7 @@ describe('npm run smoke against the embedded KMS', () => {
     ]);
     expect(summary.steps[1].detail).toContain('access denied: the caller lacks kms:ReplicateKey');
     expect(summary.cleanup.map((e: { region: string; action: string; keyState?: string }) => [e.region, e.action, e.keyState])).toEqual([
-      ['us-west-2', 'not-created', undefined],
+      ['us-west-2', 'absent', undefined],
       ['us-east-1', 'scheduled', 'PendingDeletion'],
     ]);
     expect(target.describe('us-east-1', summary.keyId)?.KeyState).toBe('PendingDeletion');
@@ -260,6 +260,34 @@ describe('npm run smoke against the embedded KMS', () => {
     expect(summary.steps[2].detail).toMatch(/^us-west-2: the replica is still Creating after \d+ ms \(--replica-timeout 300 ms\)$/);
     expect(summary.cleanupComplete).toBe(true);
     expect(target.describe('us-west-2', summary.keyId)?.KeyState).toBe('PendingDeletion');
+  });
+
+  it('keeps trying a replica KMS said exists while its Region still answers NotFoundException (eventual consistency)', async () => {
+    // Prepare
+    const target = await startKms({ replicaDelayMs: 3_600_000 });
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+
+    // Act
+    const run = await smoke(target, ['--regions', 'us-east-1 us-west-2', '--yes', '--json'], {
+      signal: controller.signal,
+      onStderr: (text) => {
+        if (controller.signal.aborted || !text.includes('us-west-2: Creating after')) return;
+        target.setFaults({ rules: [{ operation: 'ScheduleKeyDeletion', region: 'us-west-2', error: { code: 'NotFoundException', message: 'Key does not exist' } }] });
+        timer = setTimeout(() => target.setFaults(undefined), 250);
+        controller.abort();
+      },
+    });
+    clearTimeout(timer);
+
+    // Assess
+    const summary = JSON.parse(run.stdout);
+    expect(run.code).toBe(SMOKE_EXIT_CODES.interrupted);
+    expect(run.stderr).toContain(`us-west-2: arn:aws:kms:us-west-2:${ACCOUNT}:key/${summary.keyId} not visible there yet; trying again in 50 ms`);
+    expect(summary.cleanup.map((e: { region: string; action: string; keyState: string }) => [e.region, e.action, e.keyState])).toEqual([
+      ['us-west-2', 'scheduled', 'PendingDeletion'],
+      ['us-east-1', 'scheduled', 'PendingReplicaDeletion'],
+    ]);
   });
 
   it('abandons the cleanup at the second Ctrl-C and names the keys left, with exit 2', async () => {
@@ -384,6 +412,27 @@ describe('npm run smoke against the embedded KMS', () => {
     // Assess
     expect(run.code).toBe(SMOKE_EXIT_CODES.usage);
     expect(run.stderr).toContain("smoke: 'us-wst-2' is not a Region where AWS KMS is available (codes are lower case, e.g. us-east-1); did you mean us-west-2?");
+    expect(target.calls()).toEqual([]);
+  });
+});
+
+describe('npm run smoke -- --record', () => {
+  it('refuses a directory that is not empty, and one it cannot create, before anything is called', async () => {
+    // Prepare
+    const target = await startKms();
+    const used = mkdtempSync(join(tmpdir(), 'smoke-used-'));
+    writeFileSync(join(used, 'previous-run.json'), '{}');
+
+    // Act
+    const notEmpty = await smoke(target, ['--regions', 'us-east-1 us-west-2', '--yes', '--record', used]);
+    const underAFile = join(used, 'previous-run.json', 'out');
+    const impossible = await smoke(target, ['--regions', 'us-east-1 us-west-2', '--yes', '--record', underAFile]);
+
+    // Assess
+    expect(notEmpty.code).toBe(SMOKE_EXIT_CODES.usage);
+    expect(notEmpty.stderr).toContain(`smoke: --record ${used}: the directory is not empty`);
+    expect(impossible.code).toBe(SMOKE_EXIT_CODES.usage);
+    expect(impossible.stderr).toContain(`smoke: --record ${underAFile}: cannot create the directory (ENOTDIR`);
     expect(target.calls()).toEqual([]);
   });
 });
