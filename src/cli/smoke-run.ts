@@ -308,7 +308,7 @@ class SmokeRun {
         error instanceof StepFailure
           ? error.message
           : report.status === 'interrupted'
-            ? `interrupted (${errorCodeOf(error)})`
+            ? 'interrupted (Ctrl-C or SIGTERM)'
             : explainFailure(error, { action: name, ...(s.endpoint ? { endpoint: s.endpoint } : {}) });
     }
     report.ms = s.now() - started;

@@ -146,6 +146,7 @@ async function runWith(options: SmokeCliOptions, io: SmokeIo): Promise<number> {
   if (regionProblem) return usage(regionProblem);
   const [primaryRegion, ...replicaRegions] = regions as [string, ...string[]];
   if (options.record && options.cleanupOnly) return usage('--record records a full run; --cleanup-only has nothing to record');
+  if (options.cloudtrail && options.cleanupOnly) return usage('--cloudtrail looks up the records of a full run; --cleanup-only makes none to look up');
   if (options.record && existsSync(options.record) && readdirSync(options.record).length > 0) {
     return usage(`--record ${options.record}: the directory is not empty; give a new or empty one, so one run's files are not mixed with another's`);
   }
