@@ -111,6 +111,8 @@ export function isWorthReporting(outcome: ReconcileOutcome): boolean {
  * @param request - the trigger it answered.
  */
 export function buildOutcomeEvent(outcome: ReconcileOutcome, request: ReconcileRequest): OutcomeEvent {
+  // The description is user-written free text: schema v1 has no place for it.
+  const { description: _description, ...reported } = outcome;
   const counts: Partial<Record<RegionStatusCode, number>> = {};
   for (const r of outcome.regions) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return {
@@ -118,7 +120,7 @@ export function buildOutcomeEvent(outcome: ReconcileOutcome, request: ReconcileR
     resources: outcome.primaryArn ? [outcome.primaryArn] : [],
     detail: {
       schemaVersion: OUTCOME_SCHEMA_VERSION,
-      ...outcome,
+      ...reported,
       trigger: { eventId: request.eventId, eventName: request.eventName, region: request.region },
       counts,
     },

@@ -127,6 +127,7 @@ export async function reconcileKey(
     primaryArn: primary.arn,
     primaryRegion: primary.region,
     primaryKeyState: primary.keyState,
+    ...(primary.description ? { description: primary.description } : {}),
     dryRun: settings.dryRun,
     ...(plan.message ? { message: plan.message } : {}),
   };

@@ -144,6 +144,12 @@ export interface ReconcileOutcome {
   readonly primaryArn?: string;
   readonly primaryRegion?: string;
   readonly primaryKeyState?: KeyState;
+  /**
+   * The primary key's description (`DescribeKey` `Description`, user-written, up to 8192
+   * characters [S2 API_KeyMetadata]); absent when empty or when no primary was read. Shown by
+   * `kms-replicas status --json` and `report`; left out of outcome events (schema v1).
+   */
+  readonly description?: string;
   /** One entry per desired Region, bad token and extra replica, sorted by Region. */
   readonly regions: readonly RegionStatus[];
   /** Number of write calls made (`ReplicateKey`, ...). */

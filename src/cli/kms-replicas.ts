@@ -15,6 +15,8 @@ import { DEFAULT_SWEEP_CONCURRENCY, sweepRegion, type SweepResult } from '../swe
 import type { ReconcileOutcome } from '../types.js';
 import { isManaged, renderFamily, renderPlan, renderStatus, renderSweep } from './cli-render.js';
 import { TargetError, connectTarget, type Target, type TargetOptions } from './cli-target.js';
+import type { FleetStatus } from '../report/status-document.js';
+import { ReportUsageError, checkHtmlPath, describeWritten, drawSavedStatus, writeFleetReport } from './report-command.js';
 
 /** Exit codes (documented in `docs/CLI.md`); the worst finding of the run decides. */
 export const EXIT_CODES = {
@@ -124,6 +126,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
 
   program
+    .command('report')
+    .description('an HTML page of every key family against every Region, in one self-contained file (read only)')
+    .showHelpAfterError('(see kms-replicas report --help)')
+    .requiredOption('--html <file>', 'write the page to this file (replaced atomically)')
+    .option('--from <file>', 'draw a saved `status --json` document instead of reading KMS')
+    .addOption(regionOption())
+    .addOption(concurrencyOption())
+    .addHelpText(
+      'after',
+      '\nExit 0 once the page is written, whatever it shows (status gives the findings as exit codes); 64 bad option, ' +
+        'bad --html folder or bad --from document; 70 could not run or write; 130 interrupted (the partial page is written).\n' +
+        'With --json, prints the status document the page was drawn from (report --from takes it back).\n',
+    )
+    .action(async (o: ReportCliOptions, command: Command) => {
+      code =
+        o.from !== undefined
+          ? reportFromFile(command.optsWithGlobals<GlobalOptions & ReportCliOptions>(), command.name(), io)
+          : await withTarget(command, { DRY_RUN: 'true' }, (target, g, opts) => reportCommand(target, g, opts as unknown as ReportCliOptions, io));
+    });
+
+  program
     .command('sweep')
     .description('reconcile every managed primary key of the Region(s), paced, and print the guardrail report')
     .showHelpAfterError('(see kms-replicas sweep --help)')
@@ -155,6 +178,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   program.addHelpText(
     'after',
     '\nExamples:\n  npx kms-replicas --embedded status\n  npx kms-replicas --embedded --seed 200 sweep      # about 16 s: the embedded KMS enforces the quotas\n' +
+      '  npx kms-replicas --embedded report --html fleet.html   # one HTML page: every key family against every Region\n' +
       '  npx kms-replicas plan --region us-east-1 eu-west-1 --json\n  npx kms-replicas reconcile --key arn:aws:kms:us-east-1:111122223333:key/mrk-...\n',
   );
 
@@ -432,17 +456,22 @@ function interruptionNote({ interrupted, notSwept }: SweepRuns): string {
   );
 }
 
+/** The document `status --json` and `plan --json` print (and `report` draws). */
+function listingDocument(command: 'plan' | 'status' | 'report', swept: SweepRuns): FleetStatus {
+  const regions = swept.runs.map(({ result, outcomes }) => ({
+    region: result.region,
+    complete: result.complete,
+    ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
+    keys: outcomes,
+    report: result.report,
+  }));
+  return { command, ...interruptionFields(swept), regions };
+}
+
 async function listing(command: 'plan' | 'status', target: Target, global: GlobalOptions, options: RegionOptions, io: CliIo): Promise<number> {
   const swept = await sweepAll(target, global, options, io, true);
   if (global.json) {
-    const regions = swept.runs.map(({ result, outcomes }) => ({
-      region: result.region,
-      complete: result.complete,
-      ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
-      keys: outcomes,
-      report: result.report,
-    }));
-    io.stdout.write(`${JSON.stringify({ command, ...interruptionFields(swept), regions }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(listingDocument(command, swept), null, 2)}\n`);
   } else {
     const render = command === 'plan' ? renderPlan : renderStatus;
     io.stdout.write(`${swept.runs.map(({ result, outcomes }) => render(result.region, outcomes, result)).join('\n\n')}${interruptionNote(swept)}\n`);
@@ -458,6 +487,40 @@ async function sweepCommand(target: Target, global: GlobalOptions, options: Swee
     io.stdout.write(`${swept.runs.map((r) => renderSweep(r.result)).join('\n\n')}${interruptionNote(swept)}\n`);
   }
   return exitCodeOfRuns(swept);
+}
+
+interface ReportCliOptions extends RegionOptions {
+  readonly html: string;
+  readonly from?: string;
+}
+
+/** `report`: the status of the Region(s), drawn as one HTML page. Exit 0 once written (130 when interrupted). */
+async function reportCommand(target: Target, global: GlobalOptions, options: ReportCliOptions, io: CliIo): Promise<number> {
+  const file = reportPath(options.html);
+  const swept = await sweepAll(target, global, options, io, true);
+  const document = listingDocument('report', swept);
+  const written = writeFleetReport(file, document, { generatedAt: new Date(), source: target.description });
+  io.stdout.write(global.json ? `${JSON.stringify(document, null, 2)}\n` : `${describeWritten({ ...written, file: options.html })}${interruptionNote(swept)}\n`);
+  return swept.interrupted ? EXIT_CODES.interrupted : EXIT_CODES.converged;
+}
+
+/** `report --from`: draws a saved document; no KMS call. Exit 0 once written. */
+function reportFromFile(options: GlobalOptions & ReportCliOptions, name: string, io: CliIo): number {
+  const given = { '--embedded': options.embedded, '--seed': options.seed !== undefined, '--endpoint': options.endpoint !== undefined, '--region': options.region !== undefined };
+  const conflicting = Object.entries(given).flatMap(([flag, on]) => (on ? [flag] : []));
+  const run = drawSavedStatus({ html: options.html, from: options.from!, json: options.json === true, conflicting }, io);
+  if (run === 'usage') io.stderr.write(`(see kms-replicas ${name} --help)\n`);
+  return { written: EXIT_CODES.converged, usage: EXIT_CODES.usage, error: EXIT_CODES.error }[run];
+}
+
+/** Checks `--html` before any KMS call; a bad path is a usage error. */
+function reportPath(file: string): string {
+  try {
+    return checkHtmlPath(file);
+  } catch (error) {
+    if (error instanceof ReportUsageError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** A key id: a UUID or a multi-Region key id (`mrk-` and 32 hex digits). */

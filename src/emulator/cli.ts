@@ -24,7 +24,12 @@ export interface CliOptions {
   seed: number;
   maxKeysPerRegion?: number;
   faults?: FaultPlan;
+  /** Entries kept in the call log and the PutEvents store (see `EmbeddedKmsOptions.historyLimit`). */
+  historyLimit: number;
 }
+
+/** The CLI's default `--history-limit`: a long session keeps bounded memory. */
+export const CLI_HISTORY_LIMIT = 10_000;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -90,6 +95,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--max-keys-per-region <n>', 'keys per Region before LimitExceededException (default 100000)').argParser(parseCount))
     .addOption(new Option('--faults <json>', 'fault plan as JSON: {"rules":[{"operation","region","throttleRate",…}],"events":{…}}').argParser(parseFaults))
     .addOption(new Option('--seed <n>', 'seed of the fault-injection PRNG').default(1).argParser(parseSeed))
+    .addOption(
+      new Option('--history-limit <n>', 'call records and PutEvents events kept in memory (oldest dropped first)').default(CLI_HISTORY_LIMIT).argParser(parseCount),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 }
@@ -125,6 +133,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       quotas: options.quotas,
       latencyMs: options.latencyMs,
       seed: options.seed,
+      historyLimit: options.historyLimit,
       ...(options.maxKeysPerRegion === undefined ? {} : { maxKeysPerRegion: options.maxKeysPerRegion }),
       ...(options.faults === undefined ? {} : { faults: options.faults }),
     });

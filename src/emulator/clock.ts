@@ -49,3 +49,8 @@ function checkedTime(ms: number, name: string): number {
   if (!Number.isFinite(ms)) throw new TypeError(`${name} must be a finite number of epoch milliseconds, got ${ms}`);
   return ms;
 }
+
+/** Epoch ms as CloudTrail's `eventTime`: ISO 8601, whole seconds, `Z` (`2020-11-18T01:29:18Z`). */
+export function formatEventTime(epochMs: number): string {
+  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}

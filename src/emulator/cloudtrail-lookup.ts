@@ -3,7 +3,8 @@
  * the embedded KMS writes, as the unmodified `@aws-sdk/client-cloudtrail` sends it (JSON 1.1,
  * `X-Amz-Target: CloudTrail_20131101.LookupEvents`; other SDKs send the long form
  * `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`, accepted too; SigV4 scope
- * service `cloudtrail`).
+ * service `cloudtrail`). Two {@link EmulatedService}s (one per target prefix) on the dispatcher's
+ * pipeline, so the call log, faults and latency apply as to KMS.
  *
  * What AWS documents, and this models:
  * - Event history is on for every account without a trail: "a viewable, searchable, downloadable,
@@ -22,7 +23,7 @@
  * faults (drop, delay) apply to it too (duplicates are stored once, by `eventID`); records appear
  * at once, not after CloudTrail's delivery delay [S22]. Error messages are not AWS's wording.
  */
-import type { ApiResponse, CallerCredentials } from './engine.js';
+import type { EmulatedService } from './dispatcher.js';
 import { KmsApiError, serializationError } from './errors.js';
 import type { CloudTrailEventBridgeEvent } from './types.js';
 
@@ -52,15 +53,6 @@ interface HistoryEntry {
   readonly resources: readonly { ResourceType: string; ResourceName: string }[];
   /** The record as CloudTrail returns it in `CloudTrailEvent`: a JSON string. */
   readonly json: string;
-}
-
-/**
- * Returns the CloudTrail operation a target names (`LookupEvents`, ...), or `undefined` when the
- * target is not a CloudTrail one.
- */
-export function cloudTrailOperationOf(target: string): string | undefined {
-  const prefix = CLOUDTRAIL_TARGET_PREFIXES.find((p) => target.startsWith(p));
-  return prefix === undefined ? undefined : target.slice(prefix.length);
 }
 
 /** The event history of one account: every Region's CloudTrail records, oldest first. */
@@ -166,23 +158,25 @@ export class EventHistory {
 }
 
 /**
- * Answers one CloudTrail request: `LookupEvents` from `history`; any other operation
- * `UnknownOperationException`.
+ * The CloudTrail services of the endpoint: `LookupEvents` from `history`, under both target
+ * prefixes. Injected faults answer `ThrottlingException` "Rate exceeded" and `InternalFailure`
+ * (500), the common errors of every AWS API (INF for CloudTrail's wording).
  */
-export function serveCloudTrail(caller: CallerCredentials, operation: string, body: string, history: EventHistory, requestId: string): ApiResponse {
-  try {
-    if (operation !== 'LookupEvents') throw new KmsApiError('UnknownOperationException', `Unknown operation CloudTrail_20131101.${operation}`);
-    const output = history.lookup(caller.region, parseJsonObject(body));
-    return { statusCode: 200, requestId, body: JSON.stringify(output) };
-  } catch (error) {
-    const apiError = error instanceof KmsApiError ? error : new KmsApiError('InternalFailure', String(error), 500);
-    return {
-      statusCode: apiError.statusCode,
-      requestId,
-      errorCode: apiError.code,
-      body: JSON.stringify({ __type: apiError.code, message: apiError.message }),
-    };
-  }
+export function createCloudTrailServices(history: EventHistory): EmulatedService[] {
+  return CLOUDTRAIL_TARGET_PREFIXES.map((targetPrefix) => ({
+    targetPrefix,
+    signingName: CLOUDTRAIL_SERVICE,
+    hasOperation: (operation) => operation === 'LookupEvents',
+    throttlingError: () => new KmsApiError('ThrottlingException', 'Rate exceeded'),
+    injectedInternalError: () => new KmsApiError('InternalFailure', 'An internal error occurred (injected fault).', 500),
+    run(call) {
+      try {
+        return { output: history.lookup(call.caller.region, call.input) };
+      } catch (error) {
+        return { error: error instanceof KmsApiError ? error : new KmsApiError('InternalFailure', String(error), 500) };
+      }
+    },
+  }));
 }
 
 /**
@@ -241,16 +235,4 @@ function readNextToken(value: unknown, query: string): number {
     // reported below
   }
   throw new KmsApiError('InvalidNextTokenException', 'A token that is not valid, or a token that was previously used in a request with different parameters.');
-}
-
-function parseJsonObject(body: string): Record<string, unknown> {
-  if (body.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw serializationError('The request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serializationError('The request body must be a JSON object');
-  return parsed as Record<string, unknown>;
 }

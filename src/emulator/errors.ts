@@ -1,5 +1,3 @@
-import type { KeyState } from './types.js';
-
 /**
  * An error the emulator answers with: `code` goes to the body's `__type` and the
  * `x-amzn-ErrorType` header, `statusCode` is 400 for client errors and 500 for
@@ -40,35 +38,6 @@ export function alreadyExistsError(message: string): KmsApiError {
 /** `UnsupportedOperationException` (400) [S2][S7]. */
 export function unsupportedOperationError(message: string): KmsApiError {
   return new KmsApiError('UnsupportedOperationException', message);
-}
-
-/** `DisabledException` (400): `<arn> is disabled.` [S1 key-state.md]. */
-export function disabledError(arn: string): KmsApiError {
-  return new KmsApiError('DisabledException', `${arn} is disabled.`);
-}
-
-const STATE_PHRASES: Readonly<Record<KeyState, string>> = {
-  Creating: 'is creating',
-  Enabled: 'is enabled',
-  Disabled: 'is disabled',
-  PendingDeletion: 'is pending deletion',
-  PendingImport: 'is pending import',
-  PendingReplicaDeletion: 'is pending replica deletion',
-  Unavailable: 'is unavailable',
-  Updating: 'is updating',
-};
-
-/**
- * `KMSInvalidStateException` (400) naming the key's state, e.g. `<arn> is pending import.`
- * [S1 key-state.md footnotes 5 and 15].
- */
-export function invalidStateError(arn: string, state: KeyState): KmsApiError {
-  return new KmsApiError('KMSInvalidStateException', `${arn} ${STATE_PHRASES[state]}.`);
-}
-
-/** `KMSInvalidStateException` (400) with a custom message, e.g. `<arn> is not pending deletion.` */
-export function invalidStateMessageError(message: string): KmsApiError {
-  return new KmsApiError('KMSInvalidStateException', message);
 }
 
 /** `TagException` (400): reserved prefix, duplicate keys or too many tags [S7 REC][fact sheet §4]. */
@@ -117,6 +86,15 @@ export function incompleteSignatureError(): KmsApiError {
     'IncompleteSignatureException',
     "Authorization header requires 'Credential' parameter in the form AWS4-HMAC-SHA256 Credential=<access key id>/<yyyymmdd>/<region>/kms/aws4_request",
   );
+}
+
+/**
+ * `RequestEntityTooLargeException` (413): the body exceeds `maxBytes`. INF: AWS documents no request
+ * size limit for KMS; the name and status are those AWS services use for an oversized payload
+ * (e.g. Lambda's `RequestEntityTooLargeException`, HTTP 413).
+ */
+export function bodyTooLargeError(maxBytes: number): KmsApiError {
+  return new KmsApiError('RequestEntityTooLargeException', `The request body exceeds ${maxBytes} bytes.`, 413);
 }
 
 /** `KMSInternalException` (500): an unexpected failure inside the emulator [S11]. */

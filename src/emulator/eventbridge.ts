@@ -4,11 +4,13 @@
  * scope service `events`) [S13 events model]. Accepted events are stored per Region and bus for
  * tests to read; no rules or targets are modelled, and every bus name exists (INF).
  */
-import { KmsApiError, serializationError } from './errors.js';
+import { BoundedLog } from './bounded-log.js';
+import { toApiError, type EmulatedService } from './dispatcher.js';
+import { KmsApiError, injectedInternalError, serializationError, throttlingError } from './errors.js';
 import { newRequestId } from './ids.js';
-import { formatEventTime } from './cloudtrail.js';
+import { formatEventTime } from './clock.js';
 import type { PublishedEvent } from './types.js';
-import type { RequestInput } from './validation.js';
+import { exceedsNestingDepth, type RequestInput } from './validation.js';
 
 /** The `X-Amz-Target` prefix of EventBridge operations [S13 events model `targetPrefix`]. */
 export const EVENTS_TARGET_PREFIX = 'AWSEvents.';
@@ -16,6 +18,8 @@ export const EVENTS_TARGET_PREFIX = 'AWSEvents.';
 export const PUT_EVENTS_MAX_ENTRIES = 10;
 /** Total entry size per PutEvents call, bytes [S13 PutEvents: 256 KB; size rule of eb-putevent-size]. */
 export const PUT_EVENTS_MAX_BYTES = 262_144;
+/** "PutEvents will only process nested JSON up to 1100 levels deep" [PutEvents API reference]. */
+export const DETAIL_MAX_NESTING_DEPTH = 1100;
 
 const BUS_ARN_PATTERN = /^arn:aws[\w-]*:events:([a-z0-9-]+):(\d{12}):event-bus\/([/.\-_A-Za-z0-9]+)$/;
 const BUS_NAME_PATTERN = /^[/.\-_A-Za-z0-9]{1,256}$/;
@@ -28,9 +32,14 @@ export interface PublishedEventFilter {
   source?: string;
 }
 
-/** Accepted PutEvents entries, in acceptance order. */
+/** Accepted PutEvents entries, in acceptance order (the last `limit` of them). */
 export class PublishedEventStore {
-  private events: PublishedEvent[] = [];
+  private readonly events: BoundedLog<PublishedEvent>;
+
+  /** @param limit how many events to keep, oldest dropped first; default `Infinity`. @throws TypeError on an invalid limit. */
+  constructor(limit: number = Infinity) {
+    this.events = new BoundedLog(limit);
+  }
 
   /** Appends an accepted event. */
   add(event: PublishedEvent): void {
@@ -47,13 +56,14 @@ export class PublishedEventStore {
       bus = arn[3];
     }
     return this.events
+      .list()
       .filter((e) => (bus === undefined || e.bus === bus) && (region === undefined || e.region === region) && (filter.source === undefined || e.source === filter.source))
       .map((e) => ({ ...e, resources: [...e.resources], detail: structuredClone(e.detail) }));
   }
 
   /** Forgets every stored event. */
   clear(): void {
-    this.events = [];
+    this.events.clear();
   }
 }
 
@@ -75,7 +85,8 @@ type ResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: stri
  * - total size above 256 KB (UTF-8 bytes of Source, DetailType, Detail and Resources, plus 14 per
  *   `Time`) → `ValidationException` `Total size of the entries in the request is over the limit.` (INF wording);
  * - per entry, in order: no `Source`/`DetailType`/`Detail` → `InvalidArgument` `Parameter X is not
- *   valid. Reason: X is a required argument.`; `Detail` not a JSON object → `MalformedDetail`
+ *   valid. Reason: X is a required argument.`; `Detail` not a JSON object, or nested deeper than
+ *   {@link DETAIL_MAX_NESTING_DEPTH} levels → `MalformedDetail`
  *   `Detail is malformed.` (OBS); a malformed `EventBusName` → `InvalidArgument` (INF);
  * - accepted entries get a fresh UUID `EventId` and are stored; the answer lists one result per
  *   entry in request order plus `FailedEntryCount`.
@@ -158,7 +169,8 @@ function accept(ctx: PutEventsContext, entry: EntryInput): ResultEntry {
   }
   let detail: unknown;
   try {
-    detail = JSON.parse(entry.Detail as string);
+    // INF: a Detail nested deeper than EventBridge processes is refused like any malformed one.
+    detail = exceedsNestingDepth(entry.Detail as string, DETAIL_MAX_NESTING_DEPTH) ? undefined : JSON.parse(entry.Detail as string);
   } catch {
     detail = undefined;
   }
@@ -190,4 +202,26 @@ function accept(ctx: PutEventsContext, entry: EntryInput): ResultEntry {
     time: formatEventTime(entry.Time === undefined ? ctx.at : entry.Time * 1000),
   });
   return { EventId: id };
+}
+
+/**
+ * EventBridge on the embedded endpoint (`X-Amz-Target: AWSEvents.PutEvents`, SigV4 service
+ * `events`). No quota unless one is set for `PutEvents`; injected faults answer `InternalException`
+ * (500) / `ThrottlingException` `Rate exceeded` (INF).
+ */
+export function createEventBridgeService(options: { account: string; published: PublishedEventStore }): EmulatedService {
+  return {
+    targetPrefix: EVENTS_TARGET_PREFIX,
+    signingName: 'events',
+    hasOperation: (operation) => operation === 'PutEvents',
+    throttlingError: () => throttlingError('events'),
+    injectedInternalError: () => injectedInternalError('events'),
+    run(call) {
+      try {
+        return { output: putEvents({ region: call.caller.region, account: options.account, at: call.at, published: options.published }, call.input) };
+      } catch (error) {
+        return { error: toApiError(error) };
+      }
+    },
+  };
 }

@@ -1,46 +1,32 @@
 /**
- * What the HTTP server hands each request to: STS (`GetCallerIdentity`) and CloudTrail
- * (`LookupEvents`) go to their stand-ins, everything else to the KMS engine (KMS and EventBridge).
- * STS and CloudTrail calls are not in the engine's call log and see no faults, quotas or latency.
+ * What the HTTP server hands each request to: STS (`GetCallerIdentity`, the awsQuery protocol,
+ * which the JSON 1.1 dispatcher does not speak) goes to its stand-in, everything else to the
+ * dispatcher. STS calls are not in the call log and see no faults, quotas or latency.
  */
-import { cloudTrailOperationOf, CLOUDTRAIL_SERVICE, serveCloudTrail, type EventHistory } from './cloudtrail-lookup.js';
-import type { ApiRequest, ApiResponse, KmsEngine } from './engine.js';
-import { invalidRegionScopeError, KmsApiError, wrongServiceScopeError } from './errors.js';
+import type { ApiRequest, ApiResponse } from './dispatcher.js';
+import { invalidRegionScopeError, KmsApiError } from './errors.js';
 import { newRequestId, REGION_PATTERN } from './ids.js';
-import { serveSts, STS_SERVICE } from './sts.js';
-
-/** Serves one request; never throws. */
-export interface ApiHandler {
-  invoke(request: ApiRequest): ApiResponse;
-}
+import type { RequestHandler } from './server.js';
+import { serveSts, STS_SERVICE, type StsContext } from './sts.js';
 
 /**
- * Routes a request by its SigV4 scope service (`sts`) or its `X-Amz-Target` (CloudTrail) to a
- * stand-in, else to `engine`. A request without valid credentials goes to the engine, which
- * answers the authentication error.
+ * Routes a request whose SigV4 scope service is `sts` to the STS stand-in, anything else (and a
+ * request without valid credentials) to `dispatcher`.
  *
- * @param engine - the KMS engine (also the source of CloudTrail identities).
- * @param history - the event history `LookupEvents` reads.
+ * @param dispatcher - the JSON 1.1 pipeline (KMS, EventBridge, CloudTrail).
+ * @param identityOf - how CloudTrail names the caller of an access key id.
  */
-export function createApiFront(engine: KmsEngine, history: EventHistory): ApiHandler {
+export function createApiFront(dispatcher: RequestHandler, identityOf: StsContext['identityOf']): RequestHandler {
   return {
     invoke(request: ApiRequest): ApiResponse {
       const caller = request.caller;
-      if (caller instanceof KmsApiError) return engine.invoke(request);
-      const cloudTrailOperation = cloudTrailOperationOf(request.target);
-      const service = caller.service === STS_SERVICE ? STS_SERVICE : cloudTrailOperation !== undefined ? CLOUDTRAIL_SERVICE : undefined;
-      if (service === undefined) return engine.invoke(request);
+      if (caller instanceof KmsApiError || caller.service !== STS_SERVICE) return dispatcher.invoke(request);
       const requestId = newRequestId();
-      const refuse = (error: KmsApiError): ApiResponse => ({
-        statusCode: error.statusCode,
-        requestId,
-        errorCode: error.code,
-        body: JSON.stringify({ __type: error.code, message: error.message }),
-      });
-      if (!REGION_PATTERN.test(caller.region)) return refuse(invalidRegionScopeError(caller.region));
-      if (service === STS_SERVICE) return serveSts(caller, request.body, { requestId, identityOf: (id) => engine.userIdentity(id) });
-      if (caller.service !== undefined && caller.service !== CLOUDTRAIL_SERVICE) return refuse(wrongServiceScopeError(CLOUDTRAIL_SERVICE));
-      return serveCloudTrail(caller, cloudTrailOperation as string, request.body, history, requestId);
+      if (!REGION_PATTERN.test(caller.region)) {
+        const error = invalidRegionScopeError(caller.region);
+        return { statusCode: error.statusCode, requestId, errorCode: error.code, body: JSON.stringify({ __type: error.code, message: error.message }) };
+      }
+      return serveSts(caller, request.body, { requestId, identityOf });
     },
   };
 }

@@ -1,25 +1,25 @@
 /**
- * The embedded KMS: an emulator of the AWS KMS JSON 1.1 API for multi-Region keys, served over
- * real HTTP on 127.0.0.1 so the unmodified AWS SDK can talk to it (design.md §6). It models AWS
- * from the fact sheet (`docs/kms-facts.md`) and imports nothing from the product.
+ * The embedded KMS, its one public entry point: an emulator of the AWS KMS JSON 1.1 API for
+ * multi-Region keys (plus EventBridge `PutEvents`), served over real HTTP on 127.0.0.1 so the
+ * unmodified AWS SDK can talk to it (design.md §6). It models AWS from the fact sheet
+ * (`docs/kms-facts.md`) and imports nothing from the product; `README.md` here documents it.
  */
-import { EventHistory } from './cloudtrail-lookup.js';
-import { KmsEngine, type CallerIdentityOverride } from './engine.js';
-import { PublishedEventStore, type PublishedEventFilter } from './eventbridge.js';
+import { createCloudTrailServices, EventHistory } from './cloudtrail-lookup.js';
+import { Dispatcher } from './dispatcher.js';
+import { PublishedEventStore, createEventBridgeService, type PublishedEventFilter } from './eventbridge.js';
 import { FaultInjector, type FaultPlan, type FaultStats } from './faults.js';
 import { createApiFront } from './front.js';
+import { REGION_PATTERN } from './ids.js';
+import { EventLog, type CallerIdentityOverride } from './kms/event-log.js';
+import { DEFAULT_MAX_KEYS_PER_REGION, type OperationDefinition } from './kms/operation.js';
+import { createOperationRegistry } from './kms/registry.js';
+import { bareKeyId, seedKey, seedReplica, type KeySeed, type ReplicaSeed } from './kms/seeding.js';
+import { createKmsService } from './kms/service.js';
+import type { KeyRecord } from './kms/key-records.js';
+import { KeyStore } from './kms/store.js';
 import { QuotaLimiter, type QuotaOption } from './quotas.js';
-import {
-  MULTI_REGION_KEY_ID_PATTERN,
-  REGION_PATTERN,
-  SINGLE_REGION_KEY_ID_PATTERN,
-  newKeyId,
-  parseKmsArn,
-} from './ids.js';
-import { DEFAULT_MAX_KEYS_PER_REGION, createOperationRegistry, type OperationDefinition } from './operations.js';
 import { startHttpServer } from './server.js';
-import { KeyStore, newKeyRecord, type KeyRecord } from './store.js';
-import type { CallRecord, CloudTrailEventBridgeEvent, KeyMetadataView, KeyOrigin, KeyState, PublishedEvent, TagView } from './types.js';
+import type { CallRecord, CloudTrailEventBridgeEvent, KeyMetadataView, PublishedEvent } from './types.js';
 
 export type {
   CallFault,
@@ -41,9 +41,12 @@ export type {
   TagView,
 } from './types.js';
 export { KEY_STATES } from './types.js';
-export type { CallerIdentityOverride } from './engine.js';
-export type { OperationContext, OperationDefinition, OperationResult } from './operations.js';
-export { DEFAULT_MAX_KEYS_PER_REGION } from './operations.js';
+export type { CallerIdentityOverride } from './kms/event-log.js';
+export type { OperationContext, OperationDefinition, OperationResult } from './kms/operation.js';
+export { DEFAULT_MAX_KEYS_PER_REGION } from './kms/operation.js';
+export { KEY_STATE_TABLE, STATE_PHRASES } from './kms/key-states.js';
+export type { KeyOperationName, KeyStateRow, KeyStateRule } from './kms/key-states.js';
+export type { KeySeed, ReplicaSeed, SeedTags } from './kms/seeding.js';
 export { ManualClock, MANUAL_CLOCK_DEFAULT_START } from './clock.js';
 export { mulberry32 } from './faults.js';
 export type { EventFaults, FaultPlan, FaultRule, FaultStats } from './faults.js';
@@ -109,45 +112,13 @@ export interface EmbeddedKmsOptions {
    * timers that `close()` clears, so it never keeps the process alive.
    */
   latencyMs?: number;
-}
-
-/** Tags for seeding: a record or the API's list form. */
-export type SeedTags = Readonly<Record<string, string>> | readonly TagView[];
-
-/**
- * A key to create directly in the store, bypassing the API: no CloudTrail event, no call record.
- * - `keyId` defaults to a fresh id of the right kind (`mrk-…` when `multiRegion`);
- * - `keyState` defaults to `Enabled`, or `PendingImport` for `origin: 'EXTERNAL'`;
- *   `PendingDeletion` gets a `DeletionDate` 30 days ahead, `PendingReplicaDeletion` a 30-day window,
- *   `Creating` lasts {@link KeySeed.creatingForMs}.
- */
-export interface KeySeed {
-  region: string;
-  keyId?: string;
-  multiRegion?: boolean;
-  description?: string;
-  tags?: SeedTags;
-  origin?: KeyOrigin;
-  keyState?: KeyState;
-  policy?: string;
-  creationDate?: Date;
   /**
-   * For `keyState: 'Creating'`: how long (ms, from now) the key stays Creating before it becomes
-   * `Enabled` (`PendingImport` for EXTERNAL). Default: forever, so a seeded Creating key stays so.
+   * How many entries each history keeps: the call log ({@link EmbeddedKms.calls}) and the accepted
+   * PutEvents events ({@link EmbeddedKms.publishedEvents}); past it the oldest are dropped. Default
+   * `Infinity` (tests read whole histories); the standalone CLI (`npm run emulator`) keeps 10,000
+   * (`--history-limit`), so a long session stays within bounded memory.
    */
-  creatingForMs?: number;
-}
-
-/** Options of {@link EmbeddedKms.seedReplica}. */
-export interface ReplicaSeed {
-  /** Default `Enabled`, or `PendingImport` when the primary's origin is EXTERNAL. */
-  keyState?: KeyState;
-  tags?: SeedTags;
-  description?: string;
-  policy?: string;
-  creationDate?: Date;
-  /** As {@link KeySeed.creatingForMs}. */
-  creatingForMs?: number;
+  historyLimit?: number;
 }
 
 /** A running embedded KMS. */
@@ -173,7 +144,7 @@ export interface EmbeddedKms {
   describe(region: string, keyId: string): KeyMetadataView | undefined;
   /** The key's tags (bare id or ARN), insertion-ordered; `undefined` when the key is absent. */
   tags(region: string, keyId: string): Record<string, string> | undefined;
-  /** Every API call served, in order, failed ones included. */
+  /** Every API call served, in order, failed ones included (the last {@link EmbeddedKmsOptions.historyLimit}). */
   calls(): readonly CallRecord[];
   /** Forgets the call log. */
   resetCalls(): void;
@@ -237,12 +208,11 @@ export interface EmbeddedKms {
 }
 
 const ACCOUNT_PATTERN = /^\d{12}$/;
-const DAY_MS = 86_400_000;
 
 /**
  * Starts an embedded KMS listening on `options.host:options.port`.
- * @throws TypeError on an invalid account, delay, latency, key limit, seed, quota or fault plan;
- *   Error when the port cannot be bound.
+ * @throws TypeError on an invalid account, delay, latency, key limit, history limit, seed, quota or
+ *   fault plan; Error when the port cannot be bound.
  */
 export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promise<EmbeddedKms> {
   const account = options.account ?? '111122223333';
@@ -261,6 +231,10 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
   for (const region of disabledRegions) {
     if (!REGION_PATTERN.test(region)) throw new TypeError(`disabledRegions: '${region}' is not a Region code`);
   }
+  const historyLimit = options.historyLimit ?? Infinity;
+  if (historyLimit !== Infinity && (!Number.isInteger(historyLimit) || historyLimit < 0)) {
+    throw new TypeError(`historyLimit must be a non-negative integer or Infinity, got ${historyLimit}`);
+  }
   const seed = options.seed ?? 1;
   if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${seed}`);
   const now = options.now ?? Date.now;
@@ -269,156 +243,82 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
   const quotas = new QuotaLimiter(options.quotas, now);
   const faults = new FaultInjector(seed);
   faults.setPlan(options.faults);
-  const published = new PublishedEventStore();
-  const engine = new KmsEngine({
+  const published = new PublishedEventStore(historyLimit);
+  const events = new EventLog({ account, faults, ...(options.callerIdentities ? { callerIdentities: options.callerIdentities } : {}) });
+  const kms = createKmsService({
     account,
+    store,
+    operations,
+    events,
+    now,
     replicaDelayMs,
     primaryUpdateDelayMs,
     maxKeysPerRegion,
     disabledRegions,
+  });
+  // CloudTrail event history (LookupEvents) over the records the KMS service emits.
+  const history = new EventHistory(now);
+  events.subscribe((event) => history.add(event));
+  const dispatcher = new Dispatcher({
+    services: [kms, createEventBridgeService({ account, published }), ...createCloudTrailServices(history)],
     now,
-    store,
-    operations,
+    beforeEachCall: () => kms.sweepDeletions(),
     quotas,
     faults,
-    published,
     latencyMs,
-    ...(options.callerIdentities ? { callerIdentities: options.callerIdentities } : {}),
+    historyLimit,
   });
-  // CloudTrail event history (LookupEvents) and STS (GetCallerIdentity) share the endpoint.
-  const history = new EventHistory(now);
-  engine.subscribe((event) => history.add(event));
-  const server = await startHttpServer(createApiFront(engine, history), options.host ?? '127.0.0.1', options.port ?? 0);
+  // STS GetCallerIdentity (awsQuery) is answered in front of the JSON 1.1 dispatcher.
+  const server = await startHttpServer(createApiFront(dispatcher, (accessKeyId) => events.userIdentity(accessKeyId)), options.host ?? '127.0.0.1', options.port ?? 0);
 
-  function find(region: string, keyId: string): KeyRecord | undefined {
+  /** A key after the deletion sweep, for the read-only peeks. */
+  function peek(region: string, keyId: string): KeyRecord | undefined {
+    kms.sweepDeletions();
     return store.get(region, bareKeyId(keyId));
-  }
-
-  function applySeedState(record: KeyRecord, state: KeyState, afterCreating: KeyState, creatingForMs = Infinity): void {
-    record.state = state;
-    const at = now();
-    if (state === 'PendingDeletion') {
-      record.pendingWindowInDays = 30;
-      record.deletionDate = at + 30 * DAY_MS;
-    } else if (state === 'PendingReplicaDeletion') {
-      record.pendingWindowInDays = 30;
-    } else if (state === 'Creating') {
-      record.creatingUntil = at + creatingForMs;
-      record.stateAfterCreating = afterCreating;
-    }
-  }
-
-  function addSeed(seed: KeySeed): KeyRecord {
-    checkRegion(seed.region);
-    const multiRegion = seed.multiRegion ?? false;
-    const keyId = seed.keyId ?? newKeyId(multiRegion);
-    const idPattern = multiRegion ? MULTI_REGION_KEY_ID_PATTERN : SINGLE_REGION_KEY_ID_PATTERN;
-    if (!idPattern.test(keyId)) {
-      throw new TypeError(`keyId '${keyId}' is not a ${multiRegion ? 'multi-Region (mrk-<32 hex>)' : 'single-Region (UUID)'} key id`);
-    }
-    if (store.get(seed.region, keyId) || (multiRegion && store.group(keyId))) {
-      throw new TypeError(`key ${keyId} already exists`);
-    }
-    const origin = seed.origin ?? 'AWS_KMS';
-    const state = seed.keyState ?? (origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
-    const record = newKeyRecord({
-      keyId,
-      region: seed.region,
-      account,
-      creationDate: seed.creationDate?.getTime() ?? now(),
-      multiRegion,
-      origin,
-      state,
-      hasKeyMaterial: origin === 'AWS_KMS' || state !== 'PendingImport',
-      tags: normalizeTags(seed.tags),
-      ...(seed.description === undefined ? {} : { description: seed.description }),
-      ...(seed.policy === undefined ? {} : { policy: seed.policy }),
-    });
-    applySeedState(record, state, origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled', seed.creatingForMs);
-    store.add(record);
-    store.trackDeletion(record);
-    if (multiRegion) store.addGroup(keyId, seed.region);
-    return record;
   }
 
   return {
     endpoint: server.endpoint,
     account,
     operations,
-    seedKey(seed: KeySeed): KeyMetadataView {
-      return store.metadata(addSeed(seed));
-    },
+    seedKey: (keySeed) => store.metadata(seedKey(store, now(), keySeed)),
     seedKeys(count, make) {
       if (!Number.isInteger(count) || count < 0) throw new TypeError(`count must be a non-negative integer, got ${count}`);
       const ids: string[] = new Array<string>(count);
-      for (let i = 0; i < count; i += 1) ids[i] = addSeed(make(i)).keyId;
+      for (let i = 0; i < count; i += 1) ids[i] = seedKey(store, now(), make(i)).keyId;
       return ids;
     },
-    seedReplica(primaryKeyId, primaryRegion, replicaRegion, opts = {}): KeyMetadataView {
-      checkRegion(replicaRegion);
-      const primary = find(primaryRegion, primaryKeyId);
-      const group = primary ? store.group(primary.keyId) : undefined;
-      if (!primary || !group || group.primaryRegion !== primaryRegion) {
-        throw new TypeError(`no multi-Region primary key ${primaryKeyId} in ${primaryRegion}`);
-      }
-      if (replicaRegion === primaryRegion || group.replicaRegions.includes(replicaRegion)) {
-        throw new TypeError(`key ${primary.keyId} already exists in ${replicaRegion}`);
-      }
-      // A replica of an EXTERNAL primary never has material until it is imported into it.
-      const materialState: KeyState = primary.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
-      const state = opts.keyState ?? materialState;
-      const record = newKeyRecord({
-        keyId: primary.keyId,
-        region: replicaRegion,
-        account,
-        creationDate: opts.creationDate?.getTime() ?? now(),
-        multiRegion: true,
-        origin: primary.origin,
-        keyUsage: primary.keyUsage,
-        keySpec: primary.keySpec,
-        state,
-        hasKeyMaterial: primary.origin === 'AWS_KMS' || state !== 'PendingImport',
-        tags: normalizeTags(opts.tags),
-        ...(opts.description === undefined ? {} : { description: opts.description }),
-        ...(opts.policy === undefined ? {} : { policy: opts.policy }),
-      });
-      applySeedState(record, state, materialState, opts.creatingForMs);
-      store.add(record);
-      store.trackDeletion(record);
-      group.replicaRegions.push(replicaRegion);
-      return store.metadata(record);
-    },
+    seedReplica: (primaryKeyId, primaryRegion, replicaRegion, opts) =>
+      store.metadata(seedReplica(store, now(), primaryKeyId, primaryRegion, replicaRegion, opts)),
     describe(region, keyId) {
-      engine.sweepDeletions();
-      const record = find(region, keyId);
+      const record = peek(region, keyId);
       return record ? store.metadata(record) : undefined;
     },
     tags(region, keyId) {
-      engine.sweepDeletions();
-      const record = find(region, keyId);
+      const record = peek(region, keyId);
       return record ? Object.fromEntries(record.tags) : undefined;
     },
-    calls: () => engine.calls(),
-    resetCalls: () => engine.resetCalls(),
-    subscribe: (listener) => engine.subscribe(listener),
+    calls: () => dispatcher.calls(),
+    resetCalls: () => dispatcher.resetCalls(),
+    subscribe: (listener) => events.subscribe(listener),
     takeEvents: () => {
-      engine.sweepDeletions();
-      return engine.takeEvents();
+      kms.sweepDeletions();
+      return events.takeEvents();
     },
     pendingEvents: () => {
-      engine.sweepDeletions();
-      return engine.pendingEvents();
+      kms.sweepDeletions();
+      return events.pendingEvents();
     },
     publishedEvents: (filter) => published.list(filter),
     clearPublishedEvents: () => published.clear(),
     setQuotas: (next) => quotas.set(next),
-    throttledCount: () => engine.throttledCount(),
+    throttledCount: () => dispatcher.throttledCount(),
     setFaults: (plan) => faults.setPlan(plan),
     faultStats: () => faults.getStats(),
     resetFaultStats: () => faults.resetStats(),
-    releaseDelayedEvents: () => engine.releaseDelayedEvents(),
-    delayedEvents: () => engine.delayedEvents(),
-    sweepDeletions: () => engine.sweepDeletions(),
+    releaseDelayedEvents: () => events.releaseDelayedEvents(),
+    delayedEvents: () => events.delayedEvents(),
+    sweepDeletions: () => kms.sweepDeletions(),
     close: () => server.close(),
   };
 }
@@ -427,18 +327,4 @@ function checkMs(value: number | undefined, name: string): number {
   const ms = value ?? 0;
   if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`${name} must be a non-negative number, got ${ms}`);
   return ms;
-}
-
-function bareKeyId(keyId: string): string {
-  return parseKmsArn(keyId)?.resourceId ?? keyId;
-}
-
-function checkRegion(region: string): void {
-  if (!REGION_PATTERN.test(region)) throw new TypeError(`'${region}' is not a Region code`);
-}
-
-function normalizeTags(tags: SeedTags | undefined): TagView[] {
-  if (tags === undefined) return [];
-  if (Array.isArray(tags)) return [...(tags as readonly TagView[])];
-  return Object.entries(tags as Readonly<Record<string, string>>).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
 }

@@ -9,7 +9,7 @@
  * and its XML example; "No permissions are required to perform this operation"); the awsQuery
  * error shape (`ErrorResponse` / `Error` / `Type`, `Code`, `Message`, `RequestId`).
  */
-import type { CallerCredentials, ApiResponse } from './engine.js';
+import type { ApiResponse, CallerCredentials } from './dispatcher.js';
 import type { CloudTrailUserIdentity } from './types.js';
 
 /** The SigV4 scope service of STS requests. */
@@ -34,8 +34,8 @@ export interface StsContext {
  * @param caller - the SigV4 caller (access key id, Region).
  * @param body - the form-encoded request body.
  */
-export function serveSts(caller: CallerCredentials, body: string, ctx: StsContext): ApiResponse {
-  const form = new URLSearchParams(body);
+export function serveSts(caller: CallerCredentials, body: Uint8Array | string, ctx: StsContext): ApiResponse {
+  const form = new URLSearchParams(typeof body === 'string' ? body : new TextDecoder().decode(body));
   const action = form.get('Action') ?? '';
   const version = form.get('Version') ?? '';
   if (action !== 'GetCallerIdentity' || version !== STS_VERSION) {

@@ -22,6 +22,32 @@ export class ConstraintChecker {
   }
 }
 
+/**
+ * Whether JSON `text` nests objects and arrays more than `max` levels deep (the outermost value is
+ * level 1). Counts brackets outside strings in one pass, without parsing, so a hostile body is
+ * refused before any structure is built. On text that is not JSON the answer is meaningless (the
+ * parser refuses it anyway).
+ */
+export function exceedsNestingDepth(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
 /** A request body after JSON parsing: a JSON object. */
 export type RequestInput = Readonly<Record<string, unknown>>;
 

@@ -144,7 +144,7 @@ describe('kms-replicas on the embedded KMS', () => {
 
     const doc = JSON.parse(stdout) as { command: string; regions: Array<{ region: string; complete: boolean; keys: Array<Record<string, unknown>> }> };
     expect([doc.command, doc.regions.length, doc.regions[0]?.region, doc.regions[0]?.complete, doc.regions[0]?.keys.length]).toEqual(['plan', 1, 'us-east-1', true, 13]);
-    expect(doc.regions[0]?.keys.find((k) => k.keyId === 'mrk-5f4730e7e7d0afa6dbd5934fdecb8b34')).toEqual({"keyId": "mrk-5f4730e7e7d0afa6dbd5934fdecb8b34", "primaryArn": "arn:aws:kms:us-east-1:111122223333:key/mrk-5f4730e7e7d0afa6dbd5934fdecb8b34", "primaryRegion": "us-east-1", "primaryKeyState": "Enabled", "dryRun": true, "result": "reconciled", "regions": [{"region": "eu-west-1", "status": "missing"}, {"region": "us-west-2", "status": "present", "keyState": "Enabled"}], "writes": 0});
+    expect(doc.regions[0]?.keys.find((k) => k.keyId === 'mrk-5f4730e7e7d0afa6dbd5934fdecb8b34')).toEqual({"keyId": "mrk-5f4730e7e7d0afa6dbd5934fdecb8b34", "primaryArn": "arn:aws:kms:us-east-1:111122223333:key/mrk-5f4730e7e7d0afa6dbd5934fdecb8b34", "primaryRegion": "us-east-1", "primaryKeyState": "Enabled", "description": "demo key 7 (missing-one)", "dryRun": true, "result": "reconciled", "regions": [{"region": "eu-west-1", "status": "missing"}, {"region": "us-west-2", "status": "present", "keyState": "Enabled"}], "writes": 0});
   });
 
   it('sweep: replicates what is missing and prints the guardrail report', async () => {

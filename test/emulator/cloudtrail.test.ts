@@ -184,7 +184,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
     expect(h.kms.pendingEvents()).toBe(0);
   });
 
-  it('emits one event per mutating call, FIFO, with null responseElements for tag and enable calls', async () => {
+  it('emits one event per mutating call, FIFO: null responseElements for tag calls, the key ARN as responseElements.keyId for the others', async () => {
     const key = h.kms.seedKey({ region: 'us-east-1' });
     const client = h.client('us-east-1');
     await client.send(new TagResourceCommand({ KeyId: key.KeyId, Tags: [{ TagKey: 'a', TagValue: '1' }] }));
@@ -204,7 +204,9 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
       'ScheduleKeyDeletion',
       'CancelKeyDeletion',
     ]);
-    expect(events.slice(0, 4).map((e) => e.detail.responseElements)).toEqual([null, null, null, null]);
+    expect(events.slice(0, 2).map((e) => e.detail.responseElements)).toEqual([null, null]);
+    // Records since December 2022 name the key's ARN in responseElements.keyId [fact sheet §10, S23, S24].
+    expect(events.slice(2, 4).map((e) => e.detail.responseElements)).toEqual([{ keyId: key.Arn }, { keyId: key.Arn }]);
     expect(events[0]?.detail.requestParameters).toEqual({ keyId: key.KeyId, tags: [{ tagKey: 'a', tagValue: '1' }] });
     expect(events[1]?.detail.requestParameters).toEqual({ keyId: key.KeyId, tagKeys: ['a'] });
     expect(events[4]?.detail.responseElements).toEqual({

@@ -191,9 +191,11 @@ describe('embedded KMS: JSON 1.1 protocol over HTTP', () => {
     expect(error.name).toBe('InvalidArnException');
   });
 
-  it('answers NotFoundException "Invalid keyId" for an id of neither key-id form', async () => {
+  it("answers NotFoundException \"Invalid keyId '<id>'\", the id quoted as KMS quotes it, for an id of neither key-id form", async () => {
     const error = await errorOf(h.client('us-east-1').send(new DescribeKeyCommand({ KeyId: 'not-a-key' })));
-    expect(error).toEqual({ name: 'NotFoundException', message: 'Invalid keyId not-a-key', status: 400 });
+    const malformedMrk = await errorOf(h.client('us-east-1').send(new DescribeKeyCommand({ KeyId: 'mrk-fake-key-id' })));
+    expect(error).toEqual({ name: 'NotFoundException', message: "Invalid keyId 'not-a-key'", status: 400 });
+    expect(malformedMrk).toEqual({ name: 'NotFoundException', message: "Invalid keyId 'mrk-fake-key-id'", status: 400 });
   });
 
   it('reports a missing required member as ValidationException', async () => {

@@ -68,10 +68,10 @@ export async function errorOf(promise: Promise<unknown>): Promise<{ name: string
   throw new Error('expected the call to fail, but it succeeded');
 }
 
-/** A raw JSON 1.1 POST, for what the SDK cannot send (bad JSON, unknown targets, no auth). */
+/** A raw JSON 1.1 POST, for what the SDK cannot send (bad JSON or bytes, unknown targets, no auth). */
 export async function rawCall(
   endpoint: string,
-  init: { target?: string; body?: string; authorization?: string | null },
+  init: { target?: string; body?: string | Uint8Array; authorization?: string | null },
 ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { 'Content-Type': 'application/x-amz-json-1.1' };
   if (init.target !== undefined) headers['X-Amz-Target'] = init.target;

@@ -79,7 +79,7 @@ describe('embedded KMS: UpdatePrimaryRegion', () => {
     expect(await describeIn('ap-southeast-2', keyId)).toEqual({ KeyState: 'Enabled', Enabled: true, Type: 'REPLICA', ...finalConfig });
   });
 
-  it('emits two CloudTrail records with one requestID; the new-primary one has invokedBy and no resources', async () => {
+  it('emits two CloudTrail records with one requestID, each naming its key ARN in responseElements.keyId; the new-primary one has invokedBy, userAgent "AWS Internal" and no resources', async () => {
     const keyId = await keyWithReplicas('eu-west-1');
     await h.client('us-east-1').send(new UpdatePrimaryRegionCommand({ KeyId: keyId, PrimaryRegion: 'eu-west-1' }));
     const events = h.kms.takeEvents();
@@ -99,8 +99,6 @@ describe('embedded KMS: UpdatePrimaryRegion', () => {
       eventSource: 'kms.amazonaws.com',
       eventName: 'UpdatePrimaryRegion',
       sourceIPAddress: '127.0.0.1',
-      userAgent: expect.stringContaining('aws-sdk-js'),
-      responseElements: null,
       requestID: expect.stringMatching(UUID),
       eventID: expect.stringMatching(UUID),
       readOnly: false,
@@ -113,16 +111,22 @@ describe('embedded KMS: UpdatePrimaryRegion', () => {
     expect(oldSide?.detail).toEqual({
       ...common,
       userIdentity: identity,
+      userAgent: expect.stringContaining('aws-sdk-js'),
       awsRegion: 'us-east-1',
       requestParameters: { keyId, primaryRegion: 'eu-west-1' },
+      // Since December 2022 [fact sheet §10, S23].
+      responseElements: { keyId: arnOf('us-east-1', keyId) },
       resources: [{ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: arnOf('us-east-1', keyId) }],
     });
     expect(newSide?.region).toBe('eu-west-1');
     expect(newSide?.detail).toEqual({
       ...common,
       userIdentity: { ...identity, invokedBy: 'kms.amazonaws.com' },
+      // The caller's address, but KMS's own user agent (AWS's sample) [fact sheet §10, S23].
+      userAgent: 'AWS Internal',
       awsRegion: 'eu-west-1',
       requestParameters: { keyId: arnOf('eu-west-1', keyId), primaryRegion: 'eu-west-1' },
+      responseElements: { keyId: arnOf('eu-west-1', keyId) },
     });
     expect(newSide?.detail).not.toHaveProperty('resources');
     expect(newSide?.detail.requestID).toBe(oldSide?.detail.requestID);

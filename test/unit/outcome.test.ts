@@ -63,6 +63,13 @@ describe('outcome events', () => {
     expect(outcomeSchemaErrors(event.detail)).toEqual([]);
   });
 
+  it("leaves out the primary key's description (user-written text schema v1 has no place for)", () => {
+    const event = buildOutcomeEvent(outcome([{ region: 'us-west-2', status: 'missing' }], { description: 'payments <prod>' }), request);
+
+    expect(Object.keys(event.detail)).not.toContain('description');
+    expect(outcomeSchemaErrors(event.detail)).toEqual([]);
+  });
+
   it('describes a rejected trigger in the shipped schema', () => {
     const event = buildRejectedEvent({ code: 'InvalidEvent', message: 'bad' }, { eventId: 'e-2' });
     expect(event).toEqual({

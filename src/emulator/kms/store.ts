@@ -1,70 +1,6 @@
-import { keyArn } from './ids.js';
-import type { KeyMetadataView, KeyOrigin, KeyState, MultiRegionConfigurationView, TagView } from './types.js';
-
-/**
- * The key policy KMS gives a key created without one: the account root may do everything
- * [S1 key-policy-default.md][fact sheet §1.1]. Formatting follows what KMS returns.
- */
-export function defaultKeyPolicy(account: string): string {
-  // One shared string per account: 100,000 keys need not hold 100,000 copies.
-  let policy = defaultPolicies.get(account);
-  if (policy === undefined) {
-    policy = buildDefaultKeyPolicy(account);
-    defaultPolicies.set(account, policy);
-  }
-  return policy;
-}
-
-const defaultPolicies = new Map<string, string>();
-
-function buildDefaultKeyPolicy(account: string): string {
-  return [
-    '{',
-    '  "Version" : "2012-10-17",',
-    '  "Id" : "key-default-1",',
-    '  "Statement" : [ {',
-    '    "Sid" : "Enable IAM User Permissions",',
-    '    "Effect" : "Allow",',
-    '    "Principal" : {',
-    `      "AWS" : "arn:aws:iam::${account}:root"`,
-    '    },',
-    '    "Action" : "kms:*",',
-    '    "Resource" : "*"',
-    '  } ]',
-    '}',
-  ].join('\n');
-}
-
-/**
- * One KMS key in one Region: a single-Region key, a multi-Region primary or a replica.
- * Mutable fields are changed only by operations and seeding, never by readers
- * (except the lazy `Creating` transition, see {@link KeyStore.get}).
- */
-export interface KeyRecord {
-  readonly keyId: string;
-  readonly region: string;
-  readonly arn: string;
-  /** Epoch ms. */
-  readonly creationDate: number;
-  readonly multiRegion: boolean;
-  readonly origin: KeyOrigin;
-  readonly keyUsage: string;
-  readonly keySpec: string;
-  description: string;
-  state: KeyState;
-  /** False only for an EXTERNAL key whose material was never imported (it sits in `PendingImport`). */
-  hasKeyMaterial: boolean;
-  /** Epoch ms at which a `Creating` key reaches {@link KeyRecord.stateAfterCreating}. */
-  creatingUntil?: number;
-  stateAfterCreating?: KeyState;
-  /** Epoch ms, set in `PendingDeletion` only. */
-  deletionDate?: number;
-  /** Days, set in `PendingDeletion` and `PendingReplicaDeletion`. */
-  pendingWindowInDays?: number;
-  /** Insertion-ordered: ListResourceTags pages in this order. */
-  readonly tags: Map<string, string>;
-  policy: string;
-}
+import { keyArn } from '../ids.js';
+import type { KeyMetadataView, KeyState, MultiRegionConfigurationView, TagView } from '../types.js';
+import type { KeyRecord } from './key-records.js';
 
 /**
  * What every key sharing one multi-Region key id has in common: which Region holds the primary
@@ -398,40 +334,4 @@ export class KeyStore {
     }
     return keys;
   }
-}
-
-/** Inputs to {@link newKeyRecord}; omitted fields take KMS's defaults. */
-export interface NewKeyFields {
-  keyId: string;
-  region: string;
-  account: string;
-  creationDate: number;
-  multiRegion: boolean;
-  origin?: KeyOrigin;
-  keyUsage?: string;
-  keySpec?: string;
-  description?: string;
-  state: KeyState;
-  hasKeyMaterial: boolean;
-  tags?: readonly TagView[];
-  policy?: string;
-}
-
-/** Builds a {@link KeyRecord} with KMS's defaults (ENCRYPT_DECRYPT, SYMMETRIC_DEFAULT, AWS_KMS, `""`). */
-export function newKeyRecord(fields: NewKeyFields): KeyRecord {
-  return {
-    keyId: fields.keyId,
-    region: fields.region,
-    arn: keyArn(fields.region, fields.account, fields.keyId),
-    creationDate: fields.creationDate,
-    multiRegion: fields.multiRegion,
-    origin: fields.origin ?? 'AWS_KMS',
-    keyUsage: fields.keyUsage ?? 'ENCRYPT_DECRYPT',
-    keySpec: fields.keySpec ?? 'SYMMETRIC_DEFAULT',
-    description: fields.description ?? '',
-    state: fields.state,
-    hasKeyMaterial: fields.hasKeyMaterial,
-    tags: new Map((fields.tags ?? []).map((tag) => [tag.TagKey, tag.TagValue])),
-    policy: fields.policy ?? defaultKeyPolicy(fields.account),
-  };
 }

@@ -1,5 +1,6 @@
-import { newRequestId } from './ids.js';
-import type { CloudTrailApiCallEvent, CloudTrailRecord, CloudTrailServiceEvent, CloudTrailUserIdentity } from './types.js';
+import { formatEventTime } from '../clock.js';
+import { newRequestId } from '../ids.js';
+import type { CloudTrailApiCallEvent, CloudTrailRecord, CloudTrailServiceEvent, CloudTrailUserIdentity } from '../types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
 
@@ -18,11 +19,6 @@ export function formatCloudTrailDate(epochMs: number): string {
   );
 }
 
-/** Epoch ms as CloudTrail's `eventTime`: ISO 8601, whole seconds, `Z` (`2020-11-18T01:29:18Z`). */
-export function formatEventTime(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
 /**
  * Converts an API-shaped value (PascalCase keys, `Date`s) to CloudTrail's shape: keys with a
  * lower-cased first letter (so `AWSAccountId` becomes `aWSAccountId`, as in AWS's own records)
@@ -35,7 +31,13 @@ export function toCloudTrailShape(value: unknown): unknown {
     const shaped: Record<string, unknown> = {};
     for (const [key, member] of Object.entries(value)) {
       if (member === undefined) continue;
-      shaped[key.charAt(0).toLowerCase() + key.slice(1)] = toCloudTrailShape(member);
+      // defineProperty, not assignment: a member named `__proto__` (a caller may send one) stays data.
+      Object.defineProperty(shaped, key.charAt(0).toLowerCase() + key.slice(1), {
+        value: toCloudTrailShape(member),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return shaped;
   }
