@@ -286,10 +286,10 @@ function parseOptions(argv: readonly string[], io: SmokeIo): SmokeCliOptions {
   const program = new Command()
     .name('npm run smoke --')
     .description(
-      'Acceptance run of kms-replica-reconciler on a real AWS account: creates a tagged multi-Region primary key in the\n' +
-        'first Region, reconciles it with the real key-event handler, waits for the replicas in the other Regions, checks\n' +
-        'that a second reconcile writes nothing, meets AlreadyExistsException and a replica pending deletion, then schedules\n' +
-        'every key it made for deletion (7 days), even after a failure or Ctrl-C. States the cost first; needs --yes.\n' +
+      'Acceptance run of kms-replica-reconciler on a real AWS account: creates a tagged multi-Region primary key in the ' +
+        'first Region, reconciles it with the real key-event handler, waits for the replicas in the other Regions, checks ' +
+        'that a second reconcile writes nothing, meets AlreadyExistsException and a replica pending deletion, then schedules ' +
+        'every key it made for deletion (7 days), even after a failure or Ctrl-C. States the cost first; needs --yes. ' +
         '--cleanup-only finds leftovers by their kms-replicas-smoke tag. See docs/SMOKE.md.',
     )
     .requiredOption('--regions <list>', 'Regions, first the primary\'s, then the replicas\' (e.g. "us-east-1 us-west-2")')
@@ -297,9 +297,11 @@ function parseOptions(argv: readonly string[], io: SmokeIo): SmokeCliOptions {
     .option('--cleanup-only', 'find keys tagged kms-replicas-smoke in the Regions and schedule them for deletion')
     .option('--record <dir>', 'save every KMS request and response (and with --cloudtrail the CloudTrail records) there, account id replaced')
     .option('--cloudtrail', 'find the CloudTrail records of the run\'s calls in event history (LookupEvents) and check the parser on them')
-    .option('--cloudtrail-timeout <duration>', 'how long to wait for the CloudTrail records', parseDuration, 20 * 60_000)
-    .option('--replica-timeout <duration>', 'how long to wait for the replicas to leave Creating', parseDuration, 15 * 60_000)
-    .option('--poll-interval <duration>', 'first wait between DescribeKey (and LookupEvents) polls; it grows 1.5 times per poll', parseDuration, 2_000)
+    .addOption(new Option('--cloudtrail-timeout <duration>', 'how long to wait for the CloudTrail records').argParser(parseDuration).default(20 * 60_000, '20m'))
+    .addOption(new Option('--replica-timeout <duration>', 'how long to wait for the replicas to leave Creating').argParser(parseDuration).default(15 * 60_000, '15m'))
+    .addOption(
+      new Option('--poll-interval <duration>', 'first wait between DescribeKey (and LookupEvents) polls; it grows 1.5 times per poll').argParser(parseDuration).default(2_000, '2s'),
+    )
     .option('--endpoint <url>', 'send the KMS, STS and CloudTrail calls to this endpoint (the embedded KMS, LocalStack)', parseUrl)
     .option('--embedded', `run against an embedded KMS started for the run (replicas Creating for ${EMBEDDED_REPLICA_DELAY_MS / 1000} s, documented quotas): no account, no cost`)
     .option('--json', 'print one JSON summary on stdout instead of text')
