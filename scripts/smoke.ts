@@ -5,8 +5,11 @@
  *
  * Ctrl-C (SIGINT) or SIGTERM once: the run stops its current step and schedules every key it made
  * for deletion, then exits 130. Twice: the cleanup stops too, and the keys not yet scheduled are
- * printed with the commands that schedule them. Three times: exit at once.
+ * printed with the commands that schedule them. Three times: exit at once. Started by npm, the
+ * run also stops so (and cleans up) when npm goes away (`watchLauncher`: npm passes its signals
+ * only to the shell it runs the script in).
  */
+import { watchLauncher } from '../src/cli/launcher.js';
 import { runSmoke, SMOKE_EXIT_CODES } from '../src/cli/smoke.js';
 
 // Node 20 is supported (package.json engines); the SDK's notice about its future Node 22 floor
@@ -30,11 +33,17 @@ const onSignal = (name: NodeJS.Signals): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+const stopWatching = watchLauncher(process.env, (launcher) => {
+  if (stop.signal.aborted) return;
+  process.stderr.write(`\nsmoke: its launcher, ${launcher}, exited: stopping; scheduling every key the run made for deletion first\n`);
+  stop.abort(new Error(`launcher ${launcher} exited`));
+});
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
 });
 
 const code = await runSmoke(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: stop.signal, abandon: abandon.signal });
+stopWatching();
 // Abandoned calls may still hold timers: flush what was written, then exit.
 await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((done) => stream.write('', () => done()))));
 process.exit(code);

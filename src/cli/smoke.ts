@@ -22,6 +22,7 @@ import { lookupRegion, partitionOf, regionsOfPartition } from '../regions.js';
 import { startEmbeddedKms } from '../emulator/index.js';
 import { createRuntime } from '../runtime.js';
 import { SinkLogger } from './cli-target.js';
+import { EX_USAGE } from './exit-codes.js';
 import { formatDuration } from './smoke-cloudtrail.js';
 import { describeCaller, describeCost, explainFailure, probeRegions, type RegionProbe } from './smoke-preflight.js';
 import { CallLog, CapturedMetrics, cleanUpLeftovers, newRunId, runSmokeSteps, SMOKE_TAG_KEY, type CleanupOnlyReport, type SmokeRunReport } from './smoke-run.js';
@@ -42,8 +43,8 @@ export const SMOKE_EXIT_CODES = {
   failed: 3,
   /** Every step passed but some CloudTrail records did not appear before `--cloudtrail-timeout`. */
   recordingIncomplete: 4,
-  /** Bad option, Region or setting; or `--yes` missing (nothing was created). */
-  usage: 64,
+  /** Bad option, Region or setting; or `--yes` missing (nothing was created). `EX_USAGE`, as in every command. */
+  usage: EX_USAGE,
   /** Could not start: no, expired or invalid credentials; a Region unreachable or not enabled; a read the preflight needs denied. */
   couldNotRun: 70,
   /** Ctrl-C or SIGTERM: the run stopped and scheduled what it had made for deletion. */
@@ -243,7 +244,7 @@ async function runWith(options: SmokeCliOptions, io: SmokeIo): Promise<number> {
   const outcomes: OutcomeEvent[] = [];
   const runtime = createRuntime(config, {
     kmsClientFor,
-    logger: new SinkLogger(io.stderr, config.logLevel),
+    logger: new SinkLogger(io.stderr, config.logLevel, 'kms-replicas-smoke'),
     metrics,
     publisher: { publish: async (event) => void outcomes.push(event) },
   });
