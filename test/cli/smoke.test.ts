@@ -416,6 +416,28 @@ describe('npm run smoke against the embedded KMS', () => {
   });
 });
 
+describe('npm run smoke -- --embedded', () => {
+  it('runs the documented offline command against an embedded KMS it starts, signing with its own fake credentials', { timeout: 30_000 }, async () => {
+    // Prepare
+    let stdout = '';
+    let stderr = '';
+    const io = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, env: { ...CREDENTIALS } };
+
+    // Act
+    const code = await runSmoke(['--regions', 'us-east-1 us-west-2', '--embedded', '--yes', '--json'], io);
+    const both = await runSmoke(['--regions', 'us-east-1 us-west-2', '--embedded', '--endpoint', 'http://127.0.0.1:9', '--yes'], io);
+
+    // Assess
+    const summary = JSON.parse(stdout);
+    expect(code, stderr).toBe(SMOKE_EXIT_CODES.passed);
+    expect(summary).toMatchObject({ result: 'passed', account: '111122223333', caller: 'arn:aws:iam::111122223333:user/AKIAKMSREPLICASSMOKE', cleanupComplete: true });
+    expect(summary.replicas[0].creatingMs).toBeGreaterThanOrEqual(5_000);
+    expect(stderr).toContain('On AWS this would cost (here, against the embedded KMS, nothing):');
+    expect(both).toBe(SMOKE_EXIT_CODES.usage);
+    expect(stderr).toContain('smoke: --embedded and --endpoint cannot be used together');
+  });
+});
+
 describe('npm run smoke -- --record', () => {
   it('refuses a directory that is not empty, and one it cannot create, before anything is called', async () => {
     // Prepare
