@@ -1,6 +1,6 @@
 /**
  * `npm run chaos`: the full seeded chaos run (docs/RELIABILITY.md). Exits 0 when every invariant
- * holds, 1 otherwise, 2 on a usage error (a bad option, a `--setting` the reconciler would refuse, a
+ * holds, 1 otherwise, 64 on a usage error (a bad option, a `--setting` the reconciler would refuse, a
  * `--json` file that cannot be written), reported in one line before anything runs. It never calls
  * `process.exit`, so a handle left open would show as a run that does not end.
  *
@@ -20,6 +20,7 @@ const { NO_FAULT_PROFILE, chaosEnvironment, runChaos } = await import('./chaos-r
 const { ConfigError, loadConfig } = await import('../src/config.js');
 const { checkChaosRun } = await import('./invariants.js');
 const { formatChaosReport } = await import('./chaos-report.js');
+const { EX_USAGE } = await import('../src/cli/exit-codes.js');
 
 /** The seed and size of the run whose figures docs/RELIABILITY.md shows. */
 const DEFAULT_SEED = 7;
@@ -43,8 +44,8 @@ function integer(value: string): number {
   return n;
 }
 
-/** Exit code of a usage error (bad option, setting or output file), as most command-line tools. */
-const USAGE_ERROR = 2;
+/** Exit code of a usage error (bad option, setting or output file): EX_USAGE, as every command here. */
+const USAGE_ERROR = EX_USAGE;
 
 /** Why the reconciler would refuse these settings in the chaos deployment, or undefined. */
 function settingsProblem(settings: Record<string, string>): string | undefined {
@@ -88,6 +89,7 @@ const program = new Command()
   .option('--setting <NAME=value>', 'change a setting of the reconciler, e.g. RECONCILER_PRINCIPAL_ARN= (repeatable)', collectSetting, {})
   .option('--json <file>', 'also write the figures and violations as JSON')
   .option('--quiet', 'no progress lines')
+  .addHelpText('after', '\nExit codes: 0 every invariant holds, 1 an invariant is broken, 64 usage error (bad option, --setting or --json file).\n')
   // Commander prints its own one-line error; the override only turns its exit into a return.
   .exitOverride();
 

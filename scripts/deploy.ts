@@ -4,15 +4,18 @@
  * Deploys the stack to each Region in turn with `serverless deploy --region <r>` (never two at
  * once: serverless-esbuild builds in the project's `.esbuild/` folder). Stops at the first Region
  * that fails and says which Regions were deployed and which were not. Exit code 0 when every
- * Region deployed, 1 on a failure, 2 on a bad command line. See docs/DEPLOY.md.
+ * Region deployed, 1 on a failure, 64 (EX_USAGE) on a bad command line. See docs/DEPLOY.md.
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { EX_USAGE } from '../src/cli/exit-codes.js';
 import { createDeployProgram, DeployPlanError, formatDryRun, formatServerlessCommand, planDeploy, type DeployOptions } from './deploy-plan.js';
 
-// Commander prints its own message for a missing or unknown option; exit 2 like our own checks.
-const program = createDeployProgram().exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+// Commander prints its own message for a missing or unknown option; exit EX_USAGE like our own checks.
+const program = createDeployProgram()
+  .addHelpText('after', '\nExit codes: 0 every Region deployed, 1 a deploy failed (the Regions deployed and not deployed are printed), 64 usage error.\n')
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EX_USAGE));
 program.parse(process.argv);
 
 try {
@@ -47,5 +50,5 @@ try {
 } catch (error) {
   if (!(error instanceof DeployPlanError)) throw error;
   process.stderr.write(`npm run deploy: ${error.problems.join('\nnpm run deploy: ')}\n`);
-  process.exit(2);
+  process.exit(EX_USAGE);
 }

@@ -38,6 +38,8 @@ export interface ReportedKey {
   /** The replica Region (or bad tag token) the status is about; absent for whole-key lists. */
   readonly region?: string;
   readonly message?: string;
+  /** `blocked-pending-deletion`: when KMS deletes the replica (ISO 8601), as the status carries it. */
+  readonly deletionDate?: string;
 }
 
 /** A capped list: `count` is exact, `keys` holds at most the report's list limit. */
@@ -210,6 +212,7 @@ export class GuardrailTally {
           keyId: outcome.keyId,
           region: status.region,
           ...(status.error ? { message: `${status.error.name}: ${status.error.message}` } : status.message ? { message: status.message } : {}),
+          ...(status.deletionDate ? { deletionDate: status.deletionDate } : {}),
         });
       }
     }

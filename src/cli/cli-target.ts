@@ -4,7 +4,8 @@
  * embedded KMS (`--embedded`), seeded with the deterministic demo account (`--seed N`).
  */
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
-import { loadConfig, type Config } from '../config.js';
+import { InvalidArgumentError } from 'commander';
+import { LOG_LEVELS, loadConfig, type Config } from '../config.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { DEMO_REGION, seedDemoKeys } from './demo-keys.js';
@@ -63,7 +64,7 @@ export async function connectTarget(
     throw new TargetError(`--endpoint must be an http(s) URL such as http://127.0.0.1:4566, got '${options.endpoint}'`);
   }
   const runtimeOf = (config: Config, credentials?: typeof EMBEDDED_CREDENTIALS): Runtime =>
-    createRuntime(config, { ...(credentials ? { credentials } : {}), ...(logSink ? { logger: new SinkLogger(logSink, config.logLevel) } : {}) });
+    createRuntime(config, { ...(credentials ? { credentials } : {}), ...(logSink ? { logger: createSinkLogger(logSink, config.logLevel, 'kms-replicas') } : {}) });
   if (!options.embedded) {
     const base = { ...env, ...(options.endpoint !== undefined ? { AWS_ENDPOINT_URL_KMS: options.endpoint } : {}) };
     loadConfig(base);
@@ -88,7 +89,7 @@ export async function connectTarget(
       runtime: runtimeOf(config, EMBEDDED_CREDENTIALS),
       kind: 'embedded',
       defaultRegions: [DEMO_REGION],
-      description: `embedded KMS at ${kms.endpoint}, ${seeded.keysInRegion} demo keys in ${DEMO_REGION}`,
+      description: `embedded KMS at ${kms.endpoint}, ${seeded.keysInRegion} demo key${seeded.keysInRegion === 1 ? '' : 's'} in ${DEMO_REGION}`,
       close: () => kms.close(),
     };
   } catch (error) {
@@ -111,12 +112,51 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/**
+ * A Powertools Logger whose JSON lines go to `sink` (a local command's stderr) instead of the
+ * console, which would put them on stdout among the tables and the `--json` document.
+ *
+ * @param sink - where each JSON line is written.
+ * @param logLevel - from `loadConfig`.
+ * @param serviceName - the `service` field of each line.
+ */
+export function createSinkLogger(sink: LogSink, logLevel: Config['logLevel'], serviceName: string): Logger {
+  return new SinkLogger(sink, logLevel, serviceName);
+}
+
+/**
+ * The log level a local command runs its reconciler at: the option when given, else `LOG_LEVEL`
+ * (or `POWERTOOLS_LOG_LEVEL`) from the environment, read and checked by `loadConfig` (so a bad
+ * value is a named usage error), else `SILENT`.
+ *
+ * @param option - `--log-level`, already checked; undefined when not given.
+ * @param env - the environment.
+ * @returns the `LOG_LEVEL` to pass to `loadConfig`, or undefined to let it read the environment's.
+ */
+export function localLogLevel(option: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (option !== undefined) return option;
+  const fromEnv = [env.LOG_LEVEL, env.POWERTOOLS_LOG_LEVEL].some((v) => v !== undefined && v.trim() !== '');
+  return fromEnv ? undefined : 'SILENT';
+}
+
+/**
+ * Commander's parser of a `--log-level` option: one of `LOG_LEVELS`, in any case.
+ *
+ * @returns the level in upper case.
+ * @throws {InvalidArgumentError} naming the levels accepted (a usage error).
+ */
+export function parseLogLevelOption(value: string): string {
+  const level = LOG_LEVELS.find((l) => l === value.toUpperCase());
+  if (!level) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
 /** A Powertools Logger whose JSON lines go to a sink (one line each) instead of the console. */
-class SinkLogger extends Logger {
+export class SinkLogger extends Logger {
   private readonly sink: LogSink;
 
-  constructor(sink: LogSink, logLevel: Config['logLevel']) {
-    super({ serviceName: 'kms-replicas', logLevel });
+  constructor(sink: LogSink, logLevel: Config['logLevel'], serviceName: string) {
+    super({ serviceName, logLevel });
     this.sink = sink;
   }
 

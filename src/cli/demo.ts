@@ -4,24 +4,20 @@
  * delivering the embedded KMS's own CloudTrail events until none are left, and prints the
  * family before and after.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import Table from 'cli-table3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, LOG_LEVELS, loadConfig } from '../config.js';
 import { createKeyEventHandler, type KeyEventResult } from '../key-event.js';
 import { reconcileKey } from '../reconcile.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { ReconcileOutcome } from '../types.js';
+import { renderFamily } from './cli-render.js';
+import { createSinkLogger, localLogLevel, parseLogLevelOption } from './cli-target.js';
+import { FixtureError, readFixture, type FixtureKey } from './demo-fixture.js';
+import { EX_USAGE } from './exit-codes.js';
 import { deliverUntilQuiet, type Delivery } from './local-lambda.js';
 
 const ACCESS_KEY_ID = 'AKIAEMBEDDEDDEMO0001';
-
-/** A bad fixture or option: exit code 2, not 1 (1 means a delivery failed). */
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 const ROLE_NAME = 'kms-replica-reconciler-local-lambdaRole';
 
 interface DemoOptions {
@@ -29,16 +25,8 @@ interface DemoOptions {
   readonly replicaDelayMs: number;
   readonly skipOwnEvents: boolean;
   readonly json: boolean;
-  readonly logLevel: string;
-}
-
-/** The fixture's key, as `CreateKey` described it (lower camelCase CloudTrail fields [S1]). */
-interface FixtureKey {
-  readonly keyId: string;
-  readonly region: string;
-  readonly multiRegion: boolean;
-  readonly description: string;
-  readonly tags: Record<string, string>;
+  /** `--log-level`; undefined when not given (then `LOG_LEVEL`, else `SILENT`). */
+  readonly logLevel?: string;
 }
 
 function parseArgs(argv: readonly string[]): DemoOptions {
@@ -54,57 +42,35 @@ function parseArgs(argv: readonly string[]): DemoOptions {
     .option('--replica-delay-ms <ms>', 'how long new replicas stay Creating in the embedded KMS', parseMs, 0)
     .option('--no-skip-own-events', "reconcile the reconciler's own ReplicateKey echoes instead of skipping them")
     .option('--json', 'print one JSON document instead of tables')
-    .addOption(new Option('--log-level <level>', 'handler log level').choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('SILENT'))
+    .addOption(
+      new Option('--log-level <level>', `the handler's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default: LOG_LEVEL, else SILENT)`).argParser(parseLogLevelOption),
+    )
     .addHelpText(
       'after',
       '\nSettings from the README (DRY_RUN, ALLOWED_REGIONS, COPY_TAGS, ...) are read from the environment.\n' +
-        'Exit codes: 0 every delivery reconciled or skipped, 1 a delivery failed, 2 bad fixture, option or setting.\n' +
+        'Exit codes: 0 every delivery reconciled or skipped, 1 a delivery failed, 64 usage error (bad fixture, option or setting).\n' +
         '\nExamples:\n  npm start\n  npm start -- --fixture events/create-key.json --replica-delay-ms 5000\n' +
         '  npm start --silent -- --json | jq .after     (--silent: no npm banner on stdout)\n  DRY_RUN=true npm start\n',
     )
     .showHelpAfterError('(add --help for usage)')
     .exitOverride((error) => {
-      process.exit(error.code === 'commander.helpDisplayed' || error.exitCode === 0 ? 0 : 2);
+      process.exit(error.code === 'commander.helpDisplayed' || error.exitCode === 0 ? 0 : EX_USAGE);
     })
     .parse(argv, { from: 'user' });
-  const o = program.opts<{ fixture: string; replicaDelayMs: number; skipOwnEvents: boolean; json?: boolean; logLevel: string }>();
-  return { fixture: o.fixture, replicaDelayMs: o.replicaDelayMs, skipOwnEvents: o.skipOwnEvents, json: o.json === true, logLevel: o.logLevel };
+  const o = program.opts<{ fixture: string; replicaDelayMs: number; skipOwnEvents: boolean; json?: boolean; logLevel?: string }>();
+  return {
+    fixture: o.fixture,
+    replicaDelayMs: o.replicaDelayMs,
+    skipOwnEvents: o.skipOwnEvents,
+    json: o.json === true,
+    ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+  };
 }
 
 function parseMs(value: string): number {
   const ms = Number(value);
   if (!Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('expected a whole number of milliseconds (0 or more)');
   return ms;
-}
-
-function readFixture(path: string): { event: Record<string, unknown>; key: FixtureKey } {
-  let event: Record<string, any>;
-  try {
-    event = JSON.parse(readFileSync(resolve(path), 'utf8')) as Record<string, any>;
-  } catch (error) {
-    throw new UsageError(`cannot read fixture ${path}: ${(error as Error).message}`);
-  }
-  const detail = event.detail as Record<string, any> | undefined;
-  const metadata = detail?.responseElements?.keyMetadata as Record<string, any> | undefined;
-  if (detail?.eventName !== 'CreateKey' || !metadata || typeof metadata.keyId !== 'string') {
-    throw new UsageError(`fixture ${path} is not a successful CloudTrail CreateKey event with responseElements.keyMetadata`);
-  }
-  if (metadata.multiRegionConfiguration?.multiRegionKeyType === 'REPLICA') {
-    throw new UsageError(
-      `fixture ${path} is the CreateKey of a replica key (made by ReplicateKey); start from the CreateKey of a primary key, e.g. events/create-key.json`,
-    );
-  }
-  const tagList = (detail.requestParameters?.tags ?? []) as { tagKey: string; tagValue: string }[];
-  return {
-    event,
-    key: {
-      keyId: metadata.keyId,
-      region: String(detail.awsRegion),
-      multiRegion: metadata.multiRegion === true,
-      description: String(metadata.description ?? ''),
-      tags: Object.fromEntries(tagList.map((t) => [t.tagKey, t.tagValue])),
-    },
-  };
 }
 
 async function snapshot(runtime: Runtime, key: FixtureKey): Promise<ReconcileOutcome> {
@@ -137,15 +103,7 @@ function describeDelivery(d: Delivery<KeyEventResult>): { event: string; region:
 }
 
 function familyTable(outcome: ReconcileOutcome, title: string): string {
-  const table = new Table({
-    head: ['Key', 'Region', 'Role', 'Status', 'Key state'],
-    style: { head: [], border: [] },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
-  const primaryStatus = outcome.result === 'reconciled' ? 'managed' : outcome.result;
-  table.push([outcome.keyId, outcome.primaryRegion ?? '-', 'primary', primaryStatus, outcome.primaryKeyState ?? '-']);
-  for (const r of outcome.regions) table.push([outcome.keyId, r.region, 'replica', r.status, r.keyState ?? '-']);
-  return `${title}\n${table.toString()}`;
+  return renderFamily(outcome, title);
 }
 
 async function main(): Promise<number> {
@@ -154,6 +112,11 @@ async function main(): Promise<number> {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   // Node 20 is supported here; the SDK's end-of-support notice would split the tables.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Every setting of the environment is checked before anything starts, LOG_LEVEL included (also
+  // with --log-level), except those the demo sets itself: the endpoints and the reconciler's role.
+  const { AWS_ENDPOINT_URL_KMS: _kms, AWS_ENDPOINT_URL_EVENTBRIDGE: _eventBridge, RECONCILER_PRINCIPAL_ARN: _principal, ...settings } = process.env;
+  loadConfig(settings);
+  const logLevel = localLogLevel(options.logLevel, settings);
   const { event, key } = readFixture(options.fixture);
   let kms: EmbeddedKms | undefined;
   try {
@@ -172,14 +135,17 @@ async function main(): Promise<number> {
     // The README's settings (DRY_RUN, ALLOWED_REGIONS, ...) apply here too; the endpoint, the
     // log level and the reconciler's own role are the demo's.
     const config = loadConfig({
-      ...process.env,
+      ...settings,
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: kms.endpoint,
-      LOG_LEVEL: options.logLevel,
-      POWERTOOLS_LOG_LEVEL: undefined,
+      ...(logLevel !== undefined ? { LOG_LEVEL: logLevel, POWERTOOLS_LOG_LEVEL: undefined } : {}),
       RECONCILER_PRINCIPAL_ARN: options.skipOwnEvents ? `arn:aws:iam::${kms.account}:role/${ROLE_NAME}` : undefined,
     });
-    const runtime = createRuntime(config, { credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'embedded' } });
+    // The handler's log lines go to stderr: stdout carries the tables or the --json document.
+    const runtime = createRuntime(config, {
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'embedded' },
+      logger: createSinkLogger(process.stderr, config.logLevel, 'kms-replica-reconciler'),
+    });
     const handler = createKeyEventHandler(runtime);
 
     const before = await snapshot(runtime, key);
@@ -229,13 +195,19 @@ async function main(): Promise<number> {
   }
 }
 
+// `npm start | head`: a reader that goes away early is not worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 main().then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    const usage = error instanceof UsageError || error instanceof ConfigError;
+    const usage = error instanceof FixtureError || error instanceof ConfigError;
     process.stderr.write(`error: ${(error as Error).message}\n`);
-    process.exitCode = usage ? 2 : 1;
+    process.exitCode = usage ? EX_USAGE : 1;
   },
 );

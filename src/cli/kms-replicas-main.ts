@@ -4,10 +4,12 @@
  *
  * SIGINT (Ctrl-C) and SIGTERM abort the run through `CliIo.signal`: the command stops starting
  * keys, prints its partial result with the marker to resume from and exits 130. A second signal
- * exits 130 at once, after restoring the terminal's cursor and line wrapping (the progress bar
- * hides them).
+ * exits 130 at once, after restoring the terminal's cursor and line wrapping (the progress line
+ * hides them). Started by npm (`npx kms-replicas`), the run also stops so when npm goes away
+ * (`watchLauncher`): npm passes its signals only to the shell it runs the bin in.
  */
-import { EXIT_CODES, runCli } from './kms-replicas.js';
+import { EXIT_CODES, Interruption, runCli } from './kms-replicas.js';
+import { watchLauncher } from './launcher.js';
 
 const controller = new AbortController();
 let signals = 0;
@@ -18,9 +20,12 @@ const onSignal = (name: NodeJS.Signals): void => {
     process.stderr.write(`kms-replicas: ${name} again: exiting at once, nothing more is reported\n`);
     process.exit(EXIT_CODES.interrupted);
   }
-  process.stderr.write(`\nkms-replicas: ${name}: stopping; the partial result and the marker to resume from follow (${name} again to exit at once)\n`);
-  controller.abort(new Error(`interrupted by ${name}`));
+  // runCli clears the progress line, then says it is stopping.
+  controller.abort(new Interruption(name, true));
 };
+const stopWatching = watchLauncher(process.env, (launcher) => {
+  if (!controller.signal.aborted) controller.abort(new Interruption(`its launcher, ${launcher}, exited`, false));
+});
 // `kms-replicas --help | head`: a reader that goes away early is not worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
@@ -30,6 +35,7 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+stopWatching();
 if (controller.signal.aborted) {
   // Abandoned calls may still hold timers (a paced call waiting for its token): do not wait for
   // them. Flush what was written first.

@@ -3,18 +3,19 @@
  * code paths as the Lambda functions (`reconcileKey`, `sweepRegion`, the paced gateway) against
  * real AWS, any KMS endpoint, or the embedded KMS. Documented in `docs/CLI.md`.
  */
-import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, LOG_LEVELS } from '../config.js';
+import { ConfigError } from '../config.js';
 import { RetryableError, TerminalError, type ReconcilerError } from '../errors.js';
 import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence, type SweepKeyResult } from '../guardrail.js';
 import { reconcileKey } from '../reconcile.js';
 import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../regions.js';
 import type { Runtime } from '../runtime.js';
 import { DEFAULT_SWEEP_CONCURRENCY, sweepRegion, type SweepResult } from '../sweep.js';
-import type { ReconcileOutcome } from '../types.js';
-import { isManaged, renderFamily, renderPlan, renderStatus, renderSweep } from './cli-render.js';
-import { TargetError, connectTarget, type Target, type TargetOptions } from './cli-target.js';
+import type { ErrorSummary, ReconcileOutcome } from '../types.js';
+import { isManaged, renderFamily, renderPlan, renderReconcileError, renderStatus, renderSweep } from './cli-render.js';
+import { TargetError, connectTarget, localLogLevel, parseLogLevelOption, type Target, type TargetOptions } from './cli-target.js';
+import { EX_USAGE } from './exit-codes.js';
+import { SweepProgress } from './progress.js';
 import type { FleetStatus } from '../report/status-document.js';
 import { ReportUsageError, checkHtmlPath, describeWritten, drawSavedStatus, writeFleetReport } from './report-command.js';
 
@@ -30,9 +31,9 @@ export const EXIT_CODES = {
   failed: 3,
   /** The sweep stopped before the end of the listing (`--max-keys`). */
   incomplete: 4,
-  /** Bad command line or bad setting. */
-  usage: 64,
-  /** Could not run at all: KMS unreachable, no credentials, ListKeys failed, a bug. */
+  /** Bad command line or bad setting (`EX_USAGE`, the same in every command of the project). */
+  usage: EX_USAGE,
+  /** Could not run at all: KMS unreachable, no credentials, ListKeys failed, a bug (`EX_SOFTWARE`). */
   error: 70,
   /**
    * Interrupted (SIGINT, SIGTERM: {@link CliIo.signal} aborted): the partial result and the
@@ -43,6 +44,20 @@ export const EXIT_CODES = {
 
 /** The `ListKeys` page size of a sweep (sweepRegion's default). */
 const PAGE_SIZE = 100;
+
+/**
+ * Why a run was interrupted: the reason the bin aborts {@link CliIo.signal} with. `what` names it
+ * in the notice (`SIGINT`, or the launcher that went away); `bySignal`: a second one exits at once.
+ */
+export class Interruption extends Error {
+  override readonly name = 'Interruption';
+  constructor(
+    readonly what: string,
+    readonly bySignal: boolean,
+  ) {
+    super(`interrupted by ${what}`);
+  }
+}
 
 /** What `runCli` writes to and reads from (the process's, or a test's). */
 export interface CliIo {
@@ -76,6 +91,36 @@ interface RegionOptions {
  * @returns the exit code (see {@link EXIT_CODES}); never throws.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  // The progress line on the screen, if any: cleared before the interruption notice is written,
+  // or its cursor restore would move back over the notice and the report would overwrite it.
+  const screen: ProgressSlot = {};
+  const onAbort = (): void => {
+    const lineWasDrawn = screen.progress?.isActive === true;
+    screen.progress?.stop();
+    io.stderr.write(interruptionNotice(io.signal?.reason, lineWasDrawn));
+  };
+  if (io.signal?.aborted) onAbort();
+  else io.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await runProgram(argv, io, screen);
+  } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Where `sweepAll` puts the progress line it draws, for the interruption notice to clear it. */
+interface ProgressSlot {
+  progress?: SweepProgress;
+}
+
+function interruptionNotice(reason: unknown, lineWasDrawn: boolean): string {
+  const what = reason instanceof Interruption ? reason.what : 'interrupted';
+  const again = reason instanceof Interruption && reason.bySignal ? ` (${what} again to exit at once)` : '';
+  // Ctrl-C echoes ^C where the cursor is: start on a new line, unless the cleared progress line is it.
+  return `${lineWasDrawn ? '' : '\n'}kms-replicas: ${what}: stopping; the partial result and the marker to resume from follow${again}\n`;
+}
+
+async function runProgram(argv: readonly string[], io: CliIo, screen: ProgressSlot): Promise<number> {
   let code: number = EXIT_CODES.converged;
   const program = new Command()
     .name('kms-replicas')
@@ -95,7 +140,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--no-progress', 'no progress bar (it is shown only on a TTY stderr anyway)')
     .addOption(
       new Option('--log-level <level>', 'reconciler log level: one JSON line per key on stderr at INFO (managed keys) or DEBUG (every key) (default: LOG_LEVEL, else SILENT)')
-        .argParser(parseLogLevel),
+        .argParser(parseLogLevelOption),
     )
     .showHelpAfterError('(see kms-replicas --help)')
     .exitOverride()
@@ -112,7 +157,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .addOption(regionOption())
     .addOption(concurrencyOption())
     .action(async (_o: RegionOptions, command: Command) => {
-      code = await withTarget(command, { DRY_RUN: 'true' }, (target, g, o) => listing('plan', target, g, o as RegionOptions, io));
+      code = await withTarget(command, { DRY_RUN: 'true' }, (target, g, o) => listing('plan', target, g, o as RegionOptions, io, screen));
     });
 
   program
@@ -122,7 +167,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .addOption(regionOption())
     .addOption(concurrencyOption())
     .action(async (_o: RegionOptions, command: Command) => {
-      code = await withTarget(command, { DRY_RUN: 'true' }, (target, g, o) => listing('status', target, g, o as RegionOptions, io));
+      code = await withTarget(command, { DRY_RUN: 'true' }, (target, g, o) => listing('status', target, g, o as RegionOptions, io, screen));
     });
 
   program
@@ -143,7 +188,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       code =
         o.from !== undefined
           ? reportFromFile(command.optsWithGlobals<GlobalOptions & ReportCliOptions>(), command.name(), io)
-          : await withTarget(command, { DRY_RUN: 'true' }, (target, g, opts) => reportCommand(target, g, opts as unknown as ReportCliOptions, io));
+          : await withTarget(command, { DRY_RUN: 'true' }, (target, g, opts) => reportCommand(target, g, opts as unknown as ReportCliOptions, io, screen));
     });
 
   program
@@ -161,7 +206,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     )
     .option('--dry-run', 'observe and plan only, write nothing (DRY_RUN=true)')
     .action(async (o: { dryRun?: boolean }, command: Command) => {
-      code = await withTarget(command, o.dryRun ? { DRY_RUN: 'true' } : {}, (target, g, opts) => sweepCommand(target, g, opts as SweepCliOptions, io));
+      code = await withTarget(command, o.dryRun ? { DRY_RUN: 'true' } : {}, (target, g, opts) => sweepCommand(target, g, opts as SweepCliOptions, io, screen));
     });
 
   program
@@ -205,8 +250,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_CODES.usage;
     };
     // --log-level wins; else LOG_LEVEL or POWERTOOLS_LOG_LEVEL (validated by loadConfig); else silent.
-    const envLogLevel = [io.env.LOG_LEVEL, io.env.POWERTOOLS_LOG_LEVEL].some((v) => v !== undefined && v.trim() !== '');
-    const logLevel = global.logLevel ?? (envLogLevel ? undefined : 'SILENT');
+    const logLevel = localLogLevel(global.logLevel, io.env);
     let target: Target;
     try {
       target = await connectTarget(
@@ -229,10 +273,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (error instanceof UsageError) return usage(error.message);
       if (io.signal?.aborted) {
         io.stderr.write(`kms-replicas: interrupted before anything could be reported (${(error as Error).message})\n`);
+        if (global.json) io.stdout.write(`${JSON.stringify({ command: command.name(), interrupted: true, error: errorSummary(error) }, null, 2)}\n`);
         return EXIT_CODES.interrupted;
       }
       const kind = error instanceof RetryableError || error instanceof TerminalError ? ` (${(error as ReconcilerError).code})` : '';
       io.stderr.write(`kms-replicas: ${(error as Error).message}${kind}\n${hintFor(error, target)}`);
+      // --json promises one document on stdout: the error that stopped the run.
+      if (global.json) io.stdout.write(`${JSON.stringify({ command: command.name(), error: errorSummary(error) }, null, 2)}\n`);
       return EXIT_CODES.error;
     } finally {
       await target.close();
@@ -240,10 +287,32 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** `{ name, message, retryable }` of an error that stopped a command (the sweep reports key errors so). */
+function errorSummary(error: unknown): ErrorSummary {
+  const code = (error as Partial<ReconcilerError>).code;
+  return {
+    name: typeof code === 'string' ? code : error instanceof Error ? error.name : 'Error',
+    message: error instanceof Error ? error.message : String(error),
+    retryable: error instanceof RetryableError,
+  };
+}
+
+function isCredentialsError(error: unknown): boolean {
+  const code = (error as Partial<ReconcilerError>).code ?? (error as Error).name;
+  return code === 'CredentialsProviderError' || /Could not load credentials/.test((error as Error).message);
+}
+
+/** Network error codes that mean KMS could not be reached at all (nothing was sent). */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Whether an error means the command could not talk to KMS at all: no credentials, no connection. */
+function isCouldNotRun(error: unknown): boolean {
+  return isCredentialsError(error) || UNREACHABLE_CODES.has(String((error as Partial<ReconcilerError>).code));
+}
+
 /** A hint for an error that stops the run, or ''. */
 function hintFor(error: unknown, target: Target): string {
-  const code = (error as Partial<ReconcilerError>).code ?? (error as Error).name;
-  if (code !== 'CredentialsProviderError' && !/Could not load credentials/.test((error as Error).message)) return '';
+  if (!isCredentialsError(error)) return '';
   return target.kind === 'endpoint'
     ? 'hint: a local KMS endpoint (LocalStack, the embedded KMS) accepts any credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to anything, e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n'
     : 'hint: give the AWS SDK credentials (AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); or try --embedded\n';
@@ -307,12 +376,16 @@ interface SweepRuns {
   readonly interrupted: boolean;
 }
 
-/** Runs one sweep per Region with the progress bar; collects the managed keys' outcomes. */
+/**
+ * Runs one sweep per Region with its progress line (on a TTY stderr, without --json, and when no
+ * log lines go to stderr: they would break into it); collects the managed keys' outcomes.
+ */
 async function sweepAll(
   target: Target,
   global: GlobalOptions,
   options: SweepCliOptions,
   io: CliIo,
+  screen: ProgressSlot,
   collect: boolean,
 ): Promise<SweepRuns> {
   const regions = regionsOf(target, options);
@@ -322,7 +395,7 @@ async function sweepAll(
   announce(target, global, io);
   const runs: RegionRun[] = [];
   const notSwept: string[] = [];
-  const showBar = global.progress && !global.json && io.stderr.isTTY === true;
+  const showProgress = global.progress && !global.json && io.stderr.isTTY === true && target.runtime.config.logLevel === 'SILENT';
   const { logger, kms } = target.runtime;
   // ListKeys is not aborted: one page read is quick, and letting it finish lets an interrupted
   // sweep return its resume marker instead of throwing (sweepRegion throws when ListKeys fails).
@@ -335,16 +408,10 @@ async function sweepAll(
     const outcomes: ReconcileOutcome[] = [];
     // The CLI's own tally of finished keys: the report of a sweep whose ListKeys was interrupted.
     const tally = new GuardrailTally(region, target.runtime.settings.dryRun);
-    let total = 0;
     let pages = 0;
-    let done = 0;
-    let writes = 0;
-    const bar = showBar
-      ? new SingleBar(
-          { format: `${region} [{bar}] {value}/{total} keys{more} | {writes} writes`, stream: io.stderr as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true, gracefulExit: false },
-        )
-      : undefined;
-    bar?.start(0, 0, { more: '+', writes: 0 });
+    const progress = showProgress ? new SweepProgress(region, io.stderr) : undefined;
+    screen.progress = progress;
+    progress?.start();
     let result: SweepResult;
     try {
       result = await sweepRegion(
@@ -357,19 +424,13 @@ async function sweepAll(
           ...(io.signal ? { signal: io.signal } : {}),
           onPage: (keys, more) => {
             pages += 1;
-            total += keys;
-            bar?.setTotal(total);
-            bar?.update(done, { more: more ? '+' : '', writes });
+            progress?.listedPage(keys, more);
           },
           onKey: (key) => {
-            done += 1;
             tally.add(key);
             logKey(logger, region, key);
-            if (key.kind === 'reconciled') {
-              writes += key.outcome.writes;
-              if (collect && isManaged(key.outcome)) outcomes.push(key.outcome);
-            }
-            bar?.update(done, { writes });
+            if (key.kind === 'reconciled' && collect && isManaged(key.outcome)) outcomes.push(key.outcome);
+            progress?.keyDone(key.kind === 'reconciled' ? key.outcome.writes : 0);
           },
         },
         deps,
@@ -393,7 +454,8 @@ async function sweepAll(
         throw error;
       }
     } finally {
-      bar?.stop();
+      progress?.stop();
+      screen.progress = undefined;
     }
     logger.info('sweep finished', { region, complete: result.complete, stoppedBy: result.stoppedBy, resume: result.resume, keys: result.report.keys, writes: result.report.writes });
     outcomes.sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
@@ -468,8 +530,8 @@ function listingDocument(command: 'plan' | 'status' | 'report', swept: SweepRuns
   return { command, ...interruptionFields(swept), regions };
 }
 
-async function listing(command: 'plan' | 'status', target: Target, global: GlobalOptions, options: RegionOptions, io: CliIo): Promise<number> {
-  const swept = await sweepAll(target, global, options, io, true);
+async function listing(command: 'plan' | 'status', target: Target, global: GlobalOptions, options: RegionOptions, io: CliIo, screen: ProgressSlot): Promise<number> {
+  const swept = await sweepAll(target, global, options, io, screen, true);
   if (global.json) {
     io.stdout.write(`${JSON.stringify(listingDocument(command, swept), null, 2)}\n`);
   } else {
@@ -479,8 +541,8 @@ async function listing(command: 'plan' | 'status', target: Target, global: Globa
   return exitCodeOfRuns(swept);
 }
 
-async function sweepCommand(target: Target, global: GlobalOptions, options: SweepCliOptions, io: CliIo): Promise<number> {
-  const swept = await sweepAll(target, global, options, io, false);
+async function sweepCommand(target: Target, global: GlobalOptions, options: SweepCliOptions, io: CliIo, screen: ProgressSlot): Promise<number> {
+  const swept = await sweepAll(target, global, options, io, screen, false);
   if (global.json) {
     io.stdout.write(`${JSON.stringify({ command: 'sweep', ...interruptionFields(swept), regions: swept.runs.map((r) => r.result) }, null, 2)}\n`);
   } else {
@@ -495,9 +557,9 @@ interface ReportCliOptions extends RegionOptions {
 }
 
 /** `report`: the status of the Region(s), drawn as one HTML page. Exit 0 once written (130 when interrupted). */
-async function reportCommand(target: Target, global: GlobalOptions, options: ReportCliOptions, io: CliIo): Promise<number> {
+async function reportCommand(target: Target, global: GlobalOptions, options: ReportCliOptions, io: CliIo, screen: ProgressSlot): Promise<number> {
   const file = reportPath(options.html);
-  const swept = await sweepAll(target, global, options, io, true);
+  const swept = await sweepAll(target, global, options, io, screen, true);
   const document = listingDocument('report', swept);
   const written = writeFleetReport(file, document, { generatedAt: new Date(), source: target.description });
   io.stdout.write(global.json ? `${JSON.stringify(document, null, 2)}\n` : `${describeWritten({ ...written, file: options.html })}${interruptionNote(swept)}\n`);
@@ -557,31 +619,57 @@ async function reconcileCommand(target: Target, global: GlobalOptions, options: 
   if (!region) throw new UsageError(`no Region for ${options.key}: pass --region, give the key ARN, or set AWS_REGION`);
   if (keyRegion === undefined) checkRegion(region, 'AWS_REGION', target);
   announce(target, global, io);
-  const outcome = await reconcileKey(
-    { keyId: options.key, region, eventName: 'Manual', eventId: `kms-replicas:${Date.now()}` },
-    target.runtime,
-    io.signal,
-  );
-  if (outcome.result === 'unmanaged' || outcome.result === 'key-not-found') {
-    target.runtime.logger.debug(`key ${outcome.result === 'unmanaged' ? 'unmanaged' : 'not found'}`, { region, keyId: outcome.keyId });
-  } else {
-    target.runtime.logger.info('key reconciled', outcomeFields(region, outcome));
+  const { logger } = target.runtime;
+  let outcome: ReconcileOutcome;
+  try {
+    outcome = await reconcileKey({ keyId: options.key, region, eventName: 'Manual', eventId: `kms-replicas:${Date.now()}` }, target.runtime, io.signal);
+  } catch (error) {
+    // reconcileKey throws only the two classified kinds; anything else is a bug (exit 70).
+    if (!(error instanceof RetryableError || error instanceof TerminalError)) throw error;
+    return reconcileFailed(error, options.key, region, target, global, io);
   }
-  io.stdout.write(global.json ? `${JSON.stringify(outcome, null, 2)}\n` : `${renderFamily(outcome)}\n`);
+  if (outcome.result === 'unmanaged' || outcome.result === 'key-not-found') {
+    logger.debug(`key ${outcome.result === 'unmanaged' ? 'unmanaged' : 'not found'}`, { region, keyId: outcome.keyId });
+  } else {
+    logger.info('key reconciled', outcomeFields(region, outcome));
+  }
+  io.stdout.write(global.json ? `${JSON.stringify({ command: 'reconcile', ...outcome }, null, 2)}\n` : `${renderFamily(outcome)}\n`);
   if (outcome.result === 'key-not-found') return EXIT_CODES.failed;
   const tally = new GuardrailTally(region, outcome.dryRun);
   tally.add({ kind: 'reconciled', keyId: outcome.keyId, arn: outcome.primaryArn ?? options.key, outcome });
   return exitCodeOf([assessConvergence(buildGuardrailReport(tally))], false);
 }
 
+/**
+ * The result of a reconcile that threw (the family could not be read: throttling, the primary
+ * Region changing, access denied...): printed like any other result, `result: "error"` with the
+ * error, as the sweep reports a key that failed. Exit 3 (failed: the key's reconcile failed), 70
+ * when KMS could not be reached at all (no credentials, no connection; with a hint), 130 when
+ * interrupted.
+ */
+function reconcileFailed(error: ReconcilerError, keyId: string, region: string, target: Target, global: GlobalOptions, io: CliIo): number {
+  const interrupted = io.signal?.aborted === true;
+  const summary = errorSummary(error);
+  target.runtime.logger.warn('key failed', { region, keyId, errorCode: summary.name, errorMessage: summary.message, retryable: summary.retryable });
+  const result = {
+    command: 'reconcile',
+    ...(interrupted ? { interrupted: true } : {}),
+    keyId,
+    region,
+    dryRun: target.runtime.settings.dryRun,
+    result: 'error',
+    regions: [],
+    writes: 0,
+    error: summary,
+  };
+  io.stdout.write(global.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderReconcileError(keyId, region, summary)}\n`);
+  io.stderr.write(hintFor(error, target));
+  if (interrupted) return EXIT_CODES.interrupted;
+  return isCouldNotRun(error) ? EXIT_CODES.error : EXIT_CODES.failed;
+}
+
 function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
   return n;
-}
-
-function parseLogLevel(value: string): string {
-  const level = LOG_LEVELS.find((l) => l === value.toUpperCase());
-  if (!level) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
-  return level;
 }

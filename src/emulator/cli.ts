@@ -1,7 +1,7 @@
 /**
  * Standalone embedded KMS: `npm run emulator -- --port 4599 [--events] [--quotas]
  * [--latency-ms 20] [--seed 7 --faults '{"rules":[{"throttleRate":0.1}]}']`.
- * Serves until SIGINT/SIGTERM, then closes cleanly. Invalid options exit with status 2. Status
+ * Serves until SIGINT/SIGTERM, then closes cleanly. Invalid options exit with status 64. Status
  * lines ("listening on", "try:", "stopping") go to stderr; stdout carries only the `--events` JSON
  * lines, so `npm run emulator -- --events | jq` works.
  */
@@ -32,6 +32,12 @@ export interface CliOptions {
 export const CLI_HISTORY_LIMIT = 10_000;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Exit status of a usage error: 64, EX_USAGE of sysexits(3), the project's one convention for
+ * every command (docs/CLI.md). Defined here because the emulator imports nothing from the product.
+ */
+const EX_USAGE = 64;
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65_535) {
@@ -98,6 +104,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--history-limit <n>', 'call records and PutEvents events kept in memory (oldest dropped first)').default(CLI_HISTORY_LIMIT).argParser(parseCount),
     )
+    .addHelpText('after', '\nExit codes: 0 stopped by SIGINT or SIGTERM, 1 could not start or stop (e.g. the port is taken), 64 usage error.\n')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 }
@@ -112,14 +119,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     program.parse([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : EX_USAGE;
     }
     throw error;
   }
   const options = program.opts<CliOptions>();
   if (!options.allowRemote && !LOOPBACK_HOSTS.has(options.host)) {
     process.stderr.write(`error: --host ${options.host} is not a loopback address; pass --allow-remote to bind it anyway.\n`);
-    return 2;
+    return EX_USAGE;
   }
 
   let kms: EmbeddedKms;
@@ -140,7 +147,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof TypeError) {
       process.stderr.write(`error: ${error.message}\n`);
-      return 2;
+      return EX_USAGE;
     }
     process.stderr.write(`error: cannot start the embedded KMS: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
@@ -158,7 +165,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   // The human lines go to stderr: stdout carries only the --events JSON lines (`--events | jq`).
   process.stderr.write(
     `embedded KMS listening on ${kms.endpoint} (account ${kms.account}${extras.length > 0 ? `; ${extras.join(', ')}` : ''})\n` +
-      `try: aws kms list-keys --endpoint-url ${kms.endpoint} --region us-east-1\n`,
+      `try: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws kms list-keys --endpoint-url ${kms.endpoint} --region us-east-1\n` +
+      '(any credentials work: signatures are not checked, but the AWS CLI and SDKs send nothing without some)\n',
   );
 
   return new Promise<number>((resolve) => {

@@ -56,6 +56,8 @@ export interface ApiResponse {
   delayMs?: number;
   /** Destroy the socket without answering (fault injection). */
   drop?: boolean;
+  /** `Content-Type` of the body; default `application/x-amz-json-1.1` (STS answers `text/xml`). */
+  contentType?: string;
 }
 
 /** One call as a service sees it, once the dispatcher has checked the caller and parsed the body. */

@@ -4,9 +4,11 @@
  * unmodified AWS SDK can talk to it (design.md §6). It models AWS from the fact sheet
  * (`docs/kms-facts.md`) and imports nothing from the product; `README.md` here documents it.
  */
+import { createCloudTrailServices, EventHistory } from './cloudtrail-lookup.js';
 import { Dispatcher } from './dispatcher.js';
 import { PublishedEventStore, createEventBridgeService, type PublishedEventFilter } from './eventbridge.js';
 import { FaultInjector, type FaultPlan, type FaultStats } from './faults.js';
+import { createApiFront } from './front.js';
 import { REGION_PATTERN } from './ids.js';
 import { EventLog, type CallerIdentityOverride } from './kms/event-log.js';
 import { DEFAULT_MAX_KEYS_PER_REGION, type OperationDefinition } from './kms/operation.js';
@@ -261,8 +263,11 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     maxKeysPerRegion,
     disabledRegions,
   });
+  // CloudTrail event history (LookupEvents) over the records the KMS service emits.
+  const history = new EventHistory(now);
+  events.subscribe((event) => history.add(event));
   const dispatcher = new Dispatcher({
-    services: [kms, createEventBridgeService({ account, published })],
+    services: [kms, createEventBridgeService({ account, published }), ...createCloudTrailServices(history)],
     now,
     beforeEachCall: () => kms.sweepDeletions(),
     quotas,
@@ -270,7 +275,8 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     latencyMs,
     historyLimit,
   });
-  const server = await startHttpServer(dispatcher, options.host ?? '127.0.0.1', options.port ?? 0);
+  // STS GetCallerIdentity (awsQuery) is answered in front of the JSON 1.1 dispatcher.
+  const server = await startHttpServer(createApiFront(dispatcher, (accessKeyId) => events.userIdentity(accessKeyId)), options.host ?? '127.0.0.1', options.port ?? 0);
 
   /** A key after the deletion sweep, for the read-only peeks. */
   function peek(region: string, keyId: string): KeyRecord | undefined {

@@ -34,6 +34,13 @@ describe('the quick bench (npm run bench -- --quick)', () => {
 
     expect(code, stderr).toBe(0);
     expect(stdout).toContain(path.join(out, 'REPORT.md'));
+    // The quick run's verdicts are said not to count, and none reads like a failed target.
+    const lines = stdout.split('\n');
+    expect(lines.slice(3, 8).map((l) => l.slice(0, 2))).toEqual(['1.', '2.', '3.', '4.', '5.']);
+    expect(lines[2]).toBe('Quick run (the CI size): its verdicts do not count; the targets are judged by the full run (npm run bench, bench/REPORT.md).');
+    expect(lines.slice(3, 8).map((l) => l.replace(/^\d\. [^:]+: /, ''))).toEqual(
+      lines.slice(3, 8).map((l) => (l.endsWith(': met') ? 'met' : 'not met in this quick run (does not count)')),
+    );
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as BenchReport;
     expect(report).toMatchObject({ schemaVersion: 1, profile: { name: 'quick' } });
     expect(report.command).toContain('bench/run.ts --quick');

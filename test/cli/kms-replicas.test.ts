@@ -3,8 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXIT_CODES, runCli } from '../../src/cli/kms-replicas.js';
+import { startEmbeddedKms } from '../../src/emulator/index.js';
 
 const run = promisify(execFile);
 
@@ -75,57 +76,82 @@ function runUntil(args: string[], ready: (stderr: string) => boolean, signal: No
   });
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * `text` with the deletion day of the demo's replica pending deletion (the embedded KMS deletes it
+ * 30 days after it was seeded, between `startedAt` and `endedAt`) replaced by `YYYY-MM-DD`.
+ */
+function withDeletionDay(text: string, startedAt: number, endedAt: number): string {
+  const days = new Set([startedAt, endedAt].map((t) => new Date(t + 30 * DAY_MS).toISOString().slice(0, 10)));
+  return text.replace(/\d{4}-\d{2}-\d{2}/g, (d) => (days.has(d) ? 'YYYY-MM-DD' : d));
+}
+
 const keyLines = (stderr: string): number => stderr.split('\n').filter((line) => line.includes('"message":"key ')).length;
 
 // The demo account of `--embedded --seed 20`: one key of each kind (see src/cli/demo-keys.ts).
 describe('kms-replicas on the embedded KMS', () => {
-  it('status: a table of the managed keys, desired vs actual Regions, exit 2 (blocked)', async () => {
+  it('status: a table of the managed keys, desired vs actual Regions, within 120 columns, exit 2 (blocked)', async () => {
+    const startedAt = Date.now();
     const { code, stdout, stderr } = await cli('--embedded', '--seed', '20', 'status');
 
-    expect(stdout).toBe(
+    expect(withDeletionDay(stdout, startedAt, Date.now())).toBe(
     [
       "Managed keys in us-east-1: 13 of 20 keys listed",
-      "┌──────────────────────────────────────┬────────────────┬───────────┬─────────────────────┬─────────────────────┬────────────────────────────────────────┐",
-      "│ Key                                  │ Primary Region │ Key state │ Desired             │ Actual              │ Status                                 │",
-      "│ c0a1d078-a72f-4fe6-acea-080696b3a999 │ us-east-1      │ Enabled   │ -                   │ -                   │ not-multi-region                       │",
-      "│ mrk-144998b89327e29a82f860357a67a6d1 │ us-east-1      │ Enabled   │ ap-southeast-2      │ -                   │ ap-southeast-2 missing                 │",
-      "│ mrk-17680d016a289b03319a20dfc3e8da36 │ us-east-1      │ Enabled   │ narnia-1 us-west-2  │ us-west-2           │ narnia-1 invalid-region                │",
-      "│ mrk-5870b5f8867a47df461c7bf824a1b4cb │ us-east-1      │ Disabled  │ us-west-2           │ -                   │ primary-not-enabled, us-west-2 missing │",
-      "│ mrk-5f4730e7e7d0afa6dbd5934fdecb8b34 │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ us-west-2           │ eu-west-1 missing                      │",
-      "│ mrk-783bd15b0d4e5baa2fe99c12cc0bac13 │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                              │",
-      "│ mrk-7bc71fd462dcaf796db60e87dd930bdb │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                              │",
-      "│ mrk-80c06c99390cba31d779b517c5b5850a │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                              │",
-      "│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ us-west-2 blocked-pending-deletion     │",
-      "│ mrk-a359d3a60e955167c3d955f68337832b │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                              │",
-      "│ mrk-a9e0a00bd5aeb905ec83e69ef529272f │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ us-west-2           │ eu-west-1 missing                      │",
-      "│ mrk-dd8b23e642ea043bc91f8dfeda4d7875 │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                              │",
-      "│ mrk-eb32f636165bdaee9a72921e8ceee028 │ us-east-1      │ Enabled   │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                              │",
-      "└──────────────────────────────────────┴────────────────┴───────────┴─────────────────────┴─────────────────────┴────────────────────────────────────────┘",
+      "┌──────────────────────────────────────┬─────────────────────┬─────────────────────┬───────────────────────────────────┐",
+      "│ Key                                  │ Desired             │ Actual              │ Status                            │",
+      "│ c0a1d078-a72f-4fe6-acea-080696b3a999 │ -                   │ -                   │ not-multi-region                  │",
+      "│ mrk-144998b89327e29a82f860357a67a6d1 │ ap-southeast-2      │ -                   │ ap-southeast-2 missing            │",
+      "│ mrk-17680d016a289b03319a20dfc3e8da36 │ narnia-1 us-west-2  │ us-west-2           │ narnia-1 invalid-region           │",
+      "│ mrk-5870b5f8867a47df461c7bf824a1b4cb │ us-west-2           │ -                   │ primary-not-enabled (Disabled),   │",
+      "│                                      │                     │                     │ us-west-2 missing                 │",
+      "│ mrk-5f4730e7e7d0afa6dbd5934fdecb8b34 │ eu-west-1 us-west-2 │ us-west-2           │ eu-west-1 missing                 │",
+      "│ mrk-783bd15b0d4e5baa2fe99c12cc0bac13 │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                         │",
+      "│ mrk-7bc71fd462dcaf796db60e87dd930bdb │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                         │",
+      "│ mrk-80c06c99390cba31d779b517c5b5850a │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                         │",
+      "│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ us-west-2                         │",
+      "│                                      │                     │                     │ blocked-pending-deletion until    │",
+      "│                                      │                     │                     │ YYYY-MM-DD                        │",
+      "│ mrk-a359d3a60e955167c3d955f68337832b │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                         │",
+      "│ mrk-a9e0a00bd5aeb905ec83e69ef529272f │ eu-west-1 us-west-2 │ us-west-2           │ eu-west-1 missing                 │",
+      "│ mrk-dd8b23e642ea043bc91f8dfeda4d7875 │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                         │",
+      "│ mrk-eb32f636165bdaee9a72921e8ceee028 │ eu-west-1 us-west-2 │ eu-west-1 us-west-2 │ converged                         │",
+      "└──────────────────────────────────────┴─────────────────────┴─────────────────────┴───────────────────────────────────┘",
     ].join('\n') + '\n',
     );
+    expect(Math.max(...stdout.split('\n').map((line) => line.length))).toBe(120);
     expect(stderr).toMatch(/^Target: embedded KMS at http:\/\/127\.0\.0\.1:\d+, 20 demo keys in us-east-1\n$/);
     expect(code).toBe(EXIT_CODES.blocked);
   });
 
   it('plan: the ReplicateKey calls it would make and what stands in the way, writing nothing', async () => {
+    const startedAt = Date.now();
     const { code, stdout } = await cli('--embedded', '--seed', '20', 'plan');
 
-    expect(stdout).toBe(
+    expect(withDeletionDay(stdout, startedAt, Date.now())).toBe(
     [
       "Plan for us-east-1 (dry run, nothing written): 20 keys listed, 3 ReplicateKey calls would be made",
-      "┌──────────────────────────────────────┬────────────────┬────────────────┬─────────────────────────────────────────────────────┐",
-      "│ Key                                  │ Primary Region │ Region         │ Plan                                                │",
-      "│ c0a1d078-a72f-4fe6-acea-080696b3a999 │ us-east-1      │ -              │ not-multi-region: single-Region key carries the tag │",
-      "│ mrk-144998b89327e29a82f860357a67a6d1 │ us-east-1      │ ap-southeast-2 │ ReplicateKey                                        │",
-      "│ mrk-17680d016a289b03319a20dfc3e8da36 │ us-east-1      │ narnia-1       │ invalid-region                                      │",
-      "│ mrk-5870b5f8867a47df461c7bf824a1b4cb │ us-east-1      │ us-west-2      │ missing (primary key is Disabled: no write)         │",
-      "│ mrk-5f4730e7e7d0afa6dbd5934fdecb8b34 │ us-east-1      │ eu-west-1      │ ReplicateKey                                        │",
-      "│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-east-1      │ us-west-2      │ blocked-pending-deletion                            │",
-      "│ mrk-a9e0a00bd5aeb905ec83e69ef529272f │ us-east-1      │ eu-west-1      │ ReplicateKey                                        │",
-      "└──────────────────────────────────────┴────────────────┴────────────────┴─────────────────────────────────────────────────────┘",
+      "┌──────────────────────────────────────┬────────────────┬─────────────────────────────────────────────────────┐",
+      "│ Key                                  │ Region         │ Plan                                                │",
+      "│ c0a1d078-a72f-4fe6-acea-080696b3a999 │ -              │ not-multi-region: single-Region key carries the tag │",
+      "│ mrk-144998b89327e29a82f860357a67a6d1 │ ap-southeast-2 │ ReplicateKey                                        │",
+      "│ mrk-17680d016a289b03319a20dfc3e8da36 │ narnia-1       │ invalid-region                                      │",
+      "│ mrk-5870b5f8867a47df461c7bf824a1b4cb │ us-west-2      │ missing (primary key is Disabled: no write)         │",
+      "│ mrk-5f4730e7e7d0afa6dbd5934fdecb8b34 │ eu-west-1      │ ReplicateKey                                        │",
+      "│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-west-2      │ blocked-pending-deletion until YYYY-MM-DD           │",
+      "│ mrk-a9e0a00bd5aeb905ec83e69ef529272f │ eu-west-1      │ ReplicateKey                                        │",
+      "└──────────────────────────────────────┴────────────────┴─────────────────────────────────────────────────────┘",
     ].join('\n') + '\n',
     );
     expect(code).toBe(EXIT_CODES.blocked);
+  });
+
+  it('plan and sweep of one key say "1 key", not "1 keys"', async () => {
+    const plan = await cli('--embedded', '--seed', '1', 'plan');
+    const sweep = await cli('--embedded', '--seed', '1', 'sweep');
+
+    expect(plan.stdout.split('\n')[0]).toBe('Plan for us-east-1 (dry run, nothing written): 1 key listed, 0 ReplicateKey calls would be made');
+    expect(sweep.stdout.split('\n')[0]).toBe('Sweep of us-east-1: complete; 1 key, 0 writes');
   });
 
   it('plan with ON_PENDING_DELETION=restore: shows and counts the restores it would make', async () => {
@@ -134,7 +160,7 @@ describe('kms-replicas on the embedded KMS', () => {
     const lines = stdout.split('\n');
     expect(lines[0]).toBe('Plan for us-east-1 (dry run, nothing written): 20 keys listed, 3 ReplicateKey calls and 1 restore would be made');
     expect(lines.filter((line) => line.includes('mrk-9e70a378a41abcca12bcd08b9d9a4d10'))).toEqual([
-      '│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-east-1      │ us-west-2      │ restore planned: CancelKeyDeletion, then EnableKey  │',
+      '│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-west-2      │ restore planned: CancelKeyDeletion, then EnableKey  │',
     ]);
     expect(code).toBe(EXIT_CODES.blocked);
   });
@@ -147,32 +173,50 @@ describe('kms-replicas on the embedded KMS', () => {
     expect(doc.regions[0]?.keys.find((k) => k.keyId === 'mrk-5f4730e7e7d0afa6dbd5934fdecb8b34')).toEqual({"keyId": "mrk-5f4730e7e7d0afa6dbd5934fdecb8b34", "primaryArn": "arn:aws:kms:us-east-1:111122223333:key/mrk-5f4730e7e7d0afa6dbd5934fdecb8b34", "primaryRegion": "us-east-1", "primaryKeyState": "Enabled", "description": "demo key 7 (missing-one)", "dryRun": true, "result": "reconciled", "regions": [{"region": "eu-west-1", "status": "missing"}, {"region": "us-west-2", "status": "present", "keyState": "Enabled"}], "writes": 0});
   });
 
-  it('sweep: replicates what is missing and prints the guardrail report', async () => {
+  it('sweep: replicates what is missing and prints the guardrail report, what needs a person within 120 columns', async () => {
+    const startedAt = Date.now();
     const { code, stdout } = await cli('--embedded', '--seed', '20', 'sweep');
 
-    expect(stdout).toBe(
+    expect(withDeletionDay(stdout, startedAt, Date.now())).toBe(
     [
       "Sweep of us-east-1: complete; 20 keys, 3 writes",
       "  Keys:    reconciled 11, unmanaged 6, not-multi-region 1, primary-not-enabled 1, replica 1",
       "  Regions: present 16, blocked-pending-deletion 1, missing 1, created 3, invalid-region 1",
-      "┌──────────────────────────┬──────────────────────────────────────┬───────────┬───────────────────────────────────────────────────────────────────────────────────────────────────────────────────┐",
-      "│ Needs attention          │ Key                                  │ Region    │ Detail                                                                                                            │",
-      "│ blocked-pending-deletion │ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-west-2 │ replica is scheduled for deletion; ReplicateKey to this Region fails until the deletion is cancelled or completes │",
-      "│ missing                  │ mrk-5870b5f8867a47df461c7bf824a1b4cb │ us-west-2 │                                                                                                                   │",
-      "│ invalid-region           │ mrk-17680d016a289b03319a20dfc3e8da36 │ narnia-1  │ 'narnia-1' is not a Region code (expected a code such as us-west-2)                                               │",
-      "│ not-multi-region         │ c0a1d078-a72f-4fe6-acea-080696b3a999 │ -         │ single-Region key carries the tag                                                                                 │",
-      "│ primary-not-enabled      │ mrk-5870b5f8867a47df461c7bf824a1b4cb │ -         │ primary key is Disabled                                                                                           │",
-      "└──────────────────────────┴──────────────────────────────────────┴───────────┴───────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘",
+      "┌──────────────────────────────────────┬───────────┬───────────────────────────────────────────────────────────────────┐",
+      "│ Key                                  │ Region    │ Needs attention                                                   │",
+      "│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-west-2 │ blocked-pending-deletion: replica is scheduled for deletion;      │",
+      "│                                      │           │ ReplicateKey to this Region fails until the deletion is cancelled │",
+      "│                                      │           │ or completes (deletion date YYYY-MM-DD)                           │",
+      "│ mrk-5870b5f8867a47df461c7bf824a1b4cb │ us-west-2 │ missing: no replica; ReplicateKey not called: primary key is      │",
+      "│                                      │           │ Disabled                                                          │",
+      "│ mrk-17680d016a289b03319a20dfc3e8da36 │ narnia-1  │ invalid-region: 'narnia-1' is not a Region code (expected a code  │",
+      "│                                      │           │ such as us-west-2)                                                │",
+      "│ c0a1d078-a72f-4fe6-acea-080696b3a999 │ -         │ not-multi-region: single-Region key carries the tag               │",
+      "│ mrk-5870b5f8867a47df461c7bf824a1b4cb │ -         │ primary-not-enabled: primary key is Disabled                      │",
+      "└──────────────────────────────────────┴───────────┴───────────────────────────────────────────────────────────────────┘",
       "  Untagged multi-Region primaries (unmanaged): 3",
     ].join('\n') + '\n',
     );
     expect(code).toBe(EXIT_CODES.blocked);
   });
 
-  it('sweep --json: the complete guardrail report', async () => {
-    const { stdout } = await cli('--embedded', '--seed', '20', 'sweep', '--json');
+  it('sweep --dry-run: a missing replica says that nothing was written because of the dry run', async () => {
+    const { stdout } = await cli('--embedded', '--seed', '20', 'sweep', '--dry-run');
 
-    expect(JSON.parse(stdout)).toEqual({
+    expect(stdout).toContain("│ mrk-144998b89327e29a82f860357a67a6d1 │ ap-southeast-2 │ missing: no replica; dry run: ReplicateKey not called");
+  });
+
+  it('sweep --json: the complete guardrail report', async () => {
+    const startedAt = Date.now();
+    const { stdout } = await cli('--embedded', '--seed', '20', 'sweep', '--json');
+    const endedAt = Date.now();
+
+    const doc = JSON.parse(stdout) as { regions: Array<{ report: { attention: Record<string, { keys: Array<{ deletionDate?: string }> }> } }> };
+    // The embedded KMS schedules the demo's replica for deletion 30 days after seeding it.
+    const deletionDate = Date.parse(doc.regions[0]?.report.attention['blocked-pending-deletion']?.keys[0]?.deletionDate ?? '');
+    expect(deletionDate).toBeGreaterThanOrEqual(startedAt + 30 * DAY_MS);
+    expect(deletionDate).toBeLessThanOrEqual(endedAt + 30 * DAY_MS);
+    expect(doc).toEqual({
       command: 'sweep',
       regions: [{ region: 'us-east-1', complete: true, pages: 1, report: {
       "region": "us-east-1",
@@ -229,7 +273,8 @@ describe('kms-replicas on the embedded KMS', () => {
             {
               "keyId": "mrk-9e70a378a41abcca12bcd08b9d9a4d10",
               "region": "us-west-2",
-              "message": "replica is scheduled for deletion; ReplicateKey to this Region fails until the deletion is cancelled or completes"
+              "message": "replica is scheduled for deletion; ReplicateKey to this Region fails until the deletion is cancelled or completes",
+              "deletionDate": new Date(deletionDate).toISOString()
             }
           ]
         },
@@ -308,10 +353,40 @@ describe('kms-replicas on the embedded KMS', () => {
     expect(code).toBe(EXIT_CODES.converged);
   });
 
+  it('reconcile --key of a family with a replica pending deletion: the row shows its deletion date, exit 2', async () => {
+    const startedAt = Date.now();
+    const { code, stdout } = await cli('--embedded', '--seed', '20', 'reconcile', '--key', 'mrk-9e70a378a41abcca12bcd08b9d9a4d10');
+
+    expect(withDeletionDay(stdout, startedAt, Date.now())).toBe(
+      [
+        'reconciled: 0 writes',
+        '┌──────────────────────────────────────┬───────────┬─────────┬──────────────────────────┬──────────────────────────────┐',
+        '│ Key                                  │ Region    │ Role    │ Status                   │ Key state                    │',
+        '│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-east-1 │ primary │ managed                  │ Enabled                      │',
+        '│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ eu-west-1 │ replica │ present                  │ Enabled                      │',
+        '│ mrk-9e70a378a41abcca12bcd08b9d9a4d10 │ us-west-2 │ replica │ blocked-pending-deletion │ PendingDeletion until        │',
+        '│                                      │           │         │                          │ YYYY-MM-DD                   │',
+        '└──────────────────────────────────────┴───────────┴─────────┴──────────────────────────┴──────────────────────────────┘',
+      ].join('\n') + '\n',
+    );
+    expect(code).toBe(EXIT_CODES.blocked);
+  });
+
   it('reconcile --dry-run of a key with a missing replica exits 1 (drift) and writes nothing', async () => {
     const { code, stdout } = await cli('--embedded', '--seed', '20', 'reconcile', '--dry-run', '--json', '--key', 'arn:aws:kms:us-east-1:111122223333:key/mrk-5f4730e7e7d0afa6dbd5934fdecb8b34');
 
-    expect(JSON.parse(stdout)).toMatchObject({ result: 'reconciled', writes: 0, dryRun: true, regions: [{ region: 'eu-west-1', status: 'missing' }, { region: 'us-west-2', status: 'present', keyState: 'Enabled' }] });
+    expect(JSON.parse(stdout)).toEqual({
+      command: 'reconcile',
+      keyId: 'mrk-5f4730e7e7d0afa6dbd5934fdecb8b34',
+      description: 'demo key 7 (missing-one)',
+      primaryArn: 'arn:aws:kms:us-east-1:111122223333:key/mrk-5f4730e7e7d0afa6dbd5934fdecb8b34',
+      primaryRegion: 'us-east-1',
+      primaryKeyState: 'Enabled',
+      dryRun: true,
+      result: 'reconciled',
+      regions: [{ region: 'eu-west-1', status: 'missing' }, { region: 'us-west-2', status: 'present', keyState: 'Enabled' }],
+      writes: 0,
+    });
     expect(code).toBe(EXIT_CODES.drift);
   });
 
@@ -412,7 +487,7 @@ describe('kms-replicas interrupted', () => {
     });
 
     const lines = stdout.split('\n');
-    expect(lines[0]).toMatch(/^Sweep of us-east-1: interrupted; (resume with --region us-east-1 --marker \S+|no ListKeys page was finished: run again without --marker); \d+ keys, \d+ writes?$/);
+    expect(lines[0]).toMatch(/^Sweep of us-east-1: interrupted; (resume with --region us-east-1 --marker \S+|no ListKeys page was finished: run again without --marker); \d+ keys?, \d+ writes?$/);
     expect(lines.at(-2)).toBe(
       'Interrupted: no key was started after the signal; the keys in flight were abandoned (reported failed or error with AbortError; the resume marker covers them).',
     );
@@ -441,6 +516,79 @@ describe('kms-replicas interrupted', () => {
     expect(doc.regions[0]!.report.keys).toBeGreaterThanOrEqual(300);
     expect(doc.regions[0]!.report.keys).toBeLessThan(5000);
     expect(code).toBe(EXIT_CODES.interrupted);
+  });
+});
+
+describe('kms-replicas reconcile when reading the family throws', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  /** An embedded KMS reached through --endpoint, with one tagged primary in `keyState`; any credentials work. */
+  async function familyIn(keyState: 'Updating' | 'Enabled') {
+    const kms = await startEmbeddedKms();
+    const key = kms.seedKey({ region: 'us-east-1', multiRegion: true, keyState, tags: { 'replica-regions': 'eu-west-1' } });
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+    return { kms, keyId: key.KeyId, arn: key.Arn };
+  }
+
+  it('a retryable error (primary Region change in progress): --json prints the result naming the error and exits 3', async () => {
+    const { kms, keyId, arn } = await familyIn('Updating');
+    try {
+      const { code, stdout } = await cli('--endpoint', kms.endpoint, 'reconcile', '--key', keyId, '--region', 'us-east-1', '--json');
+
+      expect(JSON.parse(stdout)).toEqual({
+        command: 'reconcile',
+        keyId,
+        region: 'us-east-1',
+        dryRun: false,
+        result: 'error',
+        regions: [],
+        writes: 0,
+        error: { name: 'KeyUpdating', message: `primary key ${arn} is Updating (primary Region change in progress)`, retryable: true },
+      });
+      expect(code).toBe(EXIT_CODES.failed);
+    } finally {
+      await kms.close();
+    }
+  });
+
+  it('a retryable error without --json: the error and that running again may help, on stdout, exit 3', async () => {
+    const { kms, keyId, arn } = await familyIn('Updating');
+    try {
+      const { code, stdout } = await cli('--endpoint', kms.endpoint, 'reconcile', '--key', keyId, '--region', 'us-east-1');
+
+      expect(stdout).toBe(
+        `error: ${keyId} in us-east-1 could not be reconciled: KeyUpdating: primary key ${arn} is Updating (primary Region change in progress)\n` +
+          '(retryable: running again may help (so will the scheduled sweep))\n',
+      );
+      expect(code).toBe(EXIT_CODES.failed);
+    } finally {
+      await kms.close();
+    }
+  });
+
+  it('a KMS endpoint that refuses connections: --json still prints the result naming the error, exit 70 (could not run)', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    // Port 9 (discard) on 127.0.0.1: nothing listens there.
+    const { code, stdout } = await cli('--endpoint', 'http://127.0.0.1:9', 'reconcile', '--key', 'mrk-144998b89327e29a82f860357a67a6d1', '--region', 'us-east-1', '--json');
+
+    const doc = JSON.parse(stdout) as { command: string; result: string; error: { name: string; retryable: boolean } };
+    expect([doc.command, doc.result, doc.error.name, doc.error.retryable]).toEqual(['reconcile', 'error', 'ECONNREFUSED', true]);
+    expect(code).toBe(EXIT_CODES.error);
+  });
+
+  it('status --json when ListKeys cannot reach KMS: one JSON document naming the error, exit 70', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    const { code, stdout } = await cli('--endpoint', 'http://127.0.0.1:9', 'status', '--region', 'us-east-1', '--json');
+
+    const doc = JSON.parse(stdout) as { command: string; error: { name: string; retryable: boolean } };
+    expect([doc.command, doc.error.name, doc.error.retryable]).toEqual(['status', 'ECONNREFUSED', true]);
+    expect(code).toBe(EXIT_CODES.error);
   });
 });
 
@@ -486,7 +634,7 @@ describe('kms-replicas command line errors', () => {
   it('reconcile --key of a well-formed key that does not exist exits 3 (key-not-found)', async () => {
     const { code, stdout } = await cli('--embedded', '--seed', '1', 'reconcile', '--key', 'mrk-00000000000000000000000000000000', '--json');
 
-    expect(JSON.parse(stdout)).toMatchObject({ result: 'key-not-found' });
+    expect(JSON.parse(stdout)).toMatchObject({ command: 'reconcile', result: 'key-not-found' });
     expect(code).toBe(EXIT_CODES.failed);
   });
 
@@ -513,7 +661,7 @@ describe('the kms-replicas bin', () => {
   it('prints no AWS SDK Node version warning', { timeout: 30_000 }, async () => {
     const { stderr } = await run(process.execPath, ['bin/kms-replicas.js', '--embedded', '--seed', '1', 'status'], { timeout: 25_000, env: isolatedEnv() });
 
-    expect(stderr).toMatch(/^Target: embedded KMS at http:\/\/127\.0\.0\.1:\d+, 1 demo keys in us-east-1\n$/);
+    expect(stderr).toMatch(/^Target: embedded KMS at http:\/\/127\.0\.0\.1:\d+, 1 demo key in us-east-1\n$/);
   });
 
   it('an endpoint without credentials: exit 70 with a hint that a local endpoint takes any credentials', { timeout: 30_000 }, async () => {

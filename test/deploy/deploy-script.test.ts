@@ -97,17 +97,17 @@ describe('npm run deploy: the command', () => {
     );
   });
 
-  it('exits 2 with every problem on stderr for a bad command line', async () => {
+  it('exits 64 (EX_USAGE) with every problem on stderr for a bad command line', async () => {
     const { code, stdout, stderr } = await deployScript('--regions', 'us-east-1', '--param', 'quotaShare=0', '--dry-run');
 
-    expect([code, stdout]).toEqual([2, '']);
+    expect([code, stdout]).toEqual([64, '']);
     expect(stderr).toBe("npm run deploy: --param quotaShare (QUOTA_SHARE): QUOTA_SHARE must be a number greater than 0 and at most 1, got '0'\n");
   });
 
-  it('exits 2 when --regions is missing', async () => {
+  it('exits 64 when --regions is missing', async () => {
     const { code, stderr } = await deployScript('--dry-run');
 
-    expect([code, stderr]).toEqual([2, "error: required option '--regions <list>' not specified\n"]);
+    expect([code, stderr]).toEqual([64, "error: required option '--regions <list>' not specified\n"]);
   });
 
   it('formats a one-Region dry run', () => {

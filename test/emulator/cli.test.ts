@@ -62,22 +62,22 @@ describe('embedded KMS CLI', () => {
     }
   });
 
-  it('rejects an account id that is not 12 digits with exit status 2', async () => {
+  it('rejects an account id that is not 12 digits with exit status 64 (EX_USAGE)', async () => {
     const result = await finish(startCli(['--account', '12345']));
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(64);
     expect(result.stderr).toContain("option '--account <id>' argument '12345' is invalid");
     expect(result.stderr).toContain('12-digit');
   });
 
-  it('rejects a negative replica delay with exit status 2', async () => {
+  it('rejects a negative replica delay with exit status 64 (EX_USAGE)', async () => {
     const result = await finish(startCli(['--replica-delay-ms', '-5']));
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(64);
     expect(result.stderr).toContain("option '--replica-delay-ms <ms>' argument '-5' is invalid");
   });
 
-  it('refuses a non-loopback host with exit status 2', async () => {
+  it('refuses a non-loopback host with exit status 64 (EX_USAGE)', async () => {
     const result = await finish(startCli(['--host', '0.0.0.0', '--port', '0']));
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(64);
     expect(result.stderr).toContain('not a loopback address');
   });
 
@@ -106,12 +106,12 @@ describe('embedded KMS CLI', () => {
     expect(result.code).toBe(0);
   });
 
-  it('rejects an invalid fault plan with exit status 2', async () => {
+  it('rejects an invalid fault plan with exit status 64 (EX_USAGE)', async () => {
     const notJson = await finish(startCli(['--faults', '{rules']));
-    expect(notJson.code).toBe(2);
+    expect(notJson.code).toBe(64);
     expect(notJson.stderr).toContain("option '--faults <json>' argument '{rules' is invalid");
     const badRate = await finish(startCli(['--port', '0', '--faults', '{"rules":[{"throttleRate":2}]}']));
-    expect(badRate.code).toBe(2);
+    expect(badRate.code).toBe(64);
     expect(badRate.stderr).toContain('error: rules[0].throttleRate must be a probability in [0, 1], got 2');
   });
 

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos` as a user runs it (`tsx chaos/run-chaos.ts`): bad options, settings and output
- * files are refused before the run with one line naming the problem and exit status 2; a small
+ * files are refused before the run with one line naming the problem and exit status 64 (EX_USAGE); a small
  * good run (5 families) exits 0 and writes its JSON.
  */
 import { spawn } from 'node:child_process';
@@ -41,11 +41,11 @@ describe('npm run chaos with a bad option', () => {
     [['--families', '0'], "error: option '--families <n>' argument '0' is invalid. expected a positive integer\n"],
     [['--setting', 'QUOTA_SHARE'], "error: option '--setting <NAME=value>' argument 'QUOTA_SHARE' is invalid. expected NAME=value\n"],
     [['--bogus'], "error: unknown option '--bogus'\n"],
-  ])('%j: exits 2 at once with one line and no stack trace', async (args, message) => {
+  ])('%j: exits 64 at once with one line and no stack trace', async (args, message) => {
     // --families 5 first (a later --families overrides it): should a check regress, the run stays short.
     const result = await runChaosCli(['--families', '5', ...args]);
 
-    expect(result).toEqual({ code: 2, stdout: '', stderr: message });
+    expect(result).toEqual({ code: 64, stdout: '', stderr: message });
   });
 });
 
