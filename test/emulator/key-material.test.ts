@@ -11,10 +11,11 @@ import {
   type ImportKeyMaterialCommandInput,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CloudTrailEventBridgeEvent } from '../../src/emulator/index.js';
-import { errorOf, ManualClock, startHarness, wrapKeyMaterial, type KmsHarness } from './support.js';
+import { KeyStore } from '../../src/emulator/kms/store.js';
+import { errorOf, ManualClock, rawCall, startHarness, wrapKeyMaterial, type KmsHarness } from './support.js';
 
 /**
  * Conformance of the embedded KMS with the documented rules of imported key material for
@@ -468,5 +469,37 @@ describe('embedded KMS: imported key material', () => {
     expect((await errorOf(ask('RSAES_PKCS1_V1_5', 'RSA_2048'))).name).toBe('UnsupportedOperationException');
     expect((await errorOf(ask('SM2PKE', 'SM2'))).name).toBe('UnsupportedOperationException');
     expect((await errorOf(ask('ROT13', 'RSA_2048'))).name).toBe('ValidationException');
+  });
+
+  it('refuses hostile import requests before any key is touched: a token that is not base64, blobs over 6,144 bytes, a malformed KeyMaterialId', async () => {
+    const key = h.kms.seedKey({ region: 'us-east-1', origin: 'EXTERNAL' });
+
+    const notBase64 = await rawCall(h.kms.endpoint, {
+      target: 'TrentService.ImportKeyMaterial',
+      body: JSON.stringify({ KeyId: key.KeyId, ImportToken: 'not base64!', EncryptedKeyMaterial: 'AAAA', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
+    });
+    const tooLong = await errorOf(
+      east().send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: Buffer.alloc(6145), EncryptedKeyMaterial: Buffer.alloc(1), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' })),
+    );
+    const badId = await errorOf(east().send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId, KeyMaterialId: 'XYZ' })));
+
+    expect([notBase64.status, notBase64.json['__type']]).toEqual([400, 'SerializationException']);
+    expect(tooLong).toMatchObject({ name: 'ValidationException', message: expect.stringContaining("Value '(6145 bytes)' at 'importToken' failed to satisfy constraint: Member must have length less than or equal to 6144") });
+    expect(badId.name).toBe('ValidationException');
+    expect(h.kms.describe('us-east-1', key.KeyId)?.KeyState).toBe('PendingImport');
+  });
+});
+
+describe('embedded KMS: the import-token store', () => {
+  it('keeps at most 1,000 unexpired tokens, forgetting the oldest first (a bound on memory, INF)', () => {
+    const store = new KeyStore('111122223333', () => 0);
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const parameters = { keyArn: 'arn:aws:kms:us-east-1:111122223333:key/k', algorithm: 'RSAES_OAEP_SHA_256' as const, privateKey, validTo: 1 };
+
+    for (let i = 0; i <= 1000; i += 1) store.addImportToken(`token-${i}`, parameters);
+
+    expect(store.importToken('token-0')).toBeUndefined();
+    expect(store.importToken('token-1')).toBe(parameters);
+    expect(store.importToken('token-1000')).toBe(parameters);
   });
 });
