@@ -11,7 +11,7 @@ import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep.js';
 import { KIND_WEIGHTS, type FamilyKind, type FamilyPlan } from './scenario.js';
 
 /** KMS operations the reconciler may call with the chaos configuration (no restore, default policy). */
-export const RECONCILER_OPERATIONS: ReadonlySet<string> = new Set(['DescribeKey', 'ListResourceTags', 'ReplicateKey', 'ListKeys']);
+export const RECONCILER_OPERATIONS: ReadonlySet<string> = new Set(['DescribeKey', 'ListResourceTags', 'ReplicateKey', 'ListKeys', 'ListKeyRotations']);
 /** Operations only the account's users call. */
 export const USER_OPERATIONS: ReadonlySet<string> = new Set(['TagResource', 'CreateKey', 'ScheduleKeyDeletion', 'UpdatePrimaryRegion']);
 

@@ -11,7 +11,10 @@ import type { ReconcileRequest } from './types.js';
 
 /**
  * The CloudTrail `eventName`s that can change what a key family should look like (design §3).
- * The EventBridge rule in `serverless.yml` lists the same names.
+ * The EventBridge rule in `serverless.yml` lists the same names. `ImportKeyMaterial`: an EXTERNAL
+ * primary leaves `PendingImport` when its material arrives [S2 ImportKeyMaterial], so it is
+ * replicated then, not at the next sweep; in a replica it changes what the outcome reports of the
+ * family's key material.
  */
 export const TRIGGER_EVENT_NAMES = [
   'CreateKey',
@@ -22,6 +25,7 @@ export const TRIGGER_EVENT_NAMES = [
   'ScheduleKeyDeletion',
   'CancelKeyDeletion',
   'EnableKey',
+  'ImportKeyMaterial',
 ] as const;
 
 /** One of `TRIGGER_EVENT_NAMES`. */

@@ -86,6 +86,7 @@ export interface GuardrailReport {
 export const ATTENTION_STATUSES: readonly RegionStatusCode[] = [
   'blocked-pending-deletion',
   'pending-import',
+  'material-pending',
   'replica-disabled',
   'missing',
   'restore-planned',
@@ -109,6 +110,7 @@ const STATUS_CODES: readonly RegionStatusCode[] = [
   'present',
   'creating',
   'pending-import',
+  'material-pending',
   'replica-disabled',
   'blocked-pending-deletion',
   'missing',
@@ -266,7 +268,8 @@ export function buildGuardrailReport(tally: GuardrailTally): GuardrailReport {
 /**
  * How far from converged a report is, worst first:
  * - `failed`: a key's reconcile or a call failed (retrying may help);
- * - `blocked`: something needs a person: a replica pending deletion, pending import or disabled,
+ * - `blocked`: something needs a person: a replica pending deletion, pending import, lacking the
+ *   primary's pending key material (`material-pending`) or disabled,
  *   a bad tag token, a tagged single-Region key, a primary that is not `Enabled`;
  * - `drift`: replicas are `missing`, or a restore is planned (`restore-planned`), and nothing was
  *   written (a dry run);
@@ -281,7 +284,7 @@ export function assessConvergence(report: GuardrailReport): Convergence {
   const r = report.results;
   if (r.error > 0 || s.failed > 0) return 'failed';
   const blocked =
-    r['not-multi-region'] + r['primary-not-enabled'] + s['blocked-pending-deletion'] + s['pending-import'] + s['replica-disabled'] +
+    r['not-multi-region'] + r['primary-not-enabled'] + s['blocked-pending-deletion'] + s['pending-import'] + s['material-pending'] + s['replica-disabled'] +
     s['invalid-region'] + s['region-not-allowed'];
   if (blocked > 0) return 'blocked';
   return s.missing + s['restore-planned'] > 0 ? 'drift' : 'converged';

@@ -33,6 +33,18 @@ export interface KeyListPage {
 }
 
 /**
+ * One key material of a key, as `ListKeyRotations` with `IncludeKeyMaterial=ALL_KEY_MATERIAL` lists
+ * it [S2 ListKeyRotations, RotationsListEntry].
+ */
+export interface KeyMaterialEntry {
+  readonly keyMaterialId: string;
+  /** `CURRENT`, `NON_CURRENT`, `PENDING_ROTATION` or `PENDING_MULTI_REGION_IMPORT_AND_ROTATION`. */
+  readonly state: string;
+  /** `ImportState` is `IMPORTED`: this key holds the material (EXTERNAL keys) [S2]. */
+  readonly imported: boolean;
+}
+
+/**
  * KMS operations used by the reconciler. Every method makes exactly the one (paged) KMS call it
  * names, in the given Region, and rejects with a `TerminalError` or `RetryableError` whose
  * `code` is the AWS error name (see `classifyAwsError`). A write that was never sent (its
@@ -61,6 +73,11 @@ export interface KmsGateway {
   tagResource(region: string, keyId: string, tags: readonly Tag[], signal?: AbortSignal): Promise<void>;
   /** `UntagResource`: removes `tagKeys`; a key that is not there is ignored [S2]. */
   untagResource(region: string, keyId: string, tagKeys: readonly string[], signal?: AbortSignal): Promise<void>;
+  /**
+   * `ListKeyRotations` with `IncludeKeyMaterial=ALL_KEY_MATERIAL`, every page: the key's materials,
+   * pending ones included [S2]. Read only for EXTERNAL families (see `reconcileKey`).
+   */
+  listKeyMaterials(region: string, keyId: string, signal?: AbortSignal): Promise<KeyMaterialEntry[]>;
   /**
    * One page of `ListKeys` in `region` (the sweep streams pages; it never holds the whole list).
    * @param page.marker - the previous page's `nextMarker`; absent for the first page.

@@ -18,6 +18,7 @@ const STATUS_METRICS: Partial<Record<RegionStatusCode, string>> = {
   restored: 'ReplicasRestored',
   'blocked-pending-deletion': 'ReplicasBlockedPendingDeletion',
   'pending-import': 'ReplicasPendingImport',
+  'material-pending': 'ReplicasMaterialPending',
   'replica-disabled': 'ReplicasDisabled',
   'invalid-region': 'TagTokensInvalid',
   'region-not-allowed': 'TagTokensNotAllowed',

@@ -83,6 +83,7 @@ const PROBLEM_STATUSES: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode
   'missing',
   'restore-planned',
   'pending-import',
+  'material-pending',
   'replica-disabled',
   'blocked-pending-deletion',
   'invalid-region',

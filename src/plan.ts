@@ -3,7 +3,17 @@
  * No I/O, no clock, no randomness: the same observation always gives the same plan.
  */
 import { parseReplicaRegionsTag } from './tag-contract.js';
-import type { ErrorSummary, KeyDescription, KeyState, ReconcileResult, RegionStatus, RegionalKeyRef, Tag } from './types.js';
+import type {
+  ErrorSummary,
+  FamilyKeyMaterial,
+  KeyDescription,
+  KeyMaterialHolding,
+  KeyState,
+  ReconcileResult,
+  RegionStatus,
+  RegionalKeyRef,
+  Tag,
+} from './types.js';
 
 /** A replica listed in the primary's `ReplicaKeys`, observed with `DescribeKey` in its own Region. */
 export type ReplicaObservation =
@@ -13,6 +23,8 @@ export type ReplicaObservation =
       readonly deletionDate?: Date;
       /** `KeyMetadata.CreationDate`: tells this replica from an earlier one in the same Region. */
       readonly creationDate?: Date;
+      /** `KeyMetadata.CurrentKeyMaterialId` [S2]. */
+      readonly currentKeyMaterialId?: string;
     })
   /** Listed by the primary but `NotFoundException` in its Region (eventual consistency [S17]). */
   | (RegionalKeyRef & { readonly exists: false })
@@ -48,6 +60,29 @@ export const RESTORE_STEPS = ['TagResource', 'CancelKeyDeletion', 'EnableKey', '
 /** One call of a restore (see {@link RESTORE_STEPS}). */
 export type RestoreStep = (typeof RESTORE_STEPS)[number];
 
+/**
+ * The key material of an EXTERNAL family with replicas, read for the report only (it changes no
+ * action) [fact sheet §10][S26]: the primary's `ListKeyRotations` and, while its new material is
+ * `PENDING_MULTI_REGION_IMPORT_AND_ROTATION`, each replica's.
+ */
+export interface MaterialObservation {
+  /** The primary's `CURRENT` material. */
+  readonly currentKeyMaterialId?: string;
+  /** New material imported into the primary, waiting for `RotateKeyOnDemand`. */
+  readonly pending?: {
+    readonly keyMaterialId: string;
+    readonly state: 'PENDING_ROTATION' | 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION';
+  };
+  /**
+   * While `pending.state` is `PENDING_MULTI_REGION_IMPORT_AND_ROTATION`: per replica Region,
+   * whether that replica holds the pending material. A Region missing here was not read (or its
+   * read failed): nothing is said of it.
+   */
+  readonly pendingHeldBy?: ReadonlyMap<string, boolean>;
+  /** The primary's materials could not be read: nothing is said of them. */
+  readonly error?: ErrorSummary;
+}
+
 /** Everything the planner may look at: a fresh read of the key family. */
 export interface FamilyObservation {
   /** The key the trigger resolved to: a multi-Region primary, or a single-Region key. */
@@ -56,6 +91,8 @@ export interface FamilyObservation {
   readonly tags: readonly Tag[];
   /** One entry per `ReplicaKeys` entry of the primary. */
   readonly replicas: readonly ReplicaObservation[];
+  /** EXTERNAL families with replicas only. */
+  readonly materials?: MaterialObservation;
 }
 
 /** The settings that change what is planned (a slice of `Config`). */
@@ -111,6 +148,8 @@ export interface ReplicationPlan {
   /** Sorted by Region; Regions with an action are `missing` / `restore-planned` here. */
   readonly statuses: readonly RegionStatus[];
   readonly message?: string;
+  /** EXTERNAL families with replicas: the primary's key material. */
+  readonly keyMaterial?: FamilyKeyMaterial;
 }
 
 /**
@@ -121,6 +160,12 @@ export interface ReplicationPlan {
  * answers `AlreadyExistsException` (API_ReplicateKey [S2]); replicas in Regions not desired are
  * reported `extra` and never deleted. A replica whose `DescribeKey` failed is its Region's `failed`
  * status and gets no action; the other Regions are planned as usual.
+ *
+ * For an EXTERNAL family whose key material was read (`observation.materials`), each replica's
+ * status carries `keyMaterial` (does it hold the primary's current and pending material?), and an
+ * otherwise `present` replica that lacks the pending material is `material-pending`: KMS refuses
+ * `RotateKeyOnDemand` on the primary until every replica holds it [S26][fact sheet §10]. Extra
+ * replicas (outside the tag) carry the field too: the rotation waits for them as well.
  *
  * With `ON_PENDING_DELETION=restore`, a desired Region's replica gets a `RestoreReplica` action
  * when it is `PendingDeletion`, or when the primary carries its restore marker (see
@@ -163,7 +208,7 @@ export function planReplication(observation: FamilyObservation, settings: PlanSe
         statuses.push(restore.status);
         actions.push(restore.action);
       } else {
-        statuses.push(statusOfReplica(replica, isInterruptedRestore(replica, marker)));
+        statuses.push(withKeyMaterial(statusOfReplica(replica, isInterruptedRestore(replica, marker)), replica, observation.materials));
       }
       continue;
     }
@@ -179,14 +224,18 @@ export function planReplication(observation: FamilyObservation, settings: PlanSe
       statuses.push(unreadableStatus(replica, ` (a replica in a Region the ${settings.tagKey} tag does not name)`));
       continue;
     }
-    statuses.push({
+    const extra: RegionStatus = {
       region: replica.region,
       status: 'extra',
       ...(replica.exists ? { keyState: replica.keyState } : {}),
       message: `replica in a Region not named by the ${settings.tagKey} tag; left in place`,
-    });
+    };
+    const holding = holdingOf(replica, observation.materials);
+    statuses.push(holding ? { ...extra, keyMaterial: holding } : extra);
   }
   statuses.sort((a, b) => (a.region < b.region ? -1 : a.region > b.region ? 1 : 0));
+  const keyMaterial = familyKeyMaterial(observation.materials);
+  const withMaterial = keyMaterial ? { keyMaterial } : {};
 
   if (!writable) {
     return {
@@ -194,9 +243,57 @@ export function planReplication(observation: FamilyObservation, settings: PlanSe
       actions: [],
       statuses,
       message: `primary key is ${primary.keyState}; only an Enabled primary can be replicated`,
+      ...withMaterial,
     };
   }
-  return { result: 'reconciled', actions, statuses };
+  return { result: 'reconciled', actions, statuses, ...withMaterial };
+}
+
+/** The family's material as the outcome reports it. */
+function familyKeyMaterial(materials: MaterialObservation | undefined): FamilyKeyMaterial | undefined {
+  if (!materials) return undefined;
+  return {
+    ...(materials.currentKeyMaterialId ? { currentKeyMaterialId: materials.currentKeyMaterialId } : {}),
+    ...(materials.pending ? { pendingKeyMaterialId: materials.pending.keyMaterialId, pendingState: materials.pending.state } : {}),
+    ...(materials.error ? { error: materials.error } : {}),
+  };
+}
+
+/**
+ * Which of the primary's materials a replica holds: the current one when its `CurrentKeyMaterialId`
+ * is the primary's and it is not waiting for material (`PendingImport`, `Creating`); the pending
+ * one per `pendingHeldBy`, or surely when the primary's says `PENDING_ROTATION` (every replica has
+ * it [S2 RotationsListEntry]). `undefined` when nothing was read or the replica was not observed.
+ */
+function holdingOf(replica: ReplicaObservation, materials: MaterialObservation | undefined): KeyMaterialHolding | undefined {
+  if (!materials || materials.error || replica.exists !== true) return undefined;
+  const current =
+    materials.currentKeyMaterialId !== undefined &&
+    replica.currentKeyMaterialId === materials.currentKeyMaterialId &&
+    replica.keyState !== 'PendingImport' &&
+    replica.keyState !== 'Creating';
+  const pending = !materials.pending ? undefined : materials.pending.state === 'PENDING_ROTATION' ? true : materials.pendingHeldBy?.get(replica.region);
+  return pending === undefined ? { current } : { current, pending };
+}
+
+/**
+ * Adds `keyMaterial` to a replica's status; a `present` replica that lacks the pending material
+ * becomes `material-pending`, naming the material and what to do.
+ */
+function withKeyMaterial(status: RegionStatus, replica: ReplicaObservation, materials: MaterialObservation | undefined): RegionStatus {
+  const holding = holdingOf(replica, materials);
+  if (!holding) return status;
+  if (status.status === 'present' && holding.pending === false && materials?.pending) {
+    return {
+      ...status,
+      status: 'material-pending',
+      keyMaterial: holding,
+      message:
+        `replica lacks the primary's new key material ${materials.pending.keyMaterialId} (${materials.pending.state}): ` +
+        'import it into this replica (ImportKeyMaterial with ImportType EXISTING_KEY_MATERIAL) before RotateKeyOnDemand on the primary',
+    };
+  }
+  return { ...status, keyMaterial: holding };
 }
 
 /** The restore a replica needs, given the primary's marker for its Region; `undefined` if none. */

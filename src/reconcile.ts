@@ -7,6 +7,7 @@ import type { KmsGateway } from './kms-gateway.js';
 import {
   RESTORE_STEPS,
   planReplication,
+  type MaterialObservation,
   type PlanSettings,
   type ReplicaObservation,
   type ReplicationAction,
@@ -68,10 +69,12 @@ const RESTORED_MESSAGES: Readonly<Record<RestoreStep, string>> = {
  * Calls: `DescribeKey` of the named key (at once with `ListResourceTags` when the event says it
  * is a primary), then `ListResourceTags` of the primary, or for a replica `DescribeKey` ∥
  * `ListResourceTags` of its primary (`MultiRegionConfiguration.PrimaryKey` [S2]); then
- * `DescribeKey` of each other replica in its own Region (skipped for an untagged key); then one
- * `ReplicateKey` per missing Region, and the calls of each planned restore (`TagResource` of the
- * restore marker on the primary, `CancelKeyDeletion`, `EnableKey`, `UntagResource`). A no-op
- * costs 2 + (number of replicas) calls. A replica that cannot be read is its Region's `failed`
+ * `DescribeKey` of each other replica in its own Region (skipped for an untagged key); for an
+ * EXTERNAL family with replicas, `ListKeyRotations` of the primary (and of each replica while new
+ * material waits for them, see `observeMaterials`); then one `ReplicateKey` per missing Region, and
+ * the calls of each planned restore (`TagResource` of the restore marker on the primary,
+ * `CancelKeyDeletion`, `EnableKey`, `UntagResource`). A no-op costs 2 + (number of replicas) calls
+ * (one more for an EXTERNAL family). A replica that cannot be read is its Region's `failed`
  * status; the other Regions are still planned and written. `writes` counts the write calls sent:
  * a call aborted while it waited for its pacing slot was never sent.
  *
@@ -160,6 +163,7 @@ type FamilyRead =
       readonly primary: KeyDescription;
       readonly tags: readonly Tag[];
       readonly replicas: readonly ReplicaObservation[];
+      readonly materials?: MaterialObservation;
     };
 
 async function observeFamily(request: ReconcileRequest, deps: ReconcileDeps, signal?: AbortSignal): Promise<FamilyRead> {
@@ -214,7 +218,53 @@ async function observeFamily(request: ReconcileRequest, deps: ReconcileDeps, sig
   }
   const managed = tags.some((t) => t.key === settings.tagKey);
   const replicas = managed && primary.multiRegion ? await observeReplicas(primary, known, kms, signal) : [];
-  return { kind: 'found', primary, tags, replicas };
+  // Only EXTERNAL families hold material someone must import into each replica [S1 multi-region-keys-import.md].
+  const materials = primary.origin === 'EXTERNAL' && replicas.length > 0 ? await observeMaterials(primary, replicas, kms, signal) : undefined;
+  return { kind: 'found', primary, tags, replicas, ...(materials ? { materials } : {}) };
+}
+
+/**
+ * The key material of an EXTERNAL family, for the report [fact sheet §10][S26]: `ListKeyRotations`
+ * (`ALL_KEY_MATERIAL`) of the primary names its current and pending material; only while the
+ * pending one is `PENDING_MULTI_REGION_IMPORT_AND_ROTATION` (some replica lacks it), each observed
+ * replica's `ListKeyRotations` says whether it holds it (`ImportState: IMPORTED` [S2
+ * RotationsListEntry]); a `Creating` replica holds none and is not read. The replicas' current
+ * material comes from their DescribeKey (`CurrentKeyMaterialId`), already read. A side report: a
+ * failed read is noted (`error`, or the Region left unsaid), never the reconcile's failure; an
+ * abort still ends it.
+ */
+async function observeMaterials(
+  primary: KeyDescription,
+  replicas: readonly ReplicaObservation[],
+  kms: KmsGateway,
+  signal?: AbortSignal,
+): Promise<MaterialObservation> {
+  let entries;
+  try {
+    entries = await kms.listKeyMaterials(primary.region, primary.arn, signal);
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return { error: summarize(error as ReconcilerError) };
+  }
+  const current = primary.currentKeyMaterialId ?? entries.find((entry) => entry.state === 'CURRENT')?.keyMaterialId;
+  const withCurrent = current ? { currentKeyMaterialId: current } : {};
+  const found = entries.find((entry) => entry.state === 'PENDING_ROTATION' || entry.state === 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION');
+  if (!found) return withCurrent;
+  const pending = { keyMaterialId: found.keyMaterialId, state: found.state as 'PENDING_ROTATION' | 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION' };
+  if (pending.state === 'PENDING_ROTATION') return { ...withCurrent, pending };
+  const held = await Promise.all(
+    replicas.map(async (replica): Promise<[string, boolean] | undefined> => {
+      if (replica.exists !== true) return undefined;
+      if (replica.keyState === 'Creating') return [replica.region, false];
+      const listed = await settle(kms.listKeyMaterials(replica.region, replica.arn, signal));
+      if (!listed.ok) {
+        if (signal?.aborted) throw listed.error;
+        return undefined;
+      }
+      return [replica.region, listed.value.some((entry) => entry.keyMaterialId === pending.keyMaterialId && entry.imported)];
+    }),
+  );
+  return { ...withCurrent, pending, pendingHeldBy: new Map(held.filter((entry): entry is [string, boolean] => entry !== undefined)) };
 }
 
 /**
@@ -244,6 +294,7 @@ async function observeReplicas(
         keyState: replica.keyState,
         ...(replica.deletionDate ? { deletionDate: replica.deletionDate } : {}),
         ...(replica.creationDate ? { creationDate: replica.creationDate } : {}),
+        ...(replica.currentKeyMaterialId ? { currentKeyMaterialId: replica.currentKeyMaterialId } : {}),
       };
     }),
   );
@@ -419,8 +470,8 @@ export async function planKey(request: ReconcileRequest, deps: ReconcileDeps, si
       message: `key ${request.keyId} does not exist in ${request.region}`,
     });
   }
-  const { primary, tags, replicas } = observed;
-  const plan = planReplication({ primary, tags, replicas }, settings);
+  const { primary, tags, replicas, materials } = observed;
+  const plan = planReplication({ primary, tags, replicas, ...(materials ? { materials } : {}) }, settings);
   const base = {
     keyId: primary.keyId,
     primaryArn: primary.arn,
@@ -429,6 +480,7 @@ export async function planKey(request: ReconcileRequest, deps: ReconcileDeps, si
     ...(primary.description ? { description: primary.description } : {}),
     dryRun: settings.dryRun,
     ...(plan.message ? { message: plan.message } : {}),
+    ...(plan.keyMaterial ? { keyMaterial: plan.keyMaterial } : {}),
   };
   const unwritten: ReconcileOutcome = { ...base, result: plan.result, regions: plan.statuses, writes: 0 };
   if (plan.actions.length === 0 || settings.dryRun) return final(unwritten);

@@ -4,7 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { createKmsClientFactory, type StaticCredentials } from './aws/clients.js';
+import { createKmsClientFactory, type KmsClientFor, type StaticCredentials } from './aws/clients.js';
 import { createEventBridgePublisher } from './aws/eventbridge.js';
 import { createKmsGateway } from './aws/kms.js';
 import { createKmsRateLimiter, createPacedGateway, type KmsRateLimiter } from './aws/pacing.js';
@@ -59,6 +59,12 @@ export interface RuntimeOptions {
   readonly role?: BudgetRole;
   /** A queue sender to use instead of the SQS one. */
   readonly queue?: QueueSender;
+  /**
+   * The per-Region KMS clients to use instead of building them from the config (`endpoint`,
+   * `credentials` and `maxAttempts` are then ignored for KMS): the smoke run shares its recording
+   * clients with the reconciler.
+   */
+  readonly kmsClientFor?: KmsClientFor;
 }
 
 /**
@@ -69,11 +75,13 @@ export interface RuntimeOptions {
  * @param options - credentials, retry attempts, logger or clock to use instead of the defaults.
  */
 export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
-  const kmsClientFor = createKmsClientFactory({
-    ...(config.kmsEndpoint ? { endpoint: config.kmsEndpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
-  });
+  const kmsClientFor =
+    options.kmsClientFor ??
+    createKmsClientFactory({
+      ...(config.kmsEndpoint ? { endpoint: config.kmsEndpoint } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+    });
   const publisher =
     options.publisher ??
     (config.outcomeEventBus && config.outcomeEventBusRegion

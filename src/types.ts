@@ -40,6 +40,11 @@ export interface KeyDescription {
    * replica from an earlier one of the same family in the same Region.
    */
   readonly creationDate?: Date;
+  /**
+   * `KeyMetadata.CurrentKeyMaterialId` [S2]: the key material in use (symmetric keys with AWS_KMS
+   * or EXTERNAL origin); absent when the key has none (e.g. an EXTERNAL key before its import).
+   */
+  readonly currentKeyMaterialId?: string;
 }
 
 /** A key named by ARN and Region, as in `MultiRegionConfiguration`. */
@@ -87,6 +92,7 @@ export type RegionStatusCode =
   | 'present'
   | 'creating'
   | 'pending-import'
+  | 'material-pending'
   | 'replica-disabled'
   | 'blocked-pending-deletion'
   | 'missing'
@@ -107,6 +113,18 @@ export interface ErrorSummary {
   readonly retryable: boolean;
 }
 
+/**
+ * Whether a replica of an EXTERNAL (imported key material) family holds its primary's key material
+ * [fact sheet §10][S26]: `current`, the material the primary uses (so the replica is usable);
+ * `pending`, the new material imported into the primary and waiting for `RotateKeyOnDemand`, which
+ * KMS refuses until every replica holds it. `pending` is absent when the primary has none (or it
+ * could not be read).
+ */
+export interface KeyMaterialHolding {
+  readonly current: boolean;
+  readonly pending?: boolean;
+}
+
 /** One line of a reconcile's report. */
 export interface RegionStatus {
   /** A Region code, or the raw tag token for `invalid-region`. */
@@ -118,6 +136,26 @@ export interface RegionStatus {
   readonly deletionDate?: string;
   /** A human-readable explanation for statuses that need one. */
   readonly message?: string;
+  readonly error?: ErrorSummary;
+  /** Replicas of an EXTERNAL family: which of the primary's key materials this replica holds. */
+  readonly keyMaterial?: KeyMaterialHolding;
+}
+
+/**
+ * The key material of an EXTERNAL family, as its primary lists it (`ListKeyRotations`,
+ * `IncludeKeyMaterial=ALL_KEY_MATERIAL` [S2]).
+ */
+export interface FamilyKeyMaterial {
+  /** The primary's `CURRENT` material. */
+  readonly currentKeyMaterialId?: string;
+  /** New material imported into the primary, waiting for `RotateKeyOnDemand` [S2 RotationsListEntry]. */
+  readonly pendingKeyMaterialId?: string;
+  /**
+   * `PENDING_MULTI_REGION_IMPORT_AND_ROTATION` while some replica lacks it (the `material-pending`
+   * Regions name them), `PENDING_ROTATION` once every replica has it.
+   */
+  readonly pendingState?: 'PENDING_ROTATION' | 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION';
+  /** The read of the materials failed: nothing is said of them (the replication went on). */
   readonly error?: ErrorSummary;
 }
 
@@ -157,4 +195,6 @@ export interface ReconcileOutcome {
   readonly dryRun: boolean;
   /** Human-readable reason for a non-`reconciled` result. */
   readonly message?: string;
+  /** EXTERNAL families with replicas: the primary's key material (see `keyMaterial` of each Region). */
+  readonly keyMaterial?: FamilyKeyMaterial;
 }

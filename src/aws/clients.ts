@@ -4,6 +4,7 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { StandardRetryStrategy } from '@smithy/core/retry';
+import { observeSdkCalls, type SdkCallObserver } from './call-recorder.js';
 
 /** Static AWS credentials (for the embedded KMS, or tests). */
 export interface StaticCredentials {
@@ -20,6 +21,8 @@ export interface ClientOptions {
   readonly credentials?: StaticCredentials;
   /** Total attempts per call including the first (SDK standard retry mode). Default 3 [S12]. */
   readonly maxAttempts?: number;
+  /** Receives every HTTP exchange of every client (the smoke run's `--record`); default none. */
+  readonly observe?: SdkCallObserver;
 }
 
 /**
@@ -59,7 +62,7 @@ export type KmsClientFor = (region: string) => KMSClient;
  * {@link QuotaAwareRetryStrategy} of `maxAttempts` attempts (the SDK's standard mode, without
  * retrying `LimitExceededException`).
  *
- * @param options - endpoint, credentials and retry attempts shared by every Region's client.
+ * @param options - endpoint, credentials, retry attempts and call observer shared by every Region's client.
  * @returns `clientFor(region)`, which builds a client on first use and reuses it after.
  */
 export function createKmsClientFactory(options: ClientOptions = {}): KmsClientFor {
@@ -76,6 +79,7 @@ export function createKmsClientFactory(options: ClientOptions = {}): KmsClientFo
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });
+      if (options.observe) observeSdkCalls(client, 'kms', region, options.observe);
       clients.set(region, client);
     }
     return client;

@@ -7,6 +7,7 @@ import {
   DescribeKeyCommand,
   EnableKeyCommand,
   GetKeyPolicyCommand,
+  ListKeyRotationsCommand,
   ListKeysCommand,
   ListResourceTagsCommand,
   ReplicateKeyCommand,
@@ -14,7 +15,7 @@ import {
   UntagResourceCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import type { KeyListPage, KmsGateway, ReplicateKeyInput, ReplicateKeyResult } from '../kms-gateway.js';
+import type { KeyListPage, KeyMaterialEntry, KmsGateway, ReplicateKeyInput, ReplicateKeyResult } from '../kms-gateway.js';
 import type { KeyDescription, KeyState, Tag } from '../types.js';
 import { RetryableError } from '../errors.js';
 import { classifyAwsError, errorName } from './classify.js';
@@ -130,6 +131,24 @@ export function createKmsGateway(kmsClientFor: KmsClientFor): KmsGateway {
       });
     },
 
+    listKeyMaterials(region, keyId, signal): Promise<KeyMaterialEntry[]> {
+      return call(async () => {
+        const materials: KeyMaterialEntry[] = [];
+        let marker: string | undefined;
+        do {
+          const out = await kmsClientFor(region).send(
+            new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL', ...(marker ? { Marker: marker } : {}) }),
+            withSignal(signal),
+          );
+          for (const r of out.Rotations ?? []) {
+            if (r.KeyMaterialId) materials.push({ keyMaterialId: r.KeyMaterialId, state: r.KeyMaterialState ?? '', imported: r.ImportState === 'IMPORTED' });
+          }
+          marker = out.Truncated ? out.NextMarker : undefined;
+        } while (marker);
+        return materials;
+      });
+    },
+
     listKeys(region, page, signal): Promise<KeyListPage> {
       return call(async () => {
         const out = await kmsClientFor(region).send(
@@ -173,5 +192,6 @@ function toKeyDescription(metadata: KeyMetadata): KeyDescription {
     replicaKeys: (mrc?.ReplicaKeys ?? []).flatMap((r) => (r.Arn && r.Region ? [{ arn: r.Arn, region: r.Region }] : [])),
     ...(metadata.DeletionDate ? { deletionDate: metadata.DeletionDate } : {}),
     ...(metadata.CreationDate ? { creationDate: metadata.CreationDate } : {}),
+    ...(metadata.CurrentKeyMaterialId ? { currentKeyMaterialId: metadata.CurrentKeyMaterialId } : {}),
   };
 }

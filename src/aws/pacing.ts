@@ -287,6 +287,9 @@ export function createPacedGateway(gateway: KmsGateway, limiter: KmsRateLimiter)
       await limiter.acquire('ListKeys', region, 1, signal);
       return gateway.listKeys(region, page, signal);
     },
+    // Not paced: the fact sheet has no ListKeyRotations quota [S5], and it is read only for
+    // EXTERNAL families (one call, plus one per replica while a new material is being imported).
+    listKeyMaterials: (region, keyId, signal) => gateway.listKeyMaterials(region, keyId, signal),
   };
 }
 

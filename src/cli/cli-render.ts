@@ -13,6 +13,7 @@ const REPLICA_EXISTS: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>(
   'present',
   'creating',
   'pending-import',
+  'material-pending',
   'replica-disabled',
   'blocked-pending-deletion',
   'created',

@@ -152,7 +152,7 @@ export function parseLogLevelOption(value: string): string {
 }
 
 /** A Powertools Logger whose JSON lines go to a sink (one line each) instead of the console. */
-class SinkLogger extends Logger {
+export class SinkLogger extends Logger {
   private readonly sink: LogSink;
 
   constructor(sink: LogSink, logLevel: Config['logLevel'], serviceName: string) {

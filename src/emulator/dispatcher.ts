@@ -56,6 +56,8 @@ export interface ApiResponse {
   delayMs?: number;
   /** Destroy the socket without answering (fault injection). */
   drop?: boolean;
+  /** `Content-Type` of the body; default `application/x-amz-json-1.1` (STS answers `text/xml`). */
+  contentType?: string;
 }
 
 /** One call as a service sees it, once the dispatcher has checked the caller and parsed the body. */
@@ -302,9 +304,13 @@ function errorResponse(error: KmsApiError, requestId: string): ApiResponse {
   };
 }
 
-/** API-shaped value → JSON 1.1 wire value: `Date` → epoch seconds (a number) [S2 timestampFormat]. */
+/**
+ * API-shaped value → JSON 1.1 wire value: `Date` → epoch seconds (a number) [S2 timestampFormat];
+ * bytes (a blob, e.g. `PublicKey`) → base64 [S2 protocol json].
+ */
 export function toWire(value: unknown): unknown {
   if (value instanceof Date) return value.getTime() / 1000;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (Array.isArray(value)) return value.map(toWire);
   if (typeof value === 'object' && value !== null) {
     const wire: Record<string, unknown> = {};

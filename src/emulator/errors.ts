@@ -40,6 +40,37 @@ export function unsupportedOperationError(message: string): KmsApiError {
   return new KmsApiError('UnsupportedOperationException', message);
 }
 
+/**
+ * `InvalidImportTokenException` (400): the import token is not one KMS issued, or was issued for
+ * another key [S2 ImportKeyMaterial]. INF: the wording.
+ */
+export function invalidImportTokenError(): KmsApiError {
+  return new KmsApiError('InvalidImportTokenException', 'The import token is invalid or is associated with a different KMS key.');
+}
+
+/** `ExpiredImportTokenException` (400): the token is older than 24 hours [S2 ImportKeyMaterial, GetParametersForImport]. INF: the wording. */
+export function expiredImportTokenError(): KmsApiError {
+  return new KmsApiError('ExpiredImportTokenException', 'The import token has expired. Use GetParametersForImport to get a new public key and import token.');
+}
+
+/** `InvalidCiphertextException` (400) of ImportKeyMaterial: KMS could not decrypt the wrapped key material [S2]. INF: the wording. */
+export function invalidWrappedMaterialError(): KmsApiError {
+  return new KmsApiError('InvalidCiphertextException', 'KMS could not decrypt the wrapped key material with the wrapping key and algorithm of the import token.');
+}
+
+/**
+ * `IncorrectKeyMaterialException` (400): the material is invalid, is not the material imported
+ * before, or is already associated with the key when new material was expected [S2]. INF: the wording.
+ */
+export function incorrectKeyMaterialError(message: string): KmsApiError {
+  return new KmsApiError('IncorrectKeyMaterialException', message);
+}
+
+/** `KMSInvalidStateException` (400) with a message of its own (checks outside the key-state table). */
+export function invalidStateMessageError(message: string): KmsApiError {
+  return new KmsApiError('KMSInvalidStateException', message);
+}
+
 /** `TagException` (400): reserved prefix, duplicate keys or too many tags [S7 REC][fact sheet §4]. */
 export function tagError(message: string): KmsApiError {
   return new KmsApiError('TagException', message);

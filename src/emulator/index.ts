@@ -4,9 +4,11 @@
  * unmodified AWS SDK can talk to it (design.md §6). It models AWS from the fact sheet
  * (`docs/kms-facts.md`) and imports nothing from the product; `README.md` here documents it.
  */
+import { createCloudTrailServices, EventHistory } from './cloudtrail-lookup.js';
 import { Dispatcher } from './dispatcher.js';
 import { PublishedEventStore, createEventBridgeService, type PublishedEventFilter } from './eventbridge.js';
 import { FaultInjector, type FaultPlan, type FaultStats } from './faults.js';
+import { createApiFront } from './front.js';
 import { REGION_PATTERN } from './ids.js';
 import { EventLog, type CallerIdentityOverride } from './kms/event-log.js';
 import { DEFAULT_MAX_KEYS_PER_REGION, type OperationDefinition } from './kms/operation.js';
@@ -31,6 +33,8 @@ export type {
   PublishedEvent,
   CloudTrailRecord,
   CloudTrailResource,
+  CloudTrailTlsDetails,
+  CloudTrailEventVersion,
   CloudTrailUserIdentity,
   KeyMetadataView,
   KeyOrigin,
@@ -39,13 +43,16 @@ export type {
   MultiRegionKeyView,
   TagView,
 } from './types.js';
-export { KEY_STATES } from './types.js';
+export { EMULATED_EVENT_VERSION, KEY_STATES } from './types.js';
 export type { CallerIdentityOverride } from './kms/event-log.js';
 export type { OperationContext, OperationDefinition, OperationResult } from './kms/operation.js';
 export { DEFAULT_MAX_KEYS_PER_REGION } from './kms/operation.js';
 export { KEY_STATE_TABLE, STATE_PHRASES } from './kms/key-states.js';
 export type { KeyOperationName, KeyStateRow, KeyStateRule } from './kms/key-states.js';
 export type { KeySeed, ReplicaSeed, SeedTags } from './kms/seeding.js';
+export type { KeyMaterialState, RotationType, WrappingAlgorithm, WrappingKeySpec } from './kms/key-material.js';
+export { IMPORT_PARAMETERS_VALID_MS, MAX_IMPORT_TOKENS } from './kms/key-material.js';
+export { MAX_ON_DEMAND_ROTATIONS } from './kms/operations/key-material.js';
 export { ManualClock, MANUAL_CLOCK_DEFAULT_START } from './clock.js';
 export { mulberry32 } from './faults.js';
 export type { EventFaults, FaultPlan, FaultRule, FaultStats } from './faults.js';
@@ -75,8 +82,10 @@ export interface EmbeddedKmsOptions {
   now?: () => number;
   /**
    * Per access key id, how CloudTrail's `userIdentity` names the caller (e.g.
-   * `{ type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/reconciler/fn' }`).
-   * Default: an IAM user named after the access key id. (Addition to the original contract.)
+   * `{ type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/reconciler/fn' }`, or
+   * `{ type: 'Root', principalId: '111122223333', arn: 'arn:aws:iam::111122223333:root' }`), and
+   * `console: true` for a caller signed in to the console (`sessionCredentialFromConsole: "true"`)
+   * [S24]. Default: an IAM user named after the access key id.
    */
   callerIdentities?: Readonly<Record<string, CallerIdentityOverride>>;
   /**
@@ -259,10 +268,13 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     maxKeysPerRegion,
     disabledRegions,
   });
+  // CloudTrail event history (LookupEvents) over the records the KMS service emits.
+  const history = new EventHistory(now);
+  events.subscribe((event) => history.add(event));
   let endpoint = '';
   const embeddedSqs = createEmbeddedSqs(account, now, () => endpoint);
   const dispatcher = new Dispatcher({
-    services: [kms, createEventBridgeService({ account, published }), embeddedSqs.service],
+    services: [kms, createEventBridgeService({ account, published }), ...createCloudTrailServices(history), embeddedSqs.service],
     now,
     beforeEachCall: () => kms.sweepDeletions(),
     quotas,
@@ -270,7 +282,8 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     latencyMs,
     historyLimit,
   });
-  const server = await startHttpServer(dispatcher, options.host ?? '127.0.0.1', options.port ?? 0);
+  // STS GetCallerIdentity (awsQuery) is answered in front of the JSON 1.1 dispatcher.
+  const server = await startHttpServer(createApiFront(dispatcher, (accessKeyId) => events.userIdentity(accessKeyId)), options.host ?? '127.0.0.1', options.port ?? 0);
   endpoint = server.endpoint;
 
   /** A key after the deletion sweep, for the read-only peeks. */

@@ -46,9 +46,10 @@ export interface KmsHttpServer {
 }
 
 /**
- * Serves the JSON 1.1 protocol for `dispatcher`: POST with `X-Amz-Target: TrentService.<Op>` (KMS) or
- * `AWSEvents.PutEvents` (EventBridge), JSON body; answers JSON with
- * `Content-Type: application/x-amz-json-1.1`, an `x-amzn-RequestId` header and, on failure,
+ * Serves the JSON 1.1 protocol for `dispatcher`: POST with `X-Amz-Target: TrentService.<Op>` (KMS),
+ * `AWSEvents.PutEvents` (EventBridge) or `CloudTrail_20131101.<Op>` (CloudTrail), JSON body (and STS
+ * query bodies through the front, `front.ts`); answers with the response's `Content-Type` (default
+ * `application/x-amz-json-1.1`), an `x-amzn-RequestId` header and, on failure,
  * `x-amzn-ErrorType` and `{"__type","message"}`. An answer with `delayMs` is sent after that much
  * real time (an unref'd timer, cleared by `close()`); one with `drop` destroys the socket instead.
  * @throws Error when the port cannot be bound.
@@ -106,7 +107,7 @@ function serve(dispatcher: RequestHandler, request: IncomingMessage, response: S
       const deliver = (): void => {
         try {
           if (answer.drop) request.socket.destroy();
-          else send(response, answer.statusCode, answer.requestId, answer.body, answer.errorCode);
+          else send(response, answer.statusCode, answer.requestId, answer.body, answer.errorCode, answer.contentType);
         } catch (error) {
           answerInternalFailure(response, error);
         }
@@ -155,9 +156,9 @@ function headerValue(request: IncomingMessage, name: string): string | undefined
   return Array.isArray(value) ? value[0] : value;
 }
 
-function send(response: ServerResponse, status: number, requestId: string, body: string, errorCode?: string): void {
+function send(response: ServerResponse, status: number, requestId: string, body: string, errorCode?: string, contentType = AMZ_JSON_CONTENT_TYPE): void {
   const headers: Record<string, string | number> = {
-    'Content-Type': AMZ_JSON_CONTENT_TYPE,
+    'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(body),
     'x-amzn-RequestId': requestId,
   };

@@ -53,7 +53,8 @@ export interface MultiRegionConfigurationView {
  * when they do not apply:
  * - `DeletionDate` only in `PendingDeletion`;
  * - `PendingDeletionWindowInDays` only in `PendingReplicaDeletion`;
- * - `MultiRegionConfiguration` only for multi-Region keys [S7 REC].
+ * - `MultiRegionConfiguration` only for multi-Region keys [S7 REC];
+ * - `CurrentKeyMaterialId` once the key holds a current material (and never in a ReplicateKey response).
  */
 export interface KeyMetadataView {
   AWSAccountId: string;
@@ -73,6 +74,12 @@ export interface KeyMetadataView {
   MultiRegion: boolean;
   MultiRegionConfiguration?: MultiRegionConfigurationView;
   PendingDeletionWindowInDays?: number;
+  /**
+   * The material in use (64 hex) [S2 KeyMetadata]: for a symmetric key with AWS_KMS or EXTERNAL
+   * origin; for an EXTERNAL key only once it has imported it (INF). Absent from a ReplicateKey
+   * response (REC/OBS [S7 provider.py]).
+   */
+  CurrentKeyMaterialId?: string;
 }
 
 /** A KMS tag, as the API spells it [S2 Tag]. */
@@ -95,6 +102,31 @@ export interface CloudTrailUserIdentity {
   userName?: string;
   /** Set when an AWS service made the call on the caller's behalf, e.g. `kms.amazonaws.com`. */
   invokedBy?: string;
+  /**
+   * How a role session came about (`AssumedRole` callers): the role that issued it and when
+   * [S14 userIdentity]. Copied as configured (see `CallerIdentityOverride`).
+   */
+  sessionContext?: Record<string, unknown>;
+}
+
+/**
+ * The CloudTrail `eventVersion`s of real KMS records: 1.08 in the guide's older examples, 1.09 in
+ * captured 2024 records [S24], 1.11 in the 2025 examples (ImportKeyMaterial, RotateKey) [S23][S26].
+ * The emulator writes {@link EMULATED_EVENT_VERSION}.
+ */
+export type CloudTrailEventVersion = '1.08' | '1.09' | '1.10' | '1.11';
+
+/** The `eventVersion` of every record the emulator writes: the newest seen [fact sheet §10]. */
+export const EMULATED_EVENT_VERSION = '1.11' satisfies CloudTrailEventVersion;
+
+/**
+ * `tlsDetails` of a record of a call a client made over TLS [S24][fact sheet §10]:
+ * `clientProvidedHostHeader` is the Regional endpoint, `kms.<region>.amazonaws.com`.
+ */
+export interface CloudTrailTlsDetails {
+  tlsVersion: string;
+  cipherSuite: string;
+  clientProvidedHostHeader: string;
 }
 
 /** One entry of a CloudTrail record's `resources` [fact sheet §5.1]. */
@@ -110,7 +142,7 @@ export interface CloudTrailResource {
  * Failed calls carry `errorCode` and `errorMessage` and `responseElements: null`.
  */
 export interface CloudTrailRecord {
-  eventVersion: '1.08';
+  eventVersion: CloudTrailEventVersion;
   userIdentity: CloudTrailUserIdentity;
   eventTime: string;
   eventSource: 'kms.amazonaws.com';
@@ -130,6 +162,10 @@ export interface CloudTrailRecord {
   managementEvent: true;
   recipientAccountId: string;
   eventCategory: 'Management';
+  /** Present on a call a client made over TLS; absent on records KMS writes for its own calls (INF). */
+  tlsDetails?: CloudTrailTlsDetails;
+  /** `"true"` (a string) when the caller signed in to the AWS console [S24][fact sheet §10]. */
+  sessionCredentialFromConsole?: 'true';
 }
 
 /**
@@ -163,13 +199,15 @@ export interface CloudTrailServiceIdentity {
 
 /**
  * The CloudTrail record of an event KMS causes itself: the DeleteKey when a key's waiting period
- * ends [S1 ct-delete-key.md][fact sheet §5.2]. No `requestID`; `requestParameters` and
- * `responseElements` are null; `serviceEventDetails.keyId` is the bare key id.
- * INF: the 2020 sample is `eventVersion` 1.05 without `managementEvent`/`eventCategory`; the
- * emulator writes 1.08 with both, like its other records.
+ * ends [S1 ct-delete-key.md][fact sheet §5.2], the RotateKey when key material is rotated
+ * [S26 ct-rotatekey]. No `requestID`; `requestParameters` and `responseElements` are null.
+ * `serviceEventDetails`: DeleteKey `{keyId}` (the bare key id); RotateKey `{rotationType,
+ * keyOrigin, previousKeyMaterialId, currentKeyMaterialId}` as in the 2025 example.
+ * INF: the 2020 DeleteKey sample is `eventVersion` 1.05 without `managementEvent`/`eventCategory`;
+ * the emulator writes 1.11 with both, like its other records.
  */
 export interface CloudTrailServiceEventRecord {
-  eventVersion: '1.08';
+  eventVersion: CloudTrailEventVersion;
   userIdentity: CloudTrailServiceIdentity;
   eventTime: string;
   eventSource: 'kms.amazonaws.com';
@@ -186,14 +224,16 @@ export interface CloudTrailServiceEventRecord {
   managementEvent: true;
   recipientAccountId: string;
   eventCategory: 'Management';
-  serviceEventDetails: { keyId: string };
+  serviceEventDetails: Record<string, string>;
   /** Absent members of {@link CloudTrailRecord}, so the union reads without narrowing. */
   requestID?: undefined;
   errorCode?: undefined;
   errorMessage?: undefined;
+  tlsDetails?: undefined;
+  sessionCredentialFromConsole?: undefined;
 }
 
-/** An "AWS Service Event via CloudTrail" event (DeleteKey) as EventBridge delivers it [S9][fact sheet §5.2]. */
+/** An "AWS Service Event via CloudTrail" event (DeleteKey, RotateKey) as EventBridge delivers it [S9][fact sheet §5.2]. */
 export interface CloudTrailServiceEvent {
   version: '0';
   id: string;

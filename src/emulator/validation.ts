@@ -233,3 +233,46 @@ export function checkTagRules(tags: readonly TagView[], existingKeys: ReadonlySe
   for (const key of keys) if (!existingKeys.has(key)) total += 1;
   if (total > MAX_TAGS_PER_KEY) throw tagError('Too many tags');
 }
+
+/**
+ * Reads a blob member: a base64 string on the JSON 1.1 wire [S2 protocol json], decoded, its byte
+ * length checked into `checker` (`min`/`max` count bytes, as the model does).
+ * @throws KmsApiError `SerializationException` on a non-string or non-base64 value.
+ */
+export function readBlob(
+  input: RequestInput,
+  member: string,
+  checker: ConstraintChecker,
+  rule: { required?: boolean; min?: number; max?: number } = {},
+): Buffer | undefined {
+  const value = input[member];
+  const path = lowerFirst(member);
+  if (value === undefined || value === null) {
+    if (rule.required) checker.violation(path, undefined, 'Member must not be null');
+    return undefined;
+  }
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
+    throw serializationError(`Expected ${member} to be a base64-encoded blob`);
+  }
+  const bytes = Buffer.from(value, 'base64');
+  // The message shows the length, not the (often secret) bytes.
+  if (rule.min !== undefined && bytes.length < rule.min) {
+    checker.violation(path, `(${bytes.length} bytes)`, `Member must have length greater than or equal to ${rule.min}`);
+  }
+  if (rule.max !== undefined && bytes.length > rule.max) {
+    checker.violation(path, `(${bytes.length} bytes)`, `Member must have length less than or equal to ${rule.max}`);
+  }
+  return bytes;
+}
+
+/**
+ * Reads a timestamp member: epoch seconds (a JSON number) on the JSON 1.1 wire [S2 timestampFormat].
+ * @returns epoch ms.
+ * @throws KmsApiError `SerializationException` on anything but a finite number.
+ */
+export function readTimestamp(input: RequestInput, member: string): number | undefined {
+  const value = input[member];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw serializationError(`Expected ${member} to be a timestamp (epoch seconds)`);
+  return Math.round(value * 1000);
+}

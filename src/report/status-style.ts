@@ -88,13 +88,22 @@ export const STATUS_STYLE = {
     order: 2,
     concern: 'needs-person',
   },
+  'material-pending': {
+    glyph: 'MAT',
+    label: 'material-pending',
+    meaning: "the replica lacks the primary's pending imported key material: import it before RotateKeyOnDemand",
+    background: REDDISH_PURPLE,
+    foreground: BLACK,
+    order: 3,
+    concern: 'needs-person',
+  },
   'replica-disabled': {
     glyph: 'DIS',
     label: 'replica-disabled',
     meaning: 'the replica exists but is Disabled',
     background: REDDISH_PURPLE,
     foreground: BLACK,
-    order: 3,
+    order: 4,
     concern: 'needs-person',
   },
   'invalid-region': {
@@ -103,7 +112,7 @@ export const STATUS_STYLE = {
     meaning: "a tag token that is not a Region code of the primary's partition: fix the tag",
     background: YELLOW,
     foreground: BLACK,
-    order: 4,
+    order: 5,
     concern: 'needs-person',
   },
   'region-not-allowed': {
@@ -112,7 +121,7 @@ export const STATUS_STYLE = {
     meaning: 'a Region outside ALLOWED_REGIONS: fix the tag or the setting',
     background: YELLOW,
     foreground: BLACK,
-    order: 5,
+    order: 6,
     concern: 'needs-person',
   },
   missing: {
@@ -121,7 +130,7 @@ export const STATUS_STYLE = {
     meaning: 'no replica and nothing was written (a dry run, or a primary that is not Enabled)',
     background: ORANGE,
     foreground: BLACK,
-    order: 6,
+    order: 7,
     concern: 'drift',
   },
   'restore-planned': {
@@ -130,7 +139,7 @@ export const STATUS_STYLE = {
     meaning: "a restore of the replica pending deletion would be made (ON_PENDING_DELETION=restore with DRY_RUN)",
     background: ORANGE,
     foreground: BLACK,
-    order: 7,
+    order: 8,
     concern: 'drift',
   },
   extra: {
@@ -139,7 +148,7 @@ export const STATUS_STYLE = {
     meaning: 'a replica in a Region the tag does not name; left in place',
     background: BLUE,
     foreground: WHITE,
-    order: 8,
+    order: 9,
     concern: 'note',
   },
   creating: {
@@ -148,7 +157,7 @@ export const STATUS_STYLE = {
     meaning: 'the replica is being created (Creating); counts as present',
     background: SKY_BLUE,
     foreground: BLACK,
-    order: 9,
+    order: 10,
     concern: 'converged',
   },
   created: {
@@ -157,7 +166,7 @@ export const STATUS_STYLE = {
     meaning: 'ReplicateKey succeeded in this run',
     background: BLUISH_GREEN,
     foreground: BLACK,
-    order: 10,
+    order: 11,
     concern: 'converged',
   },
   'already-exists': {
@@ -166,7 +175,7 @@ export const STATUS_STYLE = {
     meaning: 'ReplicateKey answered AlreadyExistsException (made concurrently): success',
     background: BLUISH_GREEN,
     foreground: BLACK,
-    order: 11,
+    order: 12,
     concern: 'converged',
   },
   restored: {
@@ -175,7 +184,7 @@ export const STATUS_STYLE = {
     meaning: "the replica's deletion was cancelled and it was enabled (ON_PENDING_DELETION=restore)",
     background: BLUISH_GREEN,
     foreground: BLACK,
-    order: 12,
+    order: 13,
     concern: 'converged',
   },
   present: {
@@ -184,7 +193,7 @@ export const STATUS_STYLE = {
     meaning: 'a replica exists and needs nothing',
     background: BLUISH_GREEN_TINT,
     foreground: BLACK,
-    order: 13,
+    order: 14,
     concern: 'converged',
   },
 } as const satisfies Record<RegionStatusCode, StatusStyle>;

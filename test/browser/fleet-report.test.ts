@@ -135,7 +135,7 @@ describe('the report of a seeded embedded run (report --embedded --seed 20)', ()
     expect(counts.families).toBe('13');
     expect(counts.concerns).toEqual({ failed: '0', 'needs-person': '4', drift: '3', note: '0', converged: '6' });
     expect(counts.statuses).toEqual({
-      failed: '0', 'blocked-pending-deletion': '1', 'pending-import': '0', 'replica-disabled': '0', 'invalid-region': '1', 'region-not-allowed': '0',
+      failed: '0', 'blocked-pending-deletion': '1', 'pending-import': '0', 'material-pending': '0', 'replica-disabled': '0', 'invalid-region': '1', 'region-not-allowed': '0',
       missing: '4', 'restore-planned': '0', extra: '0', creating: '0', created: '0', 'already-exists': '0', restored: '0', present: '16', primary: '13', none: '',
     });
     expect(counts.byRegionHead).toEqual(['primary', 'blocked-pending-deletion', 'invalid-region', 'missing', 'present']);

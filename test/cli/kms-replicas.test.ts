@@ -237,6 +237,7 @@ describe('kms-replicas on the embedded KMS', () => {
         "present": 16,
         "creating": 0,
         "pending-import": 0,
+        "material-pending": 0,
         "replica-disabled": 0,
         "blocked-pending-deletion": 1,
         "missing": 1,

@@ -434,7 +434,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
   it('grants the role itself only reads, its sweep continuation and its failure queues: nothing that writes to a key', () => {
     expect(roleStatements(defaults)).toEqual([
       ...serverlessStatements,
-      { Sid: 'ObserveKeys', Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:ListResourceTags'], Resource: kmsArn('*') },
+      { Sid: 'ObserveKeys', Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:ListResourceTags', 'kms:ListKeyRotations'], Resource: kmsArn('*') },
       { Sid: 'ListKeysForSweep', Effect: 'Allow', Action: ['kms:ListKeys'], Resource: '*' },
       {
         Sid: 'QueueRepairsAndForwards',
@@ -553,6 +553,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
       'events:PutEvents',
       'kms:DescribeKey',
       'kms:GetKeyPolicy',
+      'kms:ListKeyRotations',
       'kms:ListKeys',
       'kms:ListResourceTags',
       'lambda:InvokeFunction',
@@ -612,6 +613,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
       'kms:DescribeKey',
       'kms:EnableKey',
       'kms:GetKeyPolicy',
+      'kms:ListKeyRotations',
       'kms:ListKeys',
       'kms:ListResourceTags',
       'kms:ReplicateKey',

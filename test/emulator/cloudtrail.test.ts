@@ -29,6 +29,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
       now: clock.now,
       callerIdentities: {
         AKIDROLE: { type: 'AssumedRole', principalId: 'AROAEXAMPLE:fn', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/reconciler/fn` },
+        AKIDROOT: { type: 'Root', principalId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, console: true },
       },
     });
   });
@@ -59,7 +60,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
       region: 'us-east-1',
       resources: [],
       detail: {
-        eventVersion: '1.08',
+        eventVersion: '1.11',
         userIdentity: {
           type: 'IAMUser',
           principalId: 'AKIDEXAMPLE',
@@ -100,6 +101,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
               primaryKey: { arn, region: 'us-east-1' },
               replicaKeys: [],
             },
+            currentKeyMaterialId: expect.stringMatching(/^[0-9a-f]{64}$/),
           },
         },
         requestID: expect.stringMatching(UUID),
@@ -110,6 +112,7 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
         managementEvent: true,
         recipientAccountId: ACCOUNT,
         eventCategory: 'Management',
+        tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_256_GCM_SHA384', clientProvidedHostHeader: 'kms.us-east-1.amazonaws.com' },
       },
     });
     expect(event.detail.eventID).not.toBe(event.id);
@@ -144,6 +147,9 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
     expect(create?.detail.eventID).not.toBe(replicate?.detail.eventID);
     expect(create?.detail.userIdentity.accessKeyId).toBe('AKIDEXAMPLE');
     expect(create?.detail.userIdentity.invokedBy).toBe('kms.amazonaws.com');
+    // INF, by analogy with the one published record KMS writes on a caller's behalf (new-primary UpdatePrimaryRegion [S23]).
+    expect([create?.detail.sourceIPAddress, create?.detail.userAgent, create?.detail.tlsDetails]).toEqual([replicate?.detail.sourceIPAddress, 'AWS Internal', undefined]);
+    expect(replicate?.detail.tlsDetails?.clientProvidedHostHeader).toBe('kms.us-east-1.amazonaws.com');
     expect(create?.detail.resources).toEqual([{ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: replicaArn }]);
     const keyMetadata = (create?.detail.responseElements?.['keyMetadata'] ?? {}) as Record<string, unknown>;
     expect(keyMetadata['arn']).toBe(replicaArn);
@@ -241,6 +247,34 @@ describe('embedded KMS: CloudTrail events via EventBridge', () => {
       accountId: ACCOUNT,
       accessKeyId: 'AKIDROLE',
     });
+  });
+
+  it('names a Root caller signed in to the console as real records do: type Root, sessionCredentialFromConsole "true" [S24][fact sheet §10]', async () => {
+    const key = h.kms.seedKey({ region: 'eu-west-1' });
+
+    await h.client('eu-west-1', 'AKIDROOT').send(new DisableKeyCommand({ KeyId: key.KeyId }));
+    const [event] = h.kms.takeEvents();
+
+    expect(event?.detail.userIdentity).toEqual({
+      type: 'Root',
+      principalId: ACCOUNT,
+      arn: `arn:aws:iam::${ACCOUNT}:root`,
+      accountId: ACCOUNT,
+      accessKeyId: 'AKIDROOT',
+    });
+    expect(event?.detail.sessionCredentialFromConsole).toBe('true');
+    expect(event?.detail.tlsDetails).toEqual({ tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_256_GCM_SHA384', clientProvidedHostHeader: 'kms.eu-west-1.amazonaws.com' });
+    expect(Object.keys(event?.detail ?? {}).slice(-2)).toEqual(['tlsDetails', 'sessionCredentialFromConsole']);
+  });
+
+  it('writes no sessionCredentialFromConsole for a caller outside the console', async () => {
+    const key = h.kms.seedKey({ region: 'us-east-1' });
+
+    await h.client('us-east-1', 'AKIDROLE').send(new DisableKeyCommand({ KeyId: key.KeyId }));
+    const [event] = h.kms.takeEvents();
+
+    expect(event?.detail).not.toHaveProperty('sessionCredentialFromConsole');
+    expect(event?.detail.eventVersion).toBe('1.11');
   });
 
   it('emits no event for seeded keys', () => {

@@ -58,7 +58,7 @@ describe('embedded KMS: deletion completes when the waiting period ends', () => 
         region: 'us-east-1',
         resources: [],
         detail: {
-          eventVersion: '1.08',
+          eventVersion: '1.11',
           userIdentity: { accountId: ACCOUNT, invokedBy: 'AWS Internal' },
           eventTime: iso(t0 + 7 * DAY_MS),
           eventSource: 'kms.amazonaws.com',

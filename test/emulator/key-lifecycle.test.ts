@@ -47,6 +47,7 @@ describe('embedded KMS: key states, deletion and tags', () => {
       KeySpec: 'SYMMETRIC_DEFAULT',
       EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
       MultiRegion: false,
+      CurrentKeyMaterialId: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(metadata?.KeyId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });

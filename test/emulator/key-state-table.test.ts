@@ -76,10 +76,31 @@ function readFactSheetTable(): Map<string, Map<KeyState, Expected>> {
 }
 
 const FACT_SHEET = readFactSheetTable();
+
+/**
+ * The rows the fact sheet's §1.4 table does not have: the operations on imported material, from
+ * the 2019 key-state table [S1 key-state.md (commit 1b73693): GetParametersForImport and
+ * ImportKeyMaterial ✓ in PendingImport, fn 8 KMSInvalidStateException when pending deletion, fn 9
+ * succeed for keys with imported material; DeleteImportedKeyMaterial ✓ in PendingImport], the API
+ * reference [S2 ImportKeyMaterial: "KeyState must be PendingImport or Enabled";
+ * DeleteImportedKeyMaterial: PendingDeletion keeps its state; RotateKeyOnDemand: DisabledException
+ * modelled] and, for the states those do not list (Creating, Updating; ListKeyRotations), the
+ * emulator's choice marked INF in the cell's note. `u` = the cell must say why (a note).
+ */
+type Cell = 'ok' | 'ok-noted' | 'invalid' | 'invalid-noted' | 'disabled' | 'n/a';
+const IMPORTED_MATERIAL_ROWS: Readonly<Record<string, readonly Cell[]>> = {
+  //                          Enabled    Disabled          PendingDeletion   PendingReplicaDeletion PendingImport Unavailable Creating         Updating
+  GetParametersForImport:    ['ok',      'ok',             'invalid-noted',  'invalid-noted',       'ok',         'n/a',      'invalid-noted', 'invalid-noted'],
+  ImportKeyMaterial:         ['ok',      'invalid-noted',  'invalid-noted',  'invalid-noted',       'ok',         'n/a',      'invalid-noted', 'invalid-noted'],
+  DeleteImportedKeyMaterial: ['ok',      'ok',             'ok-noted',       'ok-noted',            'ok',         'n/a',      'invalid-noted', 'invalid-noted'],
+  RotateKeyOnDemand:         ['ok',      'disabled',       'invalid',        'invalid',             'invalid',    'n/a',      'invalid',       'invalid'],
+  ListKeyRotations:          ['ok-noted', 'ok-noted',      'ok-noted',       'ok-noted',            'ok-noted',   'ok-noted', 'ok-noted',      'ok-noted'],
+};
+const ROW_ORDER: readonly KeyState[] = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingReplicaDeletion', 'PendingImport', 'Unavailable', 'Creating', 'Updating'];
 const EMULATOR: Readonly<Record<string, Readonly<Record<KeyState, KeyStateRule>>>> = KEY_STATE_TABLE;
 
 describe('the key-state table against the fact sheet (§1.4)', () => {
-  it('covers every operation of the fact sheet, plus DisableKey (which follows EnableKey)', () => {
+  it('covers every operation of the fact sheet, plus DisableKey (which follows EnableKey) and the imported-material operations', () => {
     expect([...FACT_SHEET.keys()].sort()).toEqual(
       [
         'ReplicateKey',
@@ -95,7 +116,7 @@ describe('the key-state table against the fact sheet (§1.4)', () => {
         'UpdatePrimaryRegion',
       ].sort(),
     );
-    expect(Object.keys(EMULATOR).sort()).toEqual([...FACT_SHEET.keys(), 'DisableKey'].sort());
+    expect(Object.keys(EMULATOR).sort()).toEqual([...FACT_SHEET.keys(), 'DisableKey', ...Object.keys(IMPORTED_MATERIAL_ROWS)].sort());
     const outcome = (rule: KeyStateRule | undefined): string | undefined => (rule?.allowed ? 'allowed' : rule?.code);
     expect(KEY_STATES.map((state) => outcome(EMULATOR['DisableKey']?.[state]))).toEqual(
       KEY_STATES.map((state) => outcome(EMULATOR['EnableKey']?.[state])),
@@ -124,6 +145,36 @@ describe('the key-state table against the fact sheet (§1.4)', () => {
         break;
       case 'not-applicable':
         expect(rule.note).toMatch(/^N\/A in AWS/);
+        break;
+    }
+  });
+});
+
+describe('the imported-material rows of the key-state table (not in the fact sheet §1.4)', () => {
+  const cells = Object.entries(IMPORTED_MATERIAL_ROWS).flatMap(([operation, row]) =>
+    ROW_ORDER.map((state, index) => ({ operation, state, expected: row[index] as Cell })),
+  );
+
+  it.each(cells)('$operation on a $state key reads as the sources say ($expected)', ({ operation, state, expected }) => {
+    const rule = EMULATOR[operation]?.[state];
+    switch (expected) {
+      case 'ok':
+        expect(rule).toEqual({ allowed: true });
+        break;
+      case 'ok-noted':
+        expect(rule).toMatchObject({ allowed: true, note: expect.stringMatching(/\[S2|INF/) });
+        break;
+      case 'invalid':
+        expect(rule).toEqual({ allowed: false, code: 'KMSInvalidStateException' });
+        break;
+      case 'invalid-noted':
+        expect(rule).toMatchObject({ allowed: false, code: 'KMSInvalidStateException', note: expect.stringMatching(/\[S1|\[S2|INF/) });
+        break;
+      case 'disabled':
+        expect(rule).toMatchObject({ allowed: false, code: 'DisabledException', phrase: 'is disabled' });
+        break;
+      case 'n/a':
+        expect(rule).toMatchObject({ allowed: false, note: expect.stringMatching(/^N\/A in AWS/) });
         break;
     }
   });

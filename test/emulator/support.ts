@@ -1,3 +1,4 @@
+import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
@@ -82,4 +83,15 @@ export async function rawCall(
   if (authorization !== null) headers['Authorization'] = authorization;
   const response = await fetch(endpoint, { method: 'POST', headers, body: init.body ?? '{}' });
   return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
+}
+
+/**
+ * Wraps key material for ImportKeyMaterial the way the KMS guide tells a user to
+ * (importing-keys-encrypt-key-material: RSAES_OAEP_SHA_256, the DER public key of
+ * GetParametersForImport), with node:crypto and nothing of the emulator.
+ */
+export function wrapKeyMaterial(publicKeyDer: Uint8Array | undefined, material: Uint8Array, hash: 'sha256' | 'sha1' = 'sha256'): Buffer {
+  if (!publicKeyDer) throw new Error('GetParametersForImport returned no PublicKey');
+  const key = createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' });
+  return publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, material);
 }

@@ -94,7 +94,7 @@ describe('embedded KMS: UpdatePrimaryRegion', () => {
       userName: 'AKIDEXAMPLE',
     };
     const common = {
-      eventVersion: '1.08',
+      eventVersion: '1.11',
       eventTime: '2026-11-30T15:29:23Z',
       eventSource: 'kms.amazonaws.com',
       eventName: 'UpdatePrimaryRegion',
@@ -117,6 +117,8 @@ describe('embedded KMS: UpdatePrimaryRegion', () => {
       // Since December 2022 [fact sheet §10, S23].
       responseElements: { keyId: arnOf('us-east-1', keyId) },
       resources: [{ accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: arnOf('us-east-1', keyId) }],
+      // The caller's own call over TLS [S24]; the new-primary record is KMS's, without (INF).
+      tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_256_GCM_SHA384', clientProvidedHostHeader: 'kms.us-east-1.amazonaws.com' },
     });
     expect(newSide?.region).toBe('eu-west-1');
     expect(newSide?.detail).toEqual({

@@ -14,7 +14,8 @@ export type FixtureName =
   | 'cancel-key-deletion'
   | 'enable-key'
   | 'update-primary-region'
-  | 'update-primary-region-new-primary';
+  | 'update-primary-region-new-primary'
+  | 'import-key-material';
 
 /** Loads a fixture from `events/` as a fresh, mutable object. */
 export function loadFixture(name: FixtureName): Record<string, any> {

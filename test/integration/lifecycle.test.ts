@@ -124,8 +124,10 @@ describe('replica key states', () => {
         status: 'pending-import',
         keyState: 'PendingImport',
         message: 'replica has no key material: import the primary key material into this replica',
+        keyMaterial: { current: false },
       },
     ]);
+    expect(outcomeOf(result).keyMaterial).toEqual({ currentKeyMaterialId: h.kms.describe('us-east-1', FIXTURE_KEY_ID)?.CurrentKeyMaterialId });
   });
 
   it('reports a disabled replica as replica-disabled', async () => {

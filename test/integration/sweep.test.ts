@@ -72,6 +72,7 @@ describe('the sweep on the embedded KMS', () => {
       present: 12 * SLOT + 2 * SLOT + SLOT + SLOT, // converged ×2, missing-one's us-west-2, pending's eu-west-1, bad token's us-west-2
       creating: 0,
       'pending-import': 0,
+      'material-pending': 0,
       'replica-disabled': 0,
       'blocked-pending-deletion': SLOT,
       missing: SLOT, // the Disabled primaries' us-west-2: not written

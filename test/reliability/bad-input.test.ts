@@ -25,6 +25,7 @@ const FIXTURES: readonly FixtureName[] = [
   'enable-key',
   'update-primary-region',
   'update-primary-region-new-primary',
+  'import-key-material',
 ];
 
 /**

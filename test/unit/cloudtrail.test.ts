@@ -76,6 +76,22 @@ describe('parseTrigger', () => {
     expect(parseTrigger(event, { reconcilerPrincipalArn: 'arn:aws:iam::111122223333:role/Other' }).kind).toBe('request');
   });
 
+  it("reconciles an echo of the reconciler's own call carrying another identity exactly like any event: the echo skip is only an optimisation (the replica-Region CreateKey's identity is unverified) [fact sheet §10]", () => {
+    const reconciler = 'arn:aws:iam::111122223333:role/kms-replica-reconciler-prod-us-east-1-lambdaRole';
+    const echo = loadFixture('create-key-replica-region');
+    echo.detail.userIdentity = {
+      type: 'AWSService',
+      invokedBy: 'kms.amazonaws.com',
+      accountId: '111122223333',
+    };
+
+    const withPrincipal = parseTrigger(echo, { reconcilerPrincipalArn: reconciler });
+    const withoutPrincipal = parseTrigger(echo);
+
+    expect(withPrincipal).toEqual(withoutPrincipal);
+    expect(withPrincipal).toMatchObject({ kind: 'request', request: { region: 'us-west-2', keyTypeHint: 'REPLICA' } });
+  });
+
   it('recognises a session of the reconciler role by its assumed-role ARN alone', () => {
     const event = loadFixture('replicate-key');
     delete event.detail.userIdentity.sessionContext;
@@ -126,6 +142,80 @@ describe('parseTrigger', () => {
     expect(parsed.kind === 'invalid' && parsed.problem).toBe(`detail.awsRegion '${'x'.repeat(117)}...' is not a Region code`);
   });
 
+  it('reads ImportKeyMaterial (a trigger: an EXTERNAL primary leaves PendingImport when its material arrives)', () => {
+    expect(parseTrigger(loadFixture('import-key-material'))).toEqual({
+      kind: 'request',
+      request: {
+        keyId: primaryArn,
+        region: 'us-east-1',
+        eventName: 'ImportKeyMaterial',
+        eventId: '2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a',
+        eventTime: new Date('2026-11-30T14:05:31Z'),
+      },
+    });
+  });
+
+  it.each<[string, 'enable-key' | 'update-primary-region' | 'import-key-material']>([
+    ['EnableKey', 'enable-key'],
+    ['UpdatePrimaryRegion', 'update-primary-region'],
+    ['ImportKeyMaterial', 'import-key-material'],
+  ])('reads a %s record the same with responseElements {keyId: <arn>} (since December 2022) or null (older records) [S23][S24]', (_name, fixture) => {
+    const current = loadFixture(fixture);
+    const older = loadFixture(fixture);
+    older.detail.responseElements = null;
+
+    const fromCurrent = parseTrigger(current);
+    const fromOlder = parseTrigger(older);
+
+    expect(current.detail.responseElements.keyId).toBe(primaryArn);
+    expect(fromCurrent).toMatchObject({ kind: 'request', request: { keyId: primaryArn, region: 'us-east-1' } });
+    expect(fromOlder).toEqual(fromCurrent);
+  });
+
+  it('takes the key from responseElements.keyId when detail.resources is absent, and from requestParameters.keyId when that is null too', () => {
+    const withResponse = loadFixture('enable-key');
+    delete withResponse.detail.resources;
+    withResponse.detail.requestParameters.keyId = 'mrk-1234abcd12ab34cd56ef1234567890ab';
+    const withoutResponse = loadFixture('enable-key');
+    delete withoutResponse.detail.resources;
+    withoutResponse.detail.responseElements = null;
+    withoutResponse.detail.requestParameters.keyId = 'mrk-1234abcd12ab34cd56ef1234567890ab';
+
+    expect(parseTrigger(withResponse)).toMatchObject({ kind: 'request', request: { keyId: primaryArn, region: 'us-east-1' } });
+    expect(parseTrigger(withoutResponse)).toMatchObject({ kind: 'request', request: { keyId: FIXTURE_KEY_ID, region: 'us-east-1' } });
+  });
+
+  it('reads the new-primary UpdatePrimaryRegion record (no resources; invokedBy kms.amazonaws.com, the caller\'s address, userAgent AWS Internal) [S23]', () => {
+    const event = loadFixture('update-primary-region-new-primary');
+
+    expect([event.detail.userIdentity.invokedBy, event.detail.sourceIPAddress, event.detail.userAgent, event.detail.resources]).toEqual([
+      'kms.amazonaws.com',
+      '192.0.2.10',
+      'AWS Internal',
+      undefined,
+    ]);
+    expect(parseTrigger(event)).toMatchObject({
+      kind: 'request',
+      request: { keyId: `arn:aws:kms:us-west-2:111122223333:key/${FIXTURE_KEY_ID}`, region: 'us-west-2', eventName: 'UpdatePrimaryRegion' },
+    });
+  });
+
+  it('reads records of every shape real ones have: eventVersion 1.08 to 1.11, IAMUser, AssumedRole and Root callers, console calls, tlsDetails [S24]', () => {
+    const shapes = ALL_FIXTURES.map((name) => {
+      const detail = loadFixture(name).detail;
+      return [detail.eventVersion, detail.userIdentity.type, detail.sessionCredentialFromConsole ?? '-', detail.tlsDetails ? 'tls' : '-'];
+    });
+
+    expect(new Set(shapes.map(([version]) => version))).toEqual(new Set(['1.08', '1.09', '1.11']));
+    expect(new Set(shapes.map(([, type]) => type))).toEqual(new Set(['IAMUser', 'AssumedRole', 'Root']));
+    expect(shapes.filter(([, , console]) => console === 'true')).toHaveLength(1);
+    for (const name of ALL_FIXTURES) {
+      const event = loadFixture(name);
+      const parsed = parseTrigger(event);
+      expect([name, parsed.kind]).toEqual([name, name === 'replicate-key-failed' ? 'skip' : 'request']);
+    }
+  });
+
   it('names a record without any key', () => {
     const event = loadFixture('untag-resource');
     delete event.detail.resources;
@@ -148,6 +238,7 @@ const ALL_FIXTURES: readonly FixtureName[] = [
   'enable-key',
   'update-primary-region',
   'update-primary-region-new-primary',
+  'import-key-material',
 ];
 
 /** Every 12-digit number anywhere in a value. */

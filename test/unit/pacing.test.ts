@@ -58,6 +58,10 @@ function recordingGateway(calls: Call[]): KmsGateway {
       seen('ListKeys', region);
       return { keys: [] };
     },
+    async listKeyMaterials(region) {
+      seen('ListKeyRotations', region);
+      return [];
+    },
   };
 }
 

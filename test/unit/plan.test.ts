@@ -398,3 +398,106 @@ describe('planReplication properties', () => {
     );
   });
 });
+
+describe('planReplication of an EXTERNAL family whose key material was read', () => {
+  const CURRENT = 'a'.repeat(64);
+  const NEW = 'b'.repeat(64);
+  const external = primary({ origin: 'EXTERNAL', currentKeyMaterialId: CURRENT });
+  const holding = (region: string, keyState: KeyState, currentKeyMaterialId?: string): ReplicaObservation => ({
+    ...replica(region, keyState),
+    ...(currentKeyMaterialId ? { currentKeyMaterialId } : {}),
+  });
+  const family = (replicas: ReplicaObservation[], materials: FamilyObservation['materials'], tag = 'us-west-2 eu-west-1'): FamilyObservation => ({
+    ...observe(tag, replicas, external),
+    ...(materials ? { materials } : {}),
+  });
+
+  it('names the replicas that lack the pending material material-pending; the others keep their status and say what they hold', () => {
+    const observation = family([holding('us-west-2', 'Enabled', CURRENT), holding('eu-west-1', 'Enabled', CURRENT)], {
+      currentKeyMaterialId: CURRENT,
+      pending: { keyMaterialId: NEW, state: 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION' },
+      pendingHeldBy: new Map([
+        ['us-west-2', true],
+        ['eu-west-1', false],
+      ]),
+    });
+
+    const plan = planReplication(observation, settings);
+
+    expect(plan.actions).toEqual([]);
+    expect(plan.statuses.map((s) => [s.region, s.status, s.keyMaterial])).toEqual([
+      ['eu-west-1', 'material-pending', { current: true, pending: false }],
+      ['us-west-2', 'present', { current: true, pending: true }],
+    ]);
+    expect(plan.keyMaterial).toEqual({ currentKeyMaterialId: CURRENT, pendingKeyMaterialId: NEW, pendingState: 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION' });
+  });
+
+  it('keeps pending-import, replica-disabled and extra as they are, with what each holds; a replica not read says nothing of the pending material', () => {
+    const observation = family(
+      [holding('us-west-2', 'PendingImport'), holding('eu-west-1', 'Disabled', CURRENT), holding('ap-south-1', 'Enabled', CURRENT), holding('eu-west-3', 'Enabled', CURRENT)],
+      {
+        currentKeyMaterialId: CURRENT,
+        pending: { keyMaterialId: NEW, state: 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION' },
+        pendingHeldBy: new Map([
+          ['us-west-2', false],
+          ['eu-west-1', false],
+          ['ap-south-1', false],
+        ]),
+      },
+      'us-west-2 eu-west-1 eu-west-3',
+    );
+
+    const plan = planReplication(observation, settings);
+
+    expect(plan.statuses.map((s) => [s.region, s.status, s.keyMaterial])).toEqual([
+      ['ap-south-1', 'extra', { current: true, pending: false }],
+      ['eu-west-1', 'replica-disabled', { current: true, pending: false }],
+      ['eu-west-3', 'present', { current: true }],
+      ['us-west-2', 'pending-import', { current: false, pending: false }],
+    ]);
+  });
+
+  it('says every replica holds a PENDING_ROTATION material without a read of each', () => {
+    const observation = family([holding('us-west-2', 'Enabled', CURRENT), holding('eu-west-1', 'Enabled', CURRENT)], {
+      currentKeyMaterialId: CURRENT,
+      pending: { keyMaterialId: NEW, state: 'PENDING_ROTATION' },
+    });
+
+    const plan = planReplication(observation, settings);
+
+    expect(plan.statuses.map((s) => [s.status, s.keyMaterial])).toEqual([
+      ['present', { current: true, pending: true }],
+      ['present', { current: true, pending: true }],
+    ]);
+  });
+
+  it('does not count a replica whose current material is another as holding the current one', () => {
+    const plan = planReplication(family([holding('us-west-2', 'Enabled', NEW), holding('eu-west-1', 'Creating')], { currentKeyMaterialId: CURRENT }), settings);
+
+    expect(plan.statuses.map((s) => [s.region, s.status, s.keyMaterial])).toEqual([
+      ['eu-west-1', 'creating', { current: false }],
+      ['us-west-2', 'present', { current: false }],
+    ]);
+  });
+
+  it('says nothing per Region when the material could not be read, and keeps the error for the outcome', () => {
+    const error = { name: 'AccessDeniedException', message: 'denied', retryable: false };
+
+    const plan = planReplication(family([holding('us-west-2', 'Enabled', CURRENT)], { error }), settings);
+
+    expect(plan.statuses.map((s) => [s.region, s.status, s.keyMaterial])).toEqual([
+      ['eu-west-1', 'missing', undefined],
+      ['us-west-2', 'present', undefined],
+    ]);
+    expect(plan.keyMaterial).toEqual({ error });
+  });
+
+  it('plans the same actions with and without the material read (it changes no write)', () => {
+    const replicas = [holding('us-west-2', 'Enabled', CURRENT)];
+    const read = planReplication(family(replicas, { currentKeyMaterialId: CURRENT, pending: { keyMaterialId: NEW, state: 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION' }, pendingHeldBy: new Map([['us-west-2', false]]) }), settings);
+    const unread = planReplication(family(replicas, undefined), settings);
+
+    expect(read.actions).toEqual(unread.actions);
+    expect(read.actions.map((a) => a.kind === 'ReplicateKey' && a.replicaRegion)).toEqual(['eu-west-1']);
+  });
+});

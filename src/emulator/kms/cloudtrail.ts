@@ -1,6 +1,13 @@
 import { formatEventTime } from '../clock.js';
 import { newRequestId } from '../ids.js';
-import type { CloudTrailApiCallEvent, CloudTrailRecord, CloudTrailServiceEvent, CloudTrailUserIdentity } from '../types.js';
+import {
+  EMULATED_EVENT_VERSION,
+  type CloudTrailApiCallEvent,
+  type CloudTrailRecord,
+  type CloudTrailServiceEvent,
+  type CloudTrailTlsDetails,
+  type CloudTrailUserIdentity,
+} from '../types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
 
@@ -63,6 +70,20 @@ export interface ApiCallRecordInput {
   /** Key ARNs the call acted on; an empty list omits `resources`. */
   resourceArns: readonly string[];
   error?: { code: string; message: string };
+  /** The client called KMS itself (over TLS): the record gets `tlsDetails` (see {@link tlsDetailsOf}). */
+  clientCall?: boolean;
+  /** The caller signed in to the console: `sessionCredentialFromConsole: "true"` [S24]. */
+  fromConsole?: boolean;
+}
+
+/**
+ * `tlsDetails` of a client's call to KMS in `region`, as a real record shows them [S24 (2024 DisableKey,
+ * ScheduleKeyDeletion records)]: TLS 1.3, `TLS_AES_256_GCM_SHA384`, and the Regional endpoint as the
+ * host the client asked for. INF: the emulator is reached over plain HTTP at 127.0.0.1; the record
+ * names what a client of real KMS would have used, not the emulator's address.
+ */
+export function tlsDetailsOf(region: string): CloudTrailTlsDetails {
+  return { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_256_GCM_SHA384', clientProvidedHostHeader: `kms.${region}.amazonaws.com` };
 }
 
 /** CloudTrail truncates `errorMessage` beyond 1 KB [S14 record-contents]. */
@@ -70,14 +91,15 @@ const ERROR_MESSAGE_MAX = 1024;
 
 /**
  * Builds the EventBridge "AWS API Call via CloudTrail" event for one KMS API call, shaped as in
- * [S1 ct-createkey.md, ct-replicate-key.md][S10 eb-events.md][fact sheet §5]: envelope
- * `resources: []`, `detail.resources` naming the key (omitted when no key was resolved), and for
- * a failed call `errorCode`, `errorMessage` and `responseElements: null`.
+ * [S1 ct-createkey.md, ct-replicate-key.md][S10 eb-events.md][fact sheet §5, §10]: `eventVersion`
+ * 1.11, envelope `resources: []`, `detail.resources` naming the key (omitted when no key was
+ * resolved), for a failed call `errorCode`, `errorMessage` and `responseElements: null`, and for a
+ * client's own call `tlsDetails` (and `sessionCredentialFromConsole` for a console caller) [S24].
  */
 export function buildCloudTrailEvent(input: ApiCallRecordInput): CloudTrailApiCallEvent {
   const time = formatEventTime(input.at);
   const detail: CloudTrailRecord = {
-    eventVersion: '1.08',
+    eventVersion: EMULATED_EVENT_VERSION,
     userIdentity: input.userIdentity,
     eventTime: time,
     eventSource: 'kms.amazonaws.com',
@@ -106,6 +128,8 @@ export function buildCloudTrailEvent(input: ApiCallRecordInput): CloudTrailApiCa
       ARN,
     }));
   }
+  if (input.clientCall) detail.tlsDetails = tlsDetailsOf(input.region);
+  if (input.clientCall && input.fromConsole) detail.sessionCredentialFromConsole = 'true';
   return {
     version: '0',
     id: newRequestId(),
@@ -119,14 +143,24 @@ export function buildCloudTrailEvent(input: ApiCallRecordInput): CloudTrailApiCa
   };
 }
 
+/** Inputs of one "AWS Service Event via CloudTrail" record of a key. */
+export interface ServiceEventInput {
+  eventName: string;
+  region: string;
+  account: string;
+  keyArn: string;
+  /** Epoch ms. */
+  at: number;
+  serviceEventDetails: Record<string, string>;
+}
+
 /**
- * The "AWS Service Event via CloudTrail" DeleteKey event KMS records when a key's waiting period
- * ends [S1 ct-delete-key.md][S9][fact sheet §5.2]: `userIdentity {accountId, invokedBy: "AWS
- * Internal"}`, `sourceIPAddress`/`userAgent` "AWS Internal", `requestParameters` and
- * `responseElements` null, no `requestID`, `resources` [the key], `serviceEventDetails.keyId`.
- * @param at epoch ms of the deletion (the key's `DeletionDate`).
+ * An "AWS Service Event via CloudTrail" event of a key, as KMS writes them for what it does on its
+ * own [S1 ct-delete-key.md][S26 ct-rotatekey][S9][fact sheet §5.2]: `userIdentity {accountId,
+ * invokedBy: "AWS Internal"}`, `sourceIPAddress`/`userAgent` "AWS Internal", `requestParameters`
+ * and `responseElements` null, no `requestID`, `resources` [the key], `serviceEventDetails`.
  */
-export function buildDeleteKeyEvent(input: { region: string; account: string; keyId: string; keyArn: string; at: number }): CloudTrailServiceEvent {
+export function buildServiceEvent(input: ServiceEventInput): CloudTrailServiceEvent {
   const time = formatEventTime(input.at);
   return {
     version: '0',
@@ -138,11 +172,11 @@ export function buildDeleteKeyEvent(input: { region: string; account: string; ke
     region: input.region,
     resources: [],
     detail: {
-      eventVersion: '1.08',
+      eventVersion: EMULATED_EVENT_VERSION,
       userIdentity: { accountId: input.account, invokedBy: 'AWS Internal' },
       eventTime: time,
       eventSource: 'kms.amazonaws.com',
-      eventName: 'DeleteKey',
+      eventName: input.eventName,
       awsRegion: input.region,
       sourceIPAddress: 'AWS Internal',
       userAgent: 'AWS Internal',
@@ -155,9 +189,18 @@ export function buildDeleteKeyEvent(input: { region: string; account: string; ke
       managementEvent: true,
       recipientAccountId: input.account,
       eventCategory: 'Management',
-      serviceEventDetails: { keyId: input.keyId },
+      serviceEventDetails: input.serviceEventDetails,
     },
   };
+}
+
+/**
+ * The DeleteKey service event KMS records when a key's waiting period ends [S1 ct-delete-key.md]:
+ * `serviceEventDetails.keyId` is the bare key id.
+ * @param at epoch ms of the deletion (the key's `DeletionDate`).
+ */
+export function buildDeleteKeyEvent(input: { region: string; account: string; keyId: string; keyArn: string; at: number }): CloudTrailServiceEvent {
+  return buildServiceEvent({ ...input, eventName: 'DeleteKey', serviceEventDetails: { keyId: input.keyId } });
 }
 
 function shapeOrNull(value: Record<string, unknown> | null): Record<string, unknown> | null {
@@ -179,6 +222,7 @@ function orderDetail(detail: CloudTrailRecord): CloudTrailRecord {
     errorMessage,
     ...rest
   } = detail;
+  // The rest keeps its order; tlsDetails and sessionCredentialFromConsole come last, as CloudTrail prints them [S24].
   const head = { eventVersion, userIdentity, eventTime, eventSource, eventName, awsRegion, sourceIPAddress, userAgent };
   const error = errorCode === undefined ? {} : { errorCode, errorMessage };
   return { ...head, ...error, ...rest };

@@ -8,8 +8,14 @@ import type { FaultInjector } from '../faults.js';
 import type { CloudTrailEventBridgeEvent, CloudTrailUserIdentity } from '../types.js';
 import { buildCloudTrailEvent, type ApiCallRecordInput } from './cloudtrail.js';
 
-/** How CloudTrail names a caller; see {@link EventLogOptions.callerIdentities}. */
-export type CallerIdentityOverride = Partial<Omit<CloudTrailUserIdentity, 'accessKeyId' | 'accountId'>>;
+/**
+ * How CloudTrail names a caller; see {@link EventLogOptions.callerIdentities}. The `userIdentity`
+ * members as real records show them [S14 userIdentity][S24]: `type` `IAMUser` (the default),
+ * `AssumedRole` (with `sessionContext`) or `Root` (`arn:aws:iam::<account>:root`, no `userName`);
+ * `console: true` marks a caller signed in to the console: its records carry
+ * `sessionCredentialFromConsole: "true"` [S24][fact sheet §10].
+ */
+export type CallerIdentityOverride = Partial<Omit<CloudTrailUserIdentity, 'accessKeyId' | 'accountId'>> & { readonly console?: boolean };
 
 /** Settings of an {@link EventLog}. */
 export interface EventLogOptions {
@@ -23,9 +29,13 @@ export interface EventLogOptions {
 /**
  * One API call to record, as the KMS service knows it: the record's inputs (see
  * `buildCloudTrailEvent`) with the caller named by its access key id, and `invokedBy` when a
- * service made the call on the caller's behalf.
+ * service made the call on the caller's behalf (such a record has no `tlsDetails`: INF, the call
+ * did not come over the client's connection).
  */
-export type ApiCallEntry = Omit<ApiCallRecordInput, 'account' | 'userIdentity'> & { accessKeyId: string; invokedBy?: string };
+export type ApiCallEntry = Omit<ApiCallRecordInput, 'account' | 'userIdentity' | 'clientCall' | 'fromConsole'> & {
+  accessKeyId: string;
+  invokedBy?: string;
+};
 
 /** The CloudTrail events of one embedded KMS. */
 export class EventLog {
@@ -40,7 +50,9 @@ export class EventLog {
     const { accessKeyId, invokedBy, ...record } = entry;
     const userIdentity = this.userIdentity(accessKeyId);
     if (invokedBy !== undefined) userIdentity.invokedBy = invokedBy;
-    this.emit(buildCloudTrailEvent({ ...record, account: this.options.account, userIdentity }));
+    const clientCall = invokedBy === undefined;
+    const fromConsole = this.options.callerIdentities?.[accessKeyId]?.console === true;
+    this.emit(buildCloudTrailEvent({ ...record, account: this.options.account, userIdentity, clientCall, fromConsole }));
   }
 
   /** The CloudTrail `userIdentity` of the caller with `accessKeyId`. */
@@ -54,7 +66,8 @@ export class EventLog {
     };
     // INF: without a configured identity the caller is an IAM user named after its access key.
     if (!override) return { ...base, accountId: account, accessKeyId, userName: accessKeyId };
-    return { ...base, ...override, accountId: account, accessKeyId };
+    const { console: _console, ...identity } = override;
+    return { ...base, ...identity, accountId: account, accessKeyId };
   }
 
   /** Puts an event through the event faults (drop, duplicate, delay), then queues it. */

@@ -2,8 +2,10 @@
  * The one record factory of the embedded KMS: every key (CreateKey, ReplicateKey, and seeding in
  * tests) is built and registered here, so a seeded key is the same record an API call makes.
  */
+import { randomBytes } from 'node:crypto';
 import { keyArn } from '../ids.js';
 import type { KeyOrigin, KeyState, TagView } from '../types.js';
+import { SYMMETRIC_KEY_MATERIAL_BYTES, materialIdOf, type ImportedMaterial } from './key-material.js';
 import type { KeyStore } from './store.js';
 
 /**
@@ -57,8 +59,13 @@ export interface KeyRecord {
   readonly keySpec: string;
   description: string;
   state: KeyState;
-  /** False only for an EXTERNAL key whose material was never imported (it sits in `PendingImport`). */
+  /**
+   * Whether the key holds every `CURRENT` and `NON_CURRENT` material of its family (always, for
+   * AWS_KMS): false for an EXTERNAL key in `PendingImport` or `Creating`, or whose material was deleted.
+   */
   hasKeyMaterial: boolean;
+  /** EXTERNAL keys: the materials this key imported, by material id (see `key-material.ts`). */
+  imported?: Map<string, ImportedMaterial>;
   /** Epoch ms at which a `Creating` key reaches {@link KeyRecord.stateAfterCreating}. */
   creatingUntil?: number;
   stateAfterCreating?: KeyState;
@@ -87,10 +94,15 @@ export interface NewKey {
   tags?: readonly TagView[];
   /** Default: the default key policy [S1 key-policy-default.md]. */
   policy?: string;
-  /** Default `Enabled`, or `PendingImport` for an EXTERNAL key (see {@link materialState}). */
+  /** Default `Enabled`, or `PendingImport` for an EXTERNAL key (see {@link settledState}). */
   state?: KeyState;
   /** For `state: 'Creating'`: epoch ms at which the key reaches its material state; default never. */
   creatingUntil?: number;
+  /**
+   * An EXTERNAL primary or single-Region key created in a state with material (seeding): the
+   * 32 bytes it holds as its `CURRENT` material; default random.
+   */
+  keyMaterial?: Uint8Array;
 }
 
 /** A single-Region key or a multi-Region primary. */
@@ -105,7 +117,7 @@ export interface NewPrimaryKey extends NewKey {
  * The state a key reaches once it exists: `Enabled`, or `PendingImport` for an EXTERNAL key, whose
  * material must be imported (a replica of an EXTERNAL primary included) [S1 multi-region-keys-import.md].
  */
-export function materialState(origin: KeyOrigin): KeyState {
+export function settledState(origin: KeyOrigin): KeyState {
   return origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
 }
 
@@ -114,12 +126,13 @@ export function materialState(origin: KeyOrigin): KeyState {
  * policy) and the lifecycle fields of its state, as KMS shows a key in that state: `Creating` ends
  * at `creatingUntil` in the material state; `PendingDeletion` has a 30-day window and its
  * `DeletionDate`; `PendingReplicaDeletion` a 30-day window and no date [S1 key-state.md,
- * multi-region-keys-delete.md]. An EXTERNAL key holds no material while `Creating` or `PendingImport`.
+ * multi-region-keys-delete.md]. An EXTERNAL key holds no material while `Creating` or `PendingImport`
+ * (see {@link createKey} and {@link createReplica} for the material of one in another state).
  */
 function buildRecord(
   key: NewKey & { keyId: string; account: string; multiRegion: boolean; origin: KeyOrigin; keyUsage?: string; keySpec?: string },
 ): KeyRecord {
-  const state = key.state ?? materialState(key.origin);
+  const state = key.state ?? settledState(key.origin);
   const record: KeyRecord = {
     keyId: key.keyId,
     region: key.region,
@@ -135,9 +148,10 @@ function buildRecord(
     tags: new Map((key.tags ?? []).map((tag) => [tag.TagKey, tag.TagValue])),
     policy: key.policy ?? defaultKeyPolicy(key.account),
   };
+  if (key.origin === 'EXTERNAL') record.imported = new Map();
   if (state === 'Creating') {
     record.creatingUntil = key.creatingUntil ?? Infinity;
-    record.stateAfterCreating = materialState(key.origin);
+    record.stateAfterCreating = settledState(key.origin);
   } else if (state === 'PendingDeletion') {
     record.pendingWindowInDays = DEFAULT_PENDING_WINDOW_DAYS;
     record.deletionDate = key.at + DEFAULT_PENDING_WINDOW_DAYS * DAY_MS;
@@ -157,6 +171,13 @@ export function createKey(store: KeyStore, key: NewPrimaryKey): KeyRecord {
   const record = buildRecord({ ...key, account: store.account, origin: key.origin ?? 'AWS_KMS' });
   store.add(record);
   if (record.multiRegion) store.addGroup(record.keyId, record.region);
+  if (record.origin === 'EXTERNAL' && record.hasKeyMaterial) {
+    // A key seeded in a state with material holds one, imported without expiry.
+    const secret = Buffer.from(key.keyMaterial ?? randomBytes(SYMMETRIC_KEY_MATERIAL_BYTES));
+    const id = materialIdOf(record.keyId, secret);
+    store.setMaterials(record.keyId, [{ id, secret, status: 'current' }]);
+    record.imported?.set(id, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+  }
   store.trackDeletion(record);
   return record;
 }
@@ -179,6 +200,12 @@ export function createReplica(store: KeyStore, primary: KeyRecord, key: NewKey):
     keyUsage: primary.keyUsage,
     keySpec: primary.keySpec,
   });
+  if (record.origin === 'EXTERNAL' && record.hasKeyMaterial) {
+    // A replica seeded in a state with material has imported every material its family uses.
+    const needed = store.materialsOf(record).filter((material) => material.status !== 'pending');
+    if (needed.length === 0) throw new Error(`${primary.arn} has no key material for a replica in ${record.state} to hold`);
+    for (const material of needed) record.imported?.set(material.id, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+  }
   store.add(record);
   store.trackDeletion(record);
   group.replicaRegions.push(record.region);

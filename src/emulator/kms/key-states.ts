@@ -21,7 +21,12 @@ export type KeyOperationName =
   | 'CancelKeyDeletion'
   | 'EnableKey'
   | 'DisableKey'
-  | 'UpdatePrimaryRegion';
+  | 'UpdatePrimaryRegion'
+  | 'GetParametersForImport'
+  | 'ImportKeyMaterial'
+  | 'DeleteImportedKeyMaterial'
+  | 'RotateKeyOnDemand'
+  | 'ListKeyRotations';
 
 /** The error codes the table uses. */
 export type KeyStateErrorCode = 'DisabledException' | 'KMSInvalidStateException';
@@ -75,6 +80,25 @@ const ENDS_DISABLED: KeyStateRule = {
   allowed: true,
   note: 'the key ends up Disabled [S1 key-state.md][S2 CancelKeyDeletion]; INF: an EXTERNAL key that never had material returns to PendingImport',
 };
+/** Imported-material operations on a key pending deletion: `KMSInvalidStateException` [S1 key-state.md (2019) fn 8]. */
+const IMPORT_PENDING_DELETION: KeyStateRule = {
+  ...INVALID,
+  note: 'imported-material operations on a key pending deletion answer KMSInvalidStateException [S1 key-state.md (2019 table) fn 8]',
+};
+/** A state AWS's tables do not list for the operation: the emulator refuses it (INF). */
+const UNLISTED_INVALID: KeyStateRule = {
+  ...INVALID,
+  note: 'INF: not in AWS\'s tables for this operation (the state exists only for multi-Region keys); the emulator answers KMSInvalidStateException',
+};
+const IMPORT_WHILE_DISABLED: KeyStateRule = {
+  ...INVALID,
+  note: 'INF: the 2019 table allowed it; the current API reference says the key must be PendingImport or Enabled [S2 ImportKeyMaterial]',
+};
+const DELETE_WHILE_PENDING_DELETION: KeyStateRule = {
+  allowed: true,
+  note: 'the key state does not change [S2 DeleteImportedKeyMaterial]; INF for PendingReplicaDeletion',
+};
+const READ_ANY_STATE: KeyStateRule = { allowed: true, note: 'INF: a read, allowed in every state like DescribeKey (AWS\'s tables do not list ListKeyRotations)' };
 const REPEAT_ONLY: KeyStateRule = {
   allowed: true,
   note: 'INF: only a repeat of the in-flight update (same key, same PrimaryRegion) succeeds, without change; any other call answers KMSInvalidStateException `<arn> is updating.`',
@@ -126,6 +150,15 @@ export const KEY_STATE_TABLE = {
   // Not in the fact sheet's table: DisableKey follows EnableKey's row (INF).
   DisableKey:           row(OK,      OK,       INVALID,                  INVALID,       OK,                      INVALID,  INVALID),
   UpdatePrimaryRegion:  row(OK,      DISABLED, CHOSEN_INVALID,           INVALID,       NOT_APPLICABLE_INVALID,  INVALID,  REPEAT_ONLY),
+  // Not in the fact sheet's §1.4 table: the imported-material operations (EXTERNAL keys; any other
+  // origin answers UnsupportedOperationException before the table [S1 key-state.md (2019) fn 6, 9]),
+  // from the 2019 key-state table [S1] and the API reference [S2][S26]; Creating and Updating (INF).
+  GetParametersForImport:    row(OK, OK,                    IMPORT_PENDING_DELETION, OK, NOT_APPLICABLE_INVALID, UNLISTED_INVALID, UNLISTED_INVALID),
+  ImportKeyMaterial:         row(OK, IMPORT_WHILE_DISABLED, IMPORT_PENDING_DELETION, OK, NOT_APPLICABLE_INVALID, UNLISTED_INVALID, UNLISTED_INVALID),
+  DeleteImportedKeyMaterial: row(OK, OK,                    DELETE_WHILE_PENDING_DELETION, OK, NOT_APPLICABLE_INVALID, UNLISTED_INVALID, UNLISTED_INVALID),
+  // RotateKeyOnDemand: on the primary of a multi-Region key; DisabledException is a modelled error [S2].
+  RotateKeyOnDemand:         row(OK, DISABLED,              INVALID,                 INVALID, NOT_APPLICABLE_INVALID, INVALID, INVALID),
+  ListKeyRotations:          row(READ_ANY_STATE, READ_ANY_STATE, READ_ANY_STATE, READ_ANY_STATE, READ_ANY_STATE, READ_ANY_STATE, READ_ANY_STATE),
 } as const satisfies Readonly<Record<KeyOperationName, KeyStateRow>>;
 
 /** The error a rule answers for the key `arn` in `state`. */

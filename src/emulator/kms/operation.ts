@@ -11,22 +11,30 @@ import type { KeyRecord } from './key-records.js';
 import { checkKeyState, type KeyOperationName } from './key-states.js';
 import type { KeyStore } from './store.js';
 
-/** A CloudTrail record a call causes in another Region (ReplicateKey's replica-side CreateKey). */
+/**
+ * A CloudTrail record a call causes in another Region (ReplicateKey's replica-side CreateKey,
+ * UpdatePrimaryRegion's new-primary record). It keeps the caller's identity and `sourceIPAddress`
+ * and adds `invokedBy`, as AWS's one published sample of such a record does (the new-primary
+ * UpdatePrimaryRegion record [S23][fact sheet §10]).
+ */
 export interface SideRecord {
   eventName: string;
   region: string;
   requestParameters: Record<string, unknown> | null;
   responseElements: Record<string, unknown> | null;
   resourceArns: string[];
-  /** Sets `userIdentity.invokedBy`: the record was made by a service on the caller's behalf. */
-  invokedBy?: string;
-  /**
-   * Keep the caller's `sourceIPAddress` (as AWS's UpdatePrimaryRegion sample does); by default a
-   * record with `invokedBy` names that service there and in `userAgent`.
-   */
-  callerAddress?: boolean;
-  /** The record's `userAgent`, when neither the caller's nor `invokedBy` (e.g. `AWS Internal`). */
-  userAgent?: string;
+  /** `userIdentity.invokedBy`: the service that made the record's call on the caller's behalf. */
+  invokedBy: string;
+  /** The record's `userAgent`: `AWS Internal`, as in the new-primary UpdatePrimaryRegion sample [S23]. */
+  userAgent: string;
+}
+
+/** A service event an operation causes (see `buildServiceEvent` in `cloudtrail.ts`). */
+export interface ServiceEventRecord {
+  eventName: string;
+  region: string;
+  keyArn: string;
+  serviceEventDetails: Record<string, string>;
 }
 
 /**
@@ -53,6 +61,11 @@ export interface OperationContext {
   readonly resourceArns: string[];
   /** Records the call causes in other Regions, written only on success. */
   readonly sideRecords: SideRecord[];
+  /**
+   * Service events ("AWS Service Event via CloudTrail") the call makes KMS write, on success only:
+   * e.g. the RotateKey records of a RotateKeyOnDemand [S26 ct-rotatekey].
+   */
+  readonly serviceEvents: ServiceEventRecord[];
   /** The bare key id the call resolved to (for the call log). */
   resolvedKeyId?: string;
 }
@@ -69,6 +82,12 @@ export interface OperationResult {
 export interface OperationDefinition {
   /** Mutating operations are recorded in CloudTrail; reads (Describe/List/Get) are not [S8]. */
   readonly mutating: boolean;
+  /**
+   * The record's `requestParameters` (API-shaped, converted like the rest), when CloudTrail does not
+   * log the request as sent: e.g. ImportKeyMaterial leaves out the import token and the wrapped
+   * material [S23 ct-importkeymaterial]. Default: the request as sent.
+   */
+  readonly cloudTrailRequest?: (input: RequestInput) => Record<string, unknown> | null;
   /** Runs the operation. @throws KmsApiError for every modelled or unmodelled KMS error. */
   run(ctx: OperationContext, input: RequestInput): OperationResult;
 }
@@ -76,6 +95,8 @@ export interface OperationDefinition {
 /** A KMS operation that names no key (CreateKey, ListKeys). */
 export interface OperationSpec<Request> {
   readonly mutating: boolean;
+  /** See {@link OperationDefinition.cloudTrailRequest}. */
+  readonly cloudTrailRequest?: (input: RequestInput) => Record<string, unknown> | null;
   /**
    * Reads the request's members: wrong JSON types throw `SerializationException` at once,
    * constraint violations go to `checker` and are answered together as one `ValidationException`.
@@ -89,6 +110,8 @@ export interface KeyOperationSpec<Request> {
   /** Its row of the key-state table. */
   readonly name: KeyOperationName;
   readonly mutating: boolean;
+  /** See {@link OperationDefinition.cloudTrailRequest}. */
+  readonly cloudTrailRequest?: (input: RequestInput) => Record<string, unknown> | null;
   /** Reads the members besides `KeyId` (which is read first, as the model lists it); as {@link OperationSpec.read}. */
   readonly read?: (input: RequestInput, checker: ConstraintChecker) => Request;
   /**
@@ -110,6 +133,7 @@ const KEY_ID_RULE = { required: true, min: 1, max: 2048 } as const;
 export function defineOperation<Request>(spec: OperationSpec<Request>): OperationDefinition {
   return {
     mutating: spec.mutating,
+    ...(spec.cloudTrailRequest ? { cloudTrailRequest: spec.cloudTrailRequest } : {}),
     run(ctx, input) {
       const checker = new ConstraintChecker();
       const request = spec.read(input, checker);
@@ -128,6 +152,7 @@ export function defineOperation<Request>(spec: OperationSpec<Request>): Operatio
 export function defineKeyOperation<Request = undefined>(spec: KeyOperationSpec<Request>): OperationDefinition {
   return defineOperation({
     mutating: spec.mutating,
+    ...(spec.cloudTrailRequest ? { cloudTrailRequest: spec.cloudTrailRequest } : {}),
     read: (input, checker) => ({
       keyId: readString(input, 'KeyId', checker, KEY_ID_RULE) ?? '',
       request: (spec.read ? spec.read(input, checker) : undefined) as Request,

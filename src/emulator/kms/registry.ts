@@ -3,6 +3,7 @@
  * in `X-Amz-Target` [S2].
  */
 import type { OperationDefinition } from './operation.js';
+import { deleteImportedKeyMaterial, getParametersForImport, importKeyMaterial, listKeyRotations, rotateKeyOnDemand } from './operations/key-material.js';
 import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion } from './operations/lifecycle.js';
 import { replicateKey, updatePrimaryRegion } from './operations/multi-region.js';
 import { getKeyPolicy, listResourceTags, putKeyPolicy, tagResource, untagResource } from './operations/tags-and-policy.js';
@@ -24,5 +25,10 @@ export function createOperationRegistry(): Map<string, OperationDefinition> {
     ['GetKeyPolicy', getKeyPolicy],
     ['PutKeyPolicy', putKeyPolicy],
     ['UpdatePrimaryRegion', updatePrimaryRegion],
+    ['GetParametersForImport', getParametersForImport],
+    ['ImportKeyMaterial', importKeyMaterial],
+    ['DeleteImportedKeyMaterial', deleteImportedKeyMaterial],
+    ['RotateKeyOnDemand', rotateKeyOnDemand],
+    ['ListKeyRotations', listKeyRotations],
   ]);
 }

@@ -33,6 +33,12 @@ export interface KeySeed {
    * `Enabled` (`PendingImport` for EXTERNAL). Default: forever, so a seeded Creating key stays so.
    */
   creatingForMs?: number;
+  /**
+   * `origin: 'EXTERNAL'` in a state with material (not `PendingImport` or `Creating`): the 32 bytes
+   * the key holds as its `CURRENT` material (so a test can wrap the same material for a replica);
+   * default random.
+   */
+  keyMaterial?: Uint8Array;
 }
 
 /** Options of `EmbeddedKms.seedReplica`. */
@@ -69,14 +75,18 @@ export function seedKey(store: KeyStore, now: number, seed: KeySeed): KeyRecord 
     multiRegion,
     ...common(seed, now),
     ...(seed.origin === undefined ? {} : { origin: seed.origin }),
+    ...(seed.keyMaterial === undefined ? {} : { keyMaterial: seed.keyMaterial }),
   });
 }
 
 /**
  * Seeds a replica of the multi-Region primary `primaryKeyId` (bare id or ARN) of `primaryRegion`
  * in `replicaRegion`; the primary lists it in `ReplicaKeys` at once.
+ * A replica of an EXTERNAL primary seeded in a state with material holds every material its family
+ * uses (`CURRENT` and `NON_CURRENT`).
  * @throws TypeError when the primary does not exist there, is not a primary, or the Region
- *   already holds the key.
+ *   already holds the key; or when the replica of an EXTERNAL family would hold material the family
+ *   does not have.
  */
 export function seedReplica(
   store: KeyStore,
@@ -94,6 +104,11 @@ export function seedReplica(
   }
   if (replicaRegion === primaryRegion || group.replicaRegions.includes(replicaRegion)) {
     throw new TypeError(`key ${primary.keyId} already exists in ${replicaRegion}`);
+  }
+  const state = seed.keyState ?? (primary.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
+  const withMaterial = state !== 'PendingImport' && state !== 'Creating';
+  if (primary.origin === 'EXTERNAL' && withMaterial && !store.materialsOf(primary).some((material) => material.status !== 'pending')) {
+    throw new TypeError(`no key material in ${primary.arn} for a replica in ${state} to hold: import it into the primary first`);
   }
   return createReplica(store, primary, { region: replicaRegion, at: now, ...common(seed, now) });
 }

@@ -7,7 +7,7 @@ import { toApiError, type EmulatedService, type ServiceCall, type ServiceOutcome
 import { injectedInternalError, throttlingError, type KmsApiError } from '../errors.js';
 import { REGION_PATTERN } from '../ids.js';
 import type { QuotaCharge } from '../quotas.js';
-import { buildDeleteKeyEvent } from './cloudtrail.js';
+import { buildDeleteKeyEvent, buildServiceEvent } from './cloudtrail.js';
 import type { EventLog } from './event-log.js';
 import type { OperationContext, OperationDefinition, SideRecord } from './operation.js';
 import type { KeyStore } from './store.js';
@@ -63,8 +63,10 @@ export function kmsQuotaCharges(call: Pick<ServiceCall, 'operation' | 'caller' |
 export function createKmsService(options: KmsServiceOptions): KmsService {
   const { events, store } = options;
 
-  /** The call's own record: in the caller's Region, `requestParameters` as sent. */
+  /** The call's own record: in the caller's Region, `requestParameters` as sent (or as the operation says CloudTrail logs them). */
   function recordCall(call: ServiceCall, resourceArns: readonly string[], responseElements: Record<string, unknown> | null, error?: KmsApiError): void {
+    const shape = options.operations.get(call.operation)?.cloudTrailRequest;
+    const sent = Object.keys(call.input).length === 0 ? null : { ...call.input };
     events.recordApiCall({
       eventName: call.operation,
       region: call.caller.region,
@@ -73,14 +75,14 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       accessKeyId: call.caller.accessKeyId,
       sourceIPAddress: call.sourceIPAddress,
       userAgent: call.userAgent,
-      requestParameters: Object.keys(call.input).length === 0 ? null : { ...call.input },
+      requestParameters: shape && sent ? shape(call.input) : sent,
       responseElements,
       resourceArns,
       ...(error ? { error: { code: error.code, message: error.message } } : {}),
     });
   }
 
-  /** A record the call causes in another Region; by default in the name of the service that made it. */
+  /** A record the call causes in another Region: the caller's identity and address, `invokedBy` the service that made it. */
   function recordSide(call: ServiceCall, side: SideRecord): void {
     events.recordApiCall({
       eventName: side.eventName,
@@ -88,12 +90,12 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
       requestId: call.requestId,
       at: call.at,
       accessKeyId: call.caller.accessKeyId,
-      sourceIPAddress: (side.callerAddress ? undefined : side.invokedBy) ?? call.sourceIPAddress,
-      userAgent: side.userAgent ?? side.invokedBy ?? call.userAgent,
+      sourceIPAddress: call.sourceIPAddress,
+      userAgent: side.userAgent,
       requestParameters: side.requestParameters,
       responseElements: side.responseElements,
       resourceArns: side.resourceArns,
-      ...(side.invokedBy === undefined ? {} : { invokedBy: side.invokedBy }),
+      invokedBy: side.invokedBy,
     });
   }
 
@@ -122,6 +124,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         disabledRegions: options.disabledRegions,
         resourceArns: [],
         sideRecords: [],
+        serviceEvents: [],
       };
       const keyIdOf = (): string | undefined => ctx.resolvedKeyId ?? (typeof call.input['KeyId'] === 'string' ? call.input['KeyId'] : undefined);
       try {
@@ -129,6 +132,7 @@ export function createKmsService(options: KmsServiceOptions): KmsService {
         if (definition.mutating) {
           recordCall(call, ctx.resourceArns.slice(0, 1), result.responseElements);
           for (const side of ctx.sideRecords) recordSide(call, side);
+          for (const event of ctx.serviceEvents) events.emit(buildServiceEvent({ ...event, account: options.account, at: call.at }));
         }
         return withKeyId({ output: result.output }, keyIdOf());
       } catch (error) {

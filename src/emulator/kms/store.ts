@@ -1,5 +1,6 @@
 import { keyArn } from '../ids.js';
 import type { KeyMetadataView, KeyState, MultiRegionConfigurationView, TagView } from '../types.js';
+import { MAX_IMPORT_TOKENS, initialMaterialIdOf, type ImportParameters, type KeyMaterial } from './key-material.js';
 import type { KeyRecord } from './key-records.js';
 
 /**
@@ -66,6 +67,13 @@ export class KeyStore {
   private readonly pendingDeletion = new Set<KeyRecord>();
   /** No tracked deletion is due before this (epoch ms), so most sweeps return at once. */
   private nextDueAt = Infinity;
+  /**
+   * Key materials per key id (a multi-Region family shares one list), oldest first. An AWS_KMS key
+   * that was never rotated has no entry: its one material is implied (see {@link KeyStore.materialsOf}).
+   */
+  private readonly materialsById = new Map<string, KeyMaterial[]>();
+  /** Unexpired GetParametersForImport answers by import token (hex), oldest first. */
+  private readonly importTokens = new Map<string, ImportParameters>();
 
   /**
    * @param account the 12-digit account id every key belongs to.
@@ -158,9 +166,13 @@ export class KeyStore {
       if (group && group.primaryRegion === earliest.region && group.replicaRegions.length > 0) continue;
       this.remove(earliest);
       deleted.push({ record: earliest, at: due });
-      if (!group) continue;
+      if (!group) {
+        this.materialsById.delete(earliest.keyId);
+        continue;
+      }
       if (group.primaryRegion === earliest.region) {
         this.groups.delete(earliest.keyId);
+        this.materialsById.delete(earliest.keyId);
         continue;
       }
       const index = group.replicaRegions.indexOf(earliest.region);
@@ -274,6 +286,63 @@ export class KeyStore {
     delete group.update;
   }
 
+  /**
+   * The key materials of the key's family, oldest first. An AWS_KMS key that was never rotated has
+   * one implied `current` material whose id derives from the key id (not stored, so 100,000 seeded
+   * keys cost nothing); an EXTERNAL key whose material was never imported has none.
+   */
+  materialsOf(record: Pick<KeyRecord, 'keyId' | 'origin'>): readonly KeyMaterial[] {
+    const stored = this.materialsById.get(record.keyId);
+    if (stored) return stored;
+    return record.origin === 'AWS_KMS' ? [{ id: initialMaterialIdOf(record.keyId), status: 'current' }] : [];
+  }
+
+  /** Replaces the family's material list (the first change of an AWS_KMS key stores its implied material). */
+  setMaterials(keyId: string, materials: KeyMaterial[]): void {
+    this.materialsById.set(keyId, materials);
+  }
+
+  /** Every key of the record's family that exists: the primary, then the replicas in creation order; a single-Region key alone. */
+  familyOf(record: KeyRecord): KeyRecord[] {
+    const group = record.multiRegion ? this.groups.get(record.keyId) : undefined;
+    if (!group) return [record];
+    return [group.primaryRegion, ...group.replicaRegions].flatMap((region) => {
+      const member = this.get(region, record.keyId);
+      return member ? [member] : [];
+    });
+  }
+
+  /**
+   * Whether the key holds `material`: an AWS_KMS key holds all of its family's; an EXTERNAL key the
+   * ones it imported [S1 multi-region-keys-import.md].
+   */
+  holds(record: KeyRecord, materialId: string): boolean {
+    return record.origin === 'AWS_KMS' || (record.imported?.has(materialId) ?? false);
+  }
+
+  /**
+   * The key's `CurrentKeyMaterialId` [S2 KeyMetadata]: the family's `current` material; for an
+   * EXTERNAL key only once it has imported that material (INF).
+   */
+  currentMaterialId(record: KeyRecord): string | undefined {
+    const current = this.materialsOf(record).find((material) => material.status === 'current');
+    return current && this.holds(record, current.id) ? current.id : undefined;
+  }
+
+  /** Keeps a GetParametersForImport answer under its token (hex); past {@link MAX_IMPORT_TOKENS} the oldest is forgotten. */
+  addImportToken(token: string, parameters: ImportParameters): void {
+    this.importTokens.set(token, parameters);
+    while (this.importTokens.size > MAX_IMPORT_TOKENS) {
+      const oldest = this.importTokens.keys().next().value as string;
+      this.importTokens.delete(oldest);
+    }
+  }
+
+  /** The parameters issued with an import token (hex), if the emulator still knows it. */
+  importToken(token: string): ImportParameters | undefined {
+    return this.importTokens.get(token);
+  }
+
   /** The record's `MultiRegionConfiguration`, or `undefined` for a single-Region key. */
   multiRegionConfiguration(record: KeyRecord): MultiRegionConfigurationView | undefined {
     if (!record.multiRegion) return undefined;
@@ -318,6 +387,8 @@ export class KeyStore {
     if (record.state === 'PendingReplicaDeletion' && record.pendingWindowInDays !== undefined) {
       view.PendingDeletionWindowInDays = record.pendingWindowInDays;
     }
+    const currentKeyMaterialId = this.currentMaterialId(record);
+    if (currentKeyMaterialId !== undefined) view.CurrentKeyMaterialId = currentKeyMaterialId;
     return view;
   }
 

@@ -91,7 +91,8 @@ export const replicateKey = defineKeyOperation({
       ...(description === undefined ? {} : { description }),
       ...(policy === undefined ? {} : { policy }),
     });
-    const ReplicaKeyMetadata = ctx.store.metadata(replica);
+    // A ReplicateKey response has no CurrentKeyMaterialId, though DescribeKey shows it later (REC/OBS [S7 provider.py]).
+    const { CurrentKeyMaterialId: _notInResponse, ...ReplicaKeyMetadata } = ctx.store.metadata(replica);
     const ReplicaTags: TagView[] = ctx.store.tagList(replica);
     ctx.sideRecords.push(replicaCreateKeyRecord(ReplicaKeyMetadata, replica.region, sent));
     return {
@@ -103,12 +104,15 @@ export const replicateKey = defineKeyOperation({
 
 /**
  * The replica-Region CreateKey record of a ReplicateKey. INF throughout: AWS publishes no sample
- * [fact sheet §5.2, §9, §10]. Chosen shape: the caller's identity plus `invokedBy:
- * kms.amazonaws.com` (as the new-primary record of UpdatePrimaryRegion has), the ReplicateKey's
- * `requestID`, request parameters naming what the replica was created with (tags and policy as
- * sent), and the replica's metadata (`REPLICA`, `Creating`) as `keyMetadata`.
+ * and the fact sheet lists its shape as unverified [fact sheet §5.2, §9, §10]. Chosen shape, by
+ * analogy with the one published record KMS writes in another Region on a caller's behalf (the
+ * new-primary UpdatePrimaryRegion record [S23]): the caller's identity plus `invokedBy:
+ * kms.amazonaws.com`, the caller's `sourceIPAddress`, `userAgent: AWS Internal`, no `tlsDetails`;
+ * the ReplicateKey's `requestID`, request parameters naming what the replica was created with (tags
+ * and policy as sent: unverified too), and the replica's metadata (`REPLICA`, `Creating`) as
+ * `keyMetadata`. The reconciler depends on none of this beyond the key it names.
  */
-function replicaCreateKeyRecord(metadata: KeyMetadataView, replicaRegion: string, sent: { Tags: unknown; Policy: unknown }): SideRecord {
+function replicaCreateKeyRecord(metadata: Omit<KeyMetadataView, 'CurrentKeyMaterialId'>, replicaRegion: string, sent: { Tags: unknown; Policy: unknown }): SideRecord {
   const requestParameters: Record<string, unknown> = {
     Description: metadata.Description,
     KeyUsage: metadata.KeyUsage,
@@ -125,6 +129,7 @@ function replicaCreateKeyRecord(metadata: KeyMetadataView, replicaRegion: string
     responseElements: { KeyMetadata: metadata },
     resourceArns: [metadata.Arn],
     invokedBy: 'kms.amazonaws.com',
+    userAgent: 'AWS Internal',
   };
 }
 
@@ -195,7 +200,6 @@ function newPrimaryRecord(ctx: OperationContext, keyId: string, primaryRegion: s
     responseElements: { KeyId: arn },
     resourceArns: [],
     invokedBy: 'kms.amazonaws.com',
-    callerAddress: true,
     userAgent: 'AWS Internal',
   };
 }
