@@ -13,7 +13,7 @@
  * or the reconciler's own `ReplicateKey`, recorded by the embedded KMS as CloudTrail events.
  */
 import { CreateKeyCommand, TagResourceCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { parseTrigger } from '../src/cloudtrail.js';
+import { parseTrigger } from '../src/reconcile/trigger.js';
 import type { EmbeddedKms } from '../src/emulator/index.js';
 import {
   ADMIN_CREDENTIALS,

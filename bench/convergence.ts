@@ -11,7 +11,7 @@
  * and `CreateKey` buckets are observed on `createKmsRateLimiter` (`pacing-probe.ts`).
  */
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { parseTrigger } from '../src/cloudtrail.js';
+import { parseTrigger } from '../src/reconcile/trigger.js';
 import type { EmbeddedKms } from '../src/emulator/index.js';
 import {
   ADMIN_CREDENTIALS,

@@ -6,7 +6,7 @@
  */
 import type { FleetFamily, FleetRegionStatus, FleetStatus } from '../src/report/status-document.js';
 import { STATUS_ORDER } from '../src/report/status-style.js';
-import type { RegionStatusCode } from '../src/types.js';
+import type { RegionStatusCode } from '../src/reconcile/types.js';
 
 /** The Regions used, the primaries' first (up to 17: one primary Region and 16 replica Regions). */
 export const SYNTHETIC_REGIONS: readonly string[] = [

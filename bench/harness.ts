@@ -8,12 +8,13 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
-import { createLocalLambdaContext, matchesKeyEventRule } from '../src/cli/local-lambda.js';
-import { loadConfig } from '../src/config.js';
+import { createLocalLambdaContext } from '../src/local/lambda-context.js';
+import { matchesKeyEventRule } from '../src/local/key-event-rule.js';
+import { loadConfig } from '../src/lambda/config.js';
 import { startEmbeddedKms, type EmbeddedKms, type QuotaOption } from '../src/emulator/index.js';
-import { createKeyEventHandler, type KeyEventResult } from '../src/key-event.js';
-import { createRuntime, type Runtime } from '../src/runtime.js';
-import { RetryableError } from '../src/errors.js';
+import { createKeyEventHandler, type KeyEventResult } from '../src/lambda/key-event-handler.js';
+import { createRuntime, type Runtime } from '../src/lambda/runtime.js';
+import { RetryableError } from '../src/reconcile/errors.js';
 import { sqsEventOf } from '../src/local/event-source-mapping.js';
 import { ACCOUNT, RECONCILER_CREDENTIALS, RECONCILER_ROLE_ARN, type BenchCredentials } from './credentials.js';
 
@@ -22,7 +23,7 @@ export { ACCOUNT, ADMIN_CREDENTIALS, NAIVE_CREDENTIALS, RECONCILER_CREDENTIALS, 
 /** Where the benchmark's primary keys live. */
 export const PRIMARY_REGION = 'us-east-1';
 /**
- * The 16 other default-enabled commercial Regions (`src/regions.ts`), the replica Regions of
+ * The 16 other default-enabled commercial Regions (`src/reconcile/regions.ts`), the replica Regions of
  * figures 1 and 2.
  */
 export const REPLICA_REGIONS = [

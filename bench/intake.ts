@@ -26,14 +26,15 @@
  */
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import type { Context, SQSBatchResponse } from 'aws-lambda';
-import { createLocalLambdaContext, matchesKeyEventRule } from '../src/cli/local-lambda.js';
-import { loadConfig } from '../src/config.js';
+import { createLocalLambdaContext } from '../src/local/lambda-context.js';
+import { matchesKeyEventRule } from '../src/local/key-event-rule.js';
+import { loadConfig } from '../src/lambda/config.js';
 import { DOCUMENTED_QUOTAS, type EmbeddedKms } from '../src/emulator/index.js';
-import { TIMEOUT_MARGIN_MS, createKeyEventHandler } from '../src/key-event.js';
+import { TIMEOUT_MARGIN_MS, createKeyEventHandler } from '../src/lambda/key-event-handler.js';
 import { LocalEventSourceMapping, sqsEventOf, type BatchFunction } from '../src/local/event-source-mapping.js';
-import { createRuntime } from '../src/runtime.js';
-import { createSweepHandler } from '../src/sweep-handler.js';
-import { sweepRegion } from '../src/sweep.js';
+import { createRuntime } from '../src/lambda/runtime.js';
+import { createSweepHandler } from '../src/lambda/sweep-handler.js';
+import { sweepRegion } from '../src/sweep/sweep-region.js';
 import { ADMIN_CREDENTIALS, DEPLOYED_QUOTA_SHARE, PRIMARY_REGION, RECONCILER_CREDENTIALS, RECONCILER_ROLE_ARN, createKmsClient, startBenchKms } from './harness.js';
 import type { BenchProfile } from './profile.js';
 import { ratio, round } from './stats.js';

@@ -20,7 +20,7 @@ import {
   type KeyMetadata,
   type Tag as SdkTag,
 } from '@aws-sdk/client-kms';
-import { parseReplicaRegionsTag } from '../src/tag-contract.js';
+import { parseReplicaRegionsTag } from '../src/reconcile/tag-contract.js';
 import { NAIVE_CREDENTIALS, createKmsClient } from './harness.js';
 
 /** Which naive strategy. */

@@ -1,6 +1,6 @@
 /**
  * What the reconciler's pacing allows, observed on `createKmsRateLimiter` itself rather than
- * restated from `src/aws/pacing.ts`: the figures' pacing bounds then follow the product when its
+ * restated from `src/pacing/paced-gateway.ts`: the figures' pacing bounds then follow the product when its
  * rule changes.
  *
  * - **rate**: `limiter.rateOf(operation)` (requests per second).
@@ -12,8 +12,8 @@
  * With a bucket that starts holding `burst` and refills at `rate`, the k-th of k requests queued
  * at once is granted after `max(0, k − burst) / rate` seconds (the pacing bound of figures 2, 3).
  */
-import { createKmsRateLimiter, type KmsRateLimiter } from '../src/aws/pacing.js';
-import type { KmsRequestQuotas, PacedOperation } from '../src/kms-quotas.js';
+import { createKmsRateLimiter, type KmsRateLimiter } from '../src/pacing/paced-gateway.js';
+import type { KmsRequestQuotas, PacedOperation } from '../src/pacing/kms-quotas.js';
 import { round } from './stats.js';
 
 /** One (operation, `QUOTA_SHARE`) of the pacing, as observed. */
@@ -46,7 +46,7 @@ type LimiterFactory = () => KmsRateLimiter;
 async function grantsAtOnce(fresh: LimiterFactory, operation: PacedOperation, count: number): Promise<boolean> {
   // A request that is not granted at once is abandoned: the abort rejects it here, and no tokens
   // of a fresh limiter are ever used again. A full bucket lets one request larger than itself
-  // through on credit (src/aws/pacing.ts), so "granted at once" also asks that the bucket is not
+  // through on credit (src/pacing/paced-gateway.ts), so "granted at once" also asks that the bucket is not
   // in debt afterwards: a sliver more is granted at once too. The burst is then what the bucket holds.
   const abandon = new AbortController();
   const limiter = fresh();

@@ -3,7 +3,7 @@
  * `bench/REPORT.md`) and `quick` (`--quick`, a few seconds, what `npm test` runs). Both measure the
  * same things the same way; `quick` only has fewer cases, keys and repetitions.
  */
-import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep.js';
+import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep/sweep-region.js';
 import { DEPLOYED_QUOTA_SHARE } from './harness.js';
 
 /** Every knob the figures read. */

@@ -8,11 +8,11 @@
  * are given explicitly; the concurrency is the deployed default (`DEFAULT_SWEEP_CONCURRENCY`, what
  * `handlers/sweep.ts` gets by not setting one). Prints one JSON line: {@link SweepProcessResult}.
  */
-import { createLocalLambdaContext } from '../src/cli/local-lambda.js';
-import { loadConfig } from '../src/config.js';
-import { createRuntime } from '../src/runtime.js';
-import { createSweepHandler } from '../src/sweep-handler.js';
-import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep.js';
+import { createLocalLambdaContext } from '../src/local/lambda-context.js';
+import { loadConfig } from '../src/lambda/config.js';
+import { createRuntime } from '../src/lambda/runtime.js';
+import { createSweepHandler } from '../src/lambda/sweep-handler.js';
+import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep/sweep-region.js';
 import { RECONCILER_CREDENTIALS } from './credentials.js';
 
 /** What the sweep process prints. */

@@ -8,15 +8,15 @@
  *
  * Besides the floor (what the documented quotas allow), each run has a pacing bound: what the
  * reconciler's own pacing allows at its `QUOTA_SHARE`, from the rate and burst observed on
- * `createKmsRateLimiter` (`pacing-probe.ts`), not restated from `src/aws/pacing.ts`.
+ * `createKmsRateLimiter` (`pacing-probe.ts`), not restated from `src/pacing/paced-gateway.ts`.
  */
-import { createKmsRateLimiter } from '../src/aws/pacing.js';
-import { createLocalLambdaContext } from '../src/cli/local-lambda.js';
-import { loadConfig } from '../src/config.js';
+import { createKmsRateLimiter } from '../src/pacing/paced-gateway.js';
+import { createLocalLambdaContext } from '../src/local/lambda-context.js';
+import { loadConfig } from '../src/lambda/config.js';
 import { DOCUMENTED_QUOTAS } from '../src/emulator/index.js';
-import { KMS_REQUEST_QUOTAS, type PacedOperation } from '../src/kms-quotas.js';
-import { createRuntime } from '../src/runtime.js';
-import { createSweepHandler } from '../src/sweep-handler.js';
+import { KMS_REQUEST_QUOTAS, type PacedOperation } from '../src/pacing/kms-quotas.js';
+import { createRuntime } from '../src/lambda/runtime.js';
+import { createSweepHandler } from '../src/lambda/sweep-handler.js';
 import { startEmulatorProcess } from './emulator-child.js';
 import { RECONCILER_CREDENTIALS } from './harness.js';
 import { DEPLOYED_QUOTA_SHARE } from './harness.js';

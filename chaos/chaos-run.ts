@@ -12,8 +12,8 @@
  * event traffic has gone quiet.
  */
 import { createEventBridgePublisher } from '../src/aws/eventbridge.js';
-import { matchesKeyEventRule } from '../src/cli/local-lambda.js';
-import { loadConfig } from '../src/config.js';
+import { matchesKeyEventRule } from '../src/local/key-event-rule.js';
+import { loadConfig } from '../src/lambda/config.js';
 import {
   DOCUMENTED_QUOTAS,
   startEmbeddedKms,
@@ -24,12 +24,12 @@ import {
   type FaultRule,
   type FaultStats,
 } from '../src/emulator/index.js';
-import type { SweepKeyResult } from '../src/guardrail.js';
-import { createKeyEventHandler } from '../src/key-event.js';
-import { NO_OUTCOME_PUBLISHER, type OutcomeEvent, type OutcomePublisher } from '../src/outcome.js';
-import { createRuntime } from '../src/runtime.js';
-import { sweepRegion, type SweepResume } from '../src/sweep.js';
-import { chargesOf } from '../src/aws/pacing.js';
+import type { SweepKeyResult } from '../src/sweep/guardrail.js';
+import { createKeyEventHandler } from '../src/lambda/key-event-handler.js';
+import { NO_OUTCOME_PUBLISHER, type OutcomeEvent, type OutcomePublisher } from '../src/lambda/outcome.js';
+import { createRuntime } from '../src/lambda/runtime.js';
+import { sweepRegion, type SweepResume } from '../src/sweep/sweep-region.js';
+import { chargesOf } from '../src/pacing/paced-gateway.js';
 import { AccountUsers, type PerformedAction } from './account-users.js';
 import { LambdaFleet, allowSharedAbortSignalListeners, type ContainerFactory, type EventDelivery } from './lambda-fleet.js';
 import { installReplicateLedger, type ReplicateAttempt } from './replicate-ledger.js';
@@ -286,7 +286,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
           }
         },
       };
-      // One container of M: its slice of the stack's budget (src/budget.ts), its own SDK clients and buckets.
+      // One container of M: its slice of the stack's budget (src/pacing/budget.ts), its own SDK clients and buckets.
       const runtime = createRuntime(config, { credentials, now: clock.date, publisher, role: 'key-event' });
       return (onResult) => createKeyEventHandler(runtime, { onResult });
     });
@@ -352,7 +352,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
         const runtime = createRuntime(loadConfig({ ...env, AWS_REGION: region }), { credentials, now: clock.date, publisher: NO_OUTCOME_PUBLISHER });
         // The sweep as a chain of runs, each with a deadline (the Lambda timeout, scaled): it stops
         // taking keys before it, writes only what fits, and the next run resumes at the first key
-        // not finished, while runs make progress (src/sweep-handler.ts).
+        // not finished, while runs make progress (src/lambda/sweep-handler.ts).
         let resume: SweepResume | undefined = {};
         let runs = 0;
         let runsTimedOut = 0;

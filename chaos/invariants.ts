@@ -4,10 +4,10 @@
  * or call concerned; the run passes when there is none.
  */
 import type { KeyMetadataView } from '../src/emulator/index.js';
-import type { KeyEventResult } from '../src/key-event.js';
-import type { ReconcileResult, RegionStatusCode } from '../src/types.js';
+import type { KeyEventResult } from '../src/lambda/key-event-handler.js';
+import type { ReconcileResult, RegionStatusCode } from '../src/reconcile/types.js';
 import type { ChaosRun } from './chaos-run.js';
-import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep.js';
+import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep/sweep-region.js';
 import { KIND_WEIGHTS, type FamilyKind, type FamilyPlan } from './scenario.js';
 
 /** KMS operations the reconciler may call with the chaos configuration (no restore, default policy). */

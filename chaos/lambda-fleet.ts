@@ -10,10 +10,10 @@
 import { setMaxListeners } from 'node:events';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createLocalLambdaContext } from '../src/cli/local-lambda.js';
+import { createLocalLambdaContext } from '../src/local/lambda-context.js';
 import type { EmbeddedSqs } from '../src/emulator/index.js';
-import type { RetryableError } from '../src/errors.js';
-import type { KeyEventResult } from '../src/key-event.js';
+import type { RetryableError } from '../src/reconcile/errors.js';
+import type { KeyEventResult } from '../src/lambda/key-event-handler.js';
 import { LocalEventSourceMapping, type BatchFunction } from '../src/local/event-source-mapping.js';
 
 /** Builds a container's batch handler, given where to report each message's result. */

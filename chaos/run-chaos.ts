@@ -17,7 +17,7 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const { DEFAULT_FAULT_PROFILE, NO_FAULT_PROFILE, chaosEnvironment, runChaos } = await import('./chaos-run.js');
-const { ConfigError, loadConfig } = await import('../src/config.js');
+const { ConfigError, loadConfig } = await import('../src/lambda/config.js');
 const { checkChaosRun } = await import('./invariants.js');
 const { formatChaosReport } = await import('./chaos-report.js');
 const { EX_USAGE } = await import('../src/cli/exit-codes.js');

@@ -2,7 +2,7 @@
  * The chaos run's clock: a `ManualClock` advanced by hand between delivery rounds (simulated
  * minutes: replica creation, primary-Region changes, Lambda retry delays) plus the real time that
  * passes within a round. The embedded KMS's request quotas then refill at the same real-time rate
- * as the product's token buckets (`src/aws/pacing.ts` uses `performance.now()`), while key-state
+ * as the product's token buckets (`src/pacing/paced-gateway.ts` uses `performance.now()`), while key-state
  * transitions follow the simulated minutes.
  */
 import { performance } from 'node:perf_hooks';

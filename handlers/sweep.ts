@@ -3,10 +3,9 @@
  * managed primary key of the deployment's Region. Input `{}` starts a sweep; `{ "marker": ... }`
  * resumes one (an incomplete run starts the next itself). The logic lives in `src/`.
  */
-import { createLambdaSweepContinuation } from '../src/aws/lambda.js';
-import { loadConfig } from '../src/config.js';
-import { createRuntime } from '../src/runtime.js';
-import { createSweepHandler } from '../src/sweep-handler.js';
+import { loadConfig } from '../src/lambda/config.js';
+import { createLambdaSweepContinuation, createRuntime } from '../src/lambda/runtime.js';
+import { createSweepHandler } from '../src/lambda/sweep-handler.js';
 
 const config = loadConfig(process.env);
 // A stack's sweep reads and queues repairs (its slice of the budget has no writes); without a

@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { join as joinShellWords } from 'shlex';
-import { partitionOf, REGION_CODE_PATTERN } from '../src/regions.js';
+import { partitionOf, REGION_CODE_PATTERN } from '../src/reconcile/regions.js';
 import { resolveStackSettings, STACK_PARAM_NAMES, StackSettingsError, type StackParamName } from './stack-settings.js';
 
 /** What one `npm run deploy` will do. */
@@ -102,7 +102,7 @@ export function planDeploy(options: DeployOptions): DeployPlan {
     given.set(name as StackParamName, pair.slice(separator + 1));
   }
   if (!given.has('allowedRegions')) given.set('allowedRegions', regions.join(' '));
-  // Every stack divides the budgets they share in a Region by the number of stacks (src/budget.ts).
+  // Every stack divides the budgets they share in a Region by the number of stacks (src/pacing/budget.ts).
   if (!given.has('stackRegions') && regions.length > 1) given.set('stackRegions', regions.join(' '));
   const params = STACK_PARAM_NAMES.filter((name) => given.has(name)).map((name): [StackParamName, string] => [name, given.get(name) ?? '']);
 

@@ -9,7 +9,7 @@
  * run also stops so (and cleans up) when npm goes away (`watchLauncher`: npm passes its signals
  * only to the shell it runs the script in).
  */
-import { watchLauncher } from '../src/cli/launcher.js';
+import { watchLauncher } from '../src/support/launcher.js';
 import { runSmoke, SMOKE_EXIT_CODES } from '../src/cli/smoke.js';
 
 // Node 20 is supported (package.json engines); the SDK's notice about its future Node 22 floor

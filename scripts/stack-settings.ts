@@ -8,8 +8,8 @@
  * A bad param fails `serverless package` / `deploy` with a message naming the param, instead of
  * shipping a function that fails at every cold start.
  */
-import { loadConfig } from '../src/config.js';
-import { partitionOf, regionsOfPartition, REGION_CODE_PATTERN } from '../src/regions.js';
+import { loadConfig } from '../src/lambda/config.js';
+import { partitionOf, regionsOfPartition, REGION_CODE_PATTERN } from '../src/reconcile/regions.js';
 
 /**
  * Every param of the stack with its default; `params.default` of `serverless.yml` lists the same

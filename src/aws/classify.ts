@@ -2,7 +2,7 @@
  * One place that maps errors from the AWS SDK (and the network under it) onto the
  * reconciler's two error kinds (design §4).
  */
-import { RetryableError, TerminalError, type ReconcilerError } from '../errors.js';
+import { RetryableError, TerminalError, type ReconcilerError } from '../reconcile/errors.js';
 
 /**
  * Error names that are worth retrying. `ThrottlingException` has no SDK class and is matched

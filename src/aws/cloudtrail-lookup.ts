@@ -7,7 +7,7 @@
  */
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { TokenBucket } from 'limiter';
-import { RetryableError } from '../errors.js';
+import { RetryableError } from '../reconcile/errors.js';
 import { classifyAwsError } from './classify.js';
 import type { ClientOptions } from './clients.js';
 

@@ -2,8 +2,8 @@
  * `OutcomePublisher` implemented with `@aws-sdk/client-eventbridge` `PutEvents`.
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { RetryableError, TerminalError } from '../errors.js';
-import { OUTCOME_SOURCE, type OutcomeEvent, type OutcomePublisher } from '../outcome.js';
+import { RetryableError, TerminalError } from '../reconcile/errors.js';
+import { OUTCOME_SOURCE, type OutcomeEvent, type OutcomePublisher } from '../lambda/outcome.js';
 import { classifyAwsError } from './classify.js';
 import type { ClientOptions } from './clients.js';
 

@@ -4,7 +4,7 @@
  * and never deletes anything.
  */
 import { CreateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import type { KeyState, Tag } from '../types.js';
+import type { KeyState, Tag } from '../reconcile/types.js';
 import { classifyAwsError } from './classify.js';
 import type { KmsClientFor } from './clients.js';
 

@@ -15,9 +15,9 @@ import {
   UntagResourceCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import type { KeyListPage, KeyMaterialEntry, KmsGateway, ReplicateKeyInput, ReplicateKeyResult } from '../kms-gateway.js';
-import type { KeyDescription, KeyState, Tag } from '../types.js';
-import { RetryableError } from '../errors.js';
+import type { KeyListPage, KeyMaterialEntry, KmsGateway, ReplicateKeyInput, ReplicateKeyResult } from '../reconcile/kms-gateway.js';
+import type { KeyDescription, KeyState, Tag } from '../reconcile/types.js';
+import { RetryableError } from '../reconcile/errors.js';
 import { classifyAwsError, errorName } from './classify.js';
 import type { KmsClientFor } from './clients.js';
 

@@ -3,19 +3,9 @@
  * its own function asynchronously with `{ marker }`, so the next run picks up the rest.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { SweepContinuation } from '../sweep/ports.js';
 import type { StaticCredentials } from './clients.js';
 import { classifyAwsError } from './classify.js';
-
-/** Input of a continued sweep run (the sweep handler's input). */
-export interface SweepContinuationInput {
-  /** `ListKeys` marker to resume from. */
-  readonly marker?: string;
-  /** How many runs this sweep has already made (the first, scheduled run is 0). */
-  readonly continuation: number;
-}
-
-/** Starts the next run of a sweep: `(functionArn, input) => Promise<void>`. */
-export type SweepContinuation = (functionArn: string, input: SweepContinuationInput) => Promise<void>;
 
 /**
  * Creates a continuation that calls Lambda `Invoke` with `InvocationType: 'Event'`

@@ -5,8 +5,8 @@
  * (SQS quotas: 10 messages per batch, 256 KiB per request).
  */
 import { GetQueueUrlCommand, SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { TerminalError } from '../errors.js';
-import type { QueueSender, QueueSendResult } from '../intake.js';
+import { TerminalError } from '../reconcile/errors.js';
+import type { QueueSender, QueueSendResult } from '../lambda/queue-message.js';
 import { classifyAwsError } from './classify.js';
 import type { ClientOptions } from './clients.js';
 

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as z from 'zod/mini';
-import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../regions.js';
-import { LOCAL_ACCOUNT_ID } from './local-lambda.js';
+import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../reconcile/regions.js';
+import { LOCAL_ACCOUNT_ID } from '../local/lambda-context.js';
 
 /** The fixture's key, as `CreateKey` described it. */
 export interface FixtureKey {

@@ -6,16 +6,16 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
-import { ConfigError, LOG_LEVELS, loadConfig } from '../config.js';
-import { createKeyEventHandler, type KeyEventResult } from '../key-event.js';
-import { reconcileKey } from '../reconcile.js';
-import { createRuntime, type Runtime } from '../runtime.js';
-import type { ReconcileOutcome } from '../types.js';
-import { renderFamily } from './cli-render.js';
-import { createSinkLogger, localLogLevel, parseLogLevelOption } from './cli-target.js';
+import { ConfigError, LOG_LEVELS, loadConfig } from '../lambda/config.js';
+import { createKeyEventHandler, type KeyEventResult } from '../lambda/key-event-handler.js';
+import { reconcileKey } from '../reconcile/reconcile.js';
+import { createRuntime, type Runtime } from '../lambda/runtime.js';
+import type { ReconcileOutcome } from '../reconcile/types.js';
+import { renderFamily } from './render.js';
+import { createSinkLogger, localLogLevel, parseLogLevelOption } from './target.js';
 import { FixtureError, readFixture, type FixtureKey } from './demo-fixture.js';
 import { EX_USAGE } from './exit-codes.js';
-import { deliverUntilQuiet, type Delivery } from './local-lambda.js';
+import { deliverUntilQuiet, type Delivery } from '../local/delivery.js';
 
 const ACCESS_KEY_ID = 'AKIAEMBEDDEDDEMO0001';
 const ROLE_NAME = 'kms-replica-reconciler-local-lambdaRole';

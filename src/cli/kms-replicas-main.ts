@@ -9,7 +9,7 @@
  * (`watchLauncher`): npm passes its signals only to the shell it runs the bin in.
  */
 import { EXIT_CODES, Interruption, runCli } from './kms-replicas.js';
-import { watchLauncher } from './launcher.js';
+import { watchLauncher } from '../support/launcher.js';
 
 const controller = new AbortController();
 let signals = 0;

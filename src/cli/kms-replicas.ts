@@ -4,16 +4,16 @@
  * real AWS, any KMS endpoint, or the embedded KMS. Documented in `docs/CLI.md`.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError } from '../config.js';
-import { RetryableError, TerminalError, type ReconcilerError } from '../errors.js';
-import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence, type SweepKeyResult } from '../guardrail.js';
-import { reconcileKey } from '../reconcile.js';
-import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../regions.js';
-import type { Runtime } from '../runtime.js';
-import { DEFAULT_SWEEP_CONCURRENCY, sweepRegion, type SweepResult } from '../sweep.js';
-import type { ErrorSummary, ReconcileOutcome } from '../types.js';
-import { isManaged, renderFamily, renderPlan, renderReconcileError, renderStatus, renderSweep } from './cli-render.js';
-import { TargetError, connectTarget, localLogLevel, parseLogLevelOption, type Target, type TargetOptions } from './cli-target.js';
+import { ConfigError } from '../lambda/config.js';
+import { RetryableError, TerminalError, type ReconcilerError } from '../reconcile/errors.js';
+import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence, type SweepKeyResult } from '../sweep/guardrail.js';
+import { reconcileKey } from '../reconcile/reconcile.js';
+import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../reconcile/regions.js';
+import type { Runtime } from '../lambda/runtime.js';
+import { DEFAULT_SWEEP_CONCURRENCY, sweepRegion, type SweepResult } from '../sweep/sweep-region.js';
+import type { ErrorSummary, ReconcileOutcome } from '../reconcile/types.js';
+import { isManaged, renderFamily, renderPlan, renderReconcileError, renderStatus, renderSweep } from './render.js';
+import { TargetError, connectTarget, localLogLevel, parseLogLevelOption, type Target, type TargetOptions } from './target.js';
 import { EX_USAGE } from './exit-codes.js';
 import { SweepProgress } from './progress.js';
 import type { FleetStatus } from '../report/status-document.js';

@@ -7,7 +7,7 @@
  */
 import type { CallerIdentity } from '../aws/caller-identity.js';
 import type { EventHistoryReader } from '../aws/cloudtrail-lookup.js';
-import type { KmsGateway } from '../kms-gateway.js';
+import type { KmsGateway } from '../reconcile/kms-gateway.js';
 
 /** What a failure was about, for the explanation. */
 export interface FailureContext {

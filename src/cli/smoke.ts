@@ -16,12 +16,12 @@ import { createKmsClientFactory, type StaticCredentials } from '../aws/clients.j
 import { createEventHistoryReader } from '../aws/cloudtrail-lookup.js';
 import { createKmsGateway } from '../aws/kms.js';
 import { createKmsLifecycle } from '../aws/kms-lifecycle.js';
-import { ConfigError, LOG_LEVELS, loadConfig, type Config } from '../config.js';
-import type { OutcomeEvent } from '../outcome.js';
-import { lookupRegion, partitionOf, regionsOfPartition } from '../regions.js';
+import { ConfigError, LOG_LEVELS, loadConfig, type Config } from '../lambda/config.js';
+import type { OutcomeEvent } from '../lambda/outcome.js';
+import { lookupRegion, partitionOf, regionsOfPartition } from '../reconcile/regions.js';
 import { startEmbeddedKms } from '../emulator/index.js';
-import { createRuntime } from '../runtime.js';
-import { SinkLogger } from './cli-target.js';
+import { createRuntime } from '../lambda/runtime.js';
+import { SinkLogger } from './target.js';
 import { EX_USAGE } from './exit-codes.js';
 import { formatDuration } from './smoke-cloudtrail.js';
 import { describeCaller, describeCost, explainFailure, probeRegions, type RegionProbe } from './smoke-preflight.js';

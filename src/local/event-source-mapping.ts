@@ -12,7 +12,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { EmbeddedSqs, ReceivedMessage } from '../emulator/index.js';
-import { createLocalLambdaContext } from '../cli/local-lambda.js';
+import { createLocalLambdaContext } from './lambda-context.js';
 
 /** The function behind a mapping: one handler per container (its own runtime, as a real container has). */
 export type BatchFunction = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;

@@ -3,7 +3,7 @@
  * wants or holds, the counts and the families that need a person. Pure: a status document in,
  * a model out; `fleet-html.ts` draws it.
  */
-import type { RegionStatusCode } from '../types.js';
+import type { RegionStatusCode } from '../reconcile/types.js';
 import type { FleetFamily, FleetKeyList, FleetRegionStatus, FleetStatus } from './status-document.js';
 import { CONCERNS, RESULT_STYLE, STATUS_ORDER, STATUS_STYLE, worseConcern, type Concern } from './status-style.js';
 

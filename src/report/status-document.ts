@@ -4,7 +4,7 @@
  * Only the fields the report draws are checked; others pass through untouched.
  */
 import * as z from 'zod';
-import type { ReconcileResult, RegionStatusCode } from '../types.js';
+import type { ReconcileResult, RegionStatusCode } from '../reconcile/types.js';
 import { RESULT_STYLE, STATUS_STYLE } from './status-style.js';
 
 /** One Region of a family, as in `ReconcileOutcome.regions` (a `RegionStatus`). */

@@ -9,10 +9,10 @@
  * the glyph says which status it is (colour is never the only signal). Every glyph colour meets
  * WCAG 2.x contrast 4.5:1 on its background (`test/unit/report-style.test.ts` checks both).
  */
-import type { ReconcileResult, RegionStatusCode } from '../types.js';
+import type { ReconcileResult, RegionStatusCode } from '../reconcile/types.js';
 
 /**
- * How much a status matters, worst first. Mirrors `assessConvergence` (src/guardrail.ts):
+ * How much a status matters, worst first. Mirrors `assessConvergence` (src/sweep/guardrail.ts):
  * `failed` and `needs-person` (blocked) and `drift` as there; `note` is an `extra` replica (a
  * person may look, nothing is wrong); `converged` needs nothing.
  */

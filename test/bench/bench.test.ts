@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../bench/report.js';
 import { DEPLOYED_QUOTA_SHARE } from '../../bench/harness.js';
-import { DEFAULT_SWEEP_CONCURRENCY } from '../../src/sweep.js';
+import { DEFAULT_SWEEP_CONCURRENCY } from '../../src/sweep/sweep-region.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const out = mkdtempSync(path.join(os.tmpdir(), 'kms-bench-test-'));

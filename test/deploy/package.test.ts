@@ -12,9 +12,9 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STACK_PARAM_DEFAULTS } from '../../scripts/stack-settings.js';
-import { TRIGGER_EVENT_NAMES } from '../../src/cloudtrail.js';
+import { TRIGGER_EVENT_NAMES } from '../../src/reconcile/trigger.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../../src/emulator/index.js';
-import { regionsOfPartition } from '../../src/regions.js';
+import { regionsOfPartition } from '../../src/reconcile/regions.js';
 import { FIXTURE_KEY_ID } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);

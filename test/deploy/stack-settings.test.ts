@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveStackSettings, settings, StackSettingsError, STACK_PARAM_DEFAULTS } from '../../scripts/stack-settings.js';
-import { regionsOfPartition } from '../../src/regions.js';
+import { regionsOfPartition } from '../../src/reconcile/regions.js';
 
 /** The problems a call refuses with, or `[]` when it does not throw. */
 function problemsOf(call: () => unknown): readonly string[] {

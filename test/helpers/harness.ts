@@ -3,15 +3,16 @@
  * handler built from a literal environment, and the local EventBridge delivery loop.
  */
 import type { Context } from 'aws-lambda';
-import { createLocalLambdaContext, deliverUntilQuiet, type Delivery } from '../../src/cli/local-lambda.js';
-import { RetryableError } from '../../src/errors.js';
+import { createLocalLambdaContext } from '../../src/local/lambda-context.js';
+import { deliverUntilQuiet, type Delivery } from '../../src/local/delivery.js';
+import { RetryableError } from '../../src/reconcile/errors.js';
 import { sqsEventOf } from '../../src/local/event-source-mapping.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/lambda/config.js';
 import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
-import { createKeyEventHandler, type KeyEventResult } from '../../src/key-event.js';
-import type { KmsGateway } from '../../src/kms-gateway.js';
-import type { OutcomeEvent, OutcomePublisher } from '../../src/outcome.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createKeyEventHandler, type KeyEventResult } from '../../src/lambda/key-event-handler.js';
+import type { KmsGateway } from '../../src/reconcile/kms-gateway.js';
+import type { OutcomeEvent, OutcomePublisher } from '../../src/lambda/outcome.js';
+import { createRuntime, type Runtime } from '../../src/lambda/runtime.js';
 
 export const TEST_ACCESS_KEY_ID = 'AKIATESTRECONCILER01';
 export const TEST_ROLE_ARN = 'arn:aws:iam::111122223333:role/kms-replica-reconciler-test';

@@ -1,7 +1,7 @@
 // Events that are not this account's KMS calls, through the real key-event handler, the real
 // SDK and the embedded KMS (issue 11, item 6). The stack sets ACCOUNT_ID; the harness does too.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { KeyEventResult } from '../../src/key-event.js';
+import type { KeyEventResult } from '../../src/lambda/key-event-handler.js';
 import { FIXTURE_ACCOUNT, FIXTURE_KEY_ID, loadFixture, type FixtureName } from '../helpers/fixtures.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 

@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KeyEventResult } from '../../src/key-event.js';
-import type { ReconcileOutcome } from '../../src/types.js';
+import type { KeyEventResult } from '../../src/lambda/key-event-handler.js';
+import type { ReconcileOutcome } from '../../src/reconcile/types.js';
 import { FIXTURE_KEY_ID, loadFixture } from '../helpers/fixtures.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { outcomeSchemaErrors } from '../helpers/outcome-schema.js';

@@ -1,14 +1,14 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLocalLambdaContext } from '../../src/cli/local-lambda.js';
-import { loadConfig } from '../../src/config.js';
+import { createLocalLambdaContext } from '../../src/local/lambda-context.js';
+import { loadConfig } from '../../src/lambda/config.js';
 import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
-import { RetryableError } from '../../src/errors.js';
-import { buildReconcileRequest } from '../../src/intake.js';
-import { createKeyEventHandler, type KeyEventResult } from '../../src/key-event.js';
+import { RetryableError } from '../../src/reconcile/errors.js';
+import { buildReconcileRequest } from '../../src/lambda/queue-message.js';
+import { createKeyEventHandler, type KeyEventResult } from '../../src/lambda/key-event-handler.js';
 import { LocalEventSourceMapping } from '../../src/local/event-source-mapping.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
-import { createSweepHandler } from '../../src/sweep-handler.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/lambda/runtime.js';
+import { createSweepHandler } from '../../src/lambda/sweep-handler.js';
 import { FIXTURE_KEY_ID, loadFixture } from '../helpers/fixtures.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 

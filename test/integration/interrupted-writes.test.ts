@@ -4,14 +4,14 @@
  * is a limiter that hands out a fixed number of ReplicateKey tokens, so the interleaving is exact.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KmsRateLimiter } from '../../src/aws/pacing.js';
-import { loadConfig } from '../../src/config.js';
+import type { KmsRateLimiter } from '../../src/pacing/paced-gateway.js';
+import { loadConfig } from '../../src/lambda/config.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../../src/emulator/index.js';
-import { RetryableError } from '../../src/errors.js';
-import type { PacedOperation } from '../../src/kms-quotas.js';
-import { reconcileKey } from '../../src/reconcile.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { sweepRegion } from '../../src/sweep.js';
+import { RetryableError } from '../../src/reconcile/errors.js';
+import type { PacedOperation } from '../../src/pacing/kms-quotas.js';
+import { reconcileKey } from '../../src/reconcile/reconcile.js';
+import { createRuntime, type Runtime } from '../../src/lambda/runtime.js';
+import { sweepRegion } from '../../src/sweep/sweep-region.js';
 
 let kms: EmbeddedKms | undefined;
 afterEach(async () => {

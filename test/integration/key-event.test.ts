@@ -1,8 +1,8 @@
 import { KMSClient, TagResourceCommand } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KeyEventResult } from '../../src/key-event.js';
-import type { KmsGateway } from '../../src/kms-gateway.js';
-import type { ReconcileOutcome } from '../../src/types.js';
+import type { KeyEventResult } from '../../src/lambda/key-event-handler.js';
+import type { KmsGateway } from '../../src/reconcile/kms-gateway.js';
+import type { ReconcileOutcome } from '../../src/reconcile/types.js';
 import { FIXTURE_KEY_ID, FIXTURE_SINGLE_REGION_KEY_ID, loadFixture } from '../helpers/fixtures.js';
 import { TEST_ROLE_ARN, startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 

@@ -1,10 +1,10 @@
 import { DisableKeyCommand, EnableKeyCommand, GetKeyPolicyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RetryableError, TerminalError } from '../../src/errors.js';
-import { createLocalLambdaContext } from '../../src/cli/local-lambda.js';
-import { TIMEOUT_MARGIN_MS, type KeyEventResult } from '../../src/key-event.js';
-import type { KmsGateway } from '../../src/kms-gateway.js';
-import type { KeyState, ReconcileOutcome } from '../../src/types.js';
+import { RetryableError, TerminalError } from '../../src/reconcile/errors.js';
+import { createLocalLambdaContext } from '../../src/local/lambda-context.js';
+import { TIMEOUT_MARGIN_MS, type KeyEventResult } from '../../src/lambda/key-event-handler.js';
+import type { KmsGateway } from '../../src/reconcile/kms-gateway.js';
+import type { KeyState, ReconcileOutcome } from '../../src/reconcile/types.js';
 import { FIXTURE_KEY_ID, loadFixture, type FixtureName } from '../helpers/fixtures.js';
 import { startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 

@@ -5,10 +5,10 @@
  * failures come from the embedded KMS's fault rules.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RetryableError } from '../../src/errors.js';
+import { RetryableError } from '../../src/reconcile/errors.js';
 import type { FaultRule } from '../../src/emulator/index.js';
-import { sweepRegion } from '../../src/sweep.js';
-import type { ReconcileOutcome } from '../../src/types.js';
+import { sweepRegion } from '../../src/sweep/sweep-region.js';
+import type { ReconcileOutcome } from '../../src/reconcile/types.js';
 import { FIXTURE_KEY_ID, loadFixture } from '../helpers/fixtures.js';
 import { startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 

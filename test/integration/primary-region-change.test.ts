@@ -1,7 +1,7 @@
 import { KMSClient, TagResourceCommand, UpdatePrimaryRegionCommand } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/emulator/index.js';
-import type { KeyEventResult } from '../../src/key-event.js';
+import type { KeyEventResult } from '../../src/lambda/key-event-handler.js';
 import { FIXTURE_KEY_ID, loadFixture } from '../helpers/fixtures.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 

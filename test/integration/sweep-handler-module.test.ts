@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalLambdaContext } from '../../src/cli/local-lambda.js';
+import { createLocalLambdaContext } from '../../src/local/lambda-context.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../../src/emulator/index.js';
 
 // The deployed entry point reads process.env at module scope: set it, then import the module.

@@ -1,17 +1,17 @@
 import type { Context } from 'aws-lambda';
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKmsRateLimiter } from '../../src/aws/pacing.js';
+import { createKmsRateLimiter } from '../../src/pacing/paced-gateway.js';
 import { DEMO_REGION, seedDemoKeys } from '../../src/cli/demo-keys.js';
-import { createLocalLambdaContext } from '../../src/cli/local-lambda.js';
-import { loadConfig } from '../../src/config.js';
+import { createLocalLambdaContext } from '../../src/local/lambda-context.js';
+import { loadConfig } from '../../src/lambda/config.js';
 import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
-import { TerminalError } from '../../src/errors.js';
-import type { SweepKeyResult } from '../../src/guardrail.js';
-import type { KmsGateway } from '../../src/kms-gateway.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
-import { createSweepHandler } from '../../src/sweep-handler.js';
-import { sweepRegion } from '../../src/sweep.js';
+import { TerminalError } from '../../src/reconcile/errors.js';
+import type { SweepKeyResult } from '../../src/sweep/guardrail.js';
+import type { KmsGateway } from '../../src/reconcile/kms-gateway.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/lambda/runtime.js';
+import { createSweepHandler } from '../../src/lambda/sweep-handler.js';
+import { sweepRegion } from '../../src/sweep/sweep-region.js';
 import { outcomeSchemaErrors } from '../helpers/outcome-schema.js';
 
 const CREDENTIALS = { accessKeyId: 'AKIATESTSWEEP0000001', secretAccessKey: 'test' };

@@ -7,8 +7,8 @@
  */
 import { KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KeyEventResult } from '../../src/key-event.js';
-import type { ReconcileOutcome } from '../../src/types.js';
+import type { KeyEventResult } from '../../src/lambda/key-event-handler.js';
+import type { ReconcileOutcome } from '../../src/reconcile/types.js';
 import { FIXTURE_KEY_ID, loadFixture } from '../helpers/fixtures.js';
 import { TEST_ROLE_ARN, startHarness, type Harness } from '../helpers/harness.js';
 

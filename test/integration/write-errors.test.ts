@@ -6,8 +6,8 @@
  */
 import { KMSClient, UpdatePrimaryRegionCommand } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RetryableError } from '../../src/errors.js';
-import type { ReconcileOutcome } from '../../src/types.js';
+import { RetryableError } from '../../src/reconcile/errors.js';
+import type { ReconcileOutcome } from '../../src/reconcile/types.js';
 import { FIXTURE_KEY_ID, loadFixture } from '../helpers/fixtures.js';
 import { startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 

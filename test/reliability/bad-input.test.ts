@@ -6,9 +6,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeTrigger, parseTrigger } from '../../src/cloudtrail.js';
-import { RetryableError } from '../../src/errors.js';
-import type { KeyEventResult } from '../../src/key-event.js';
+import { describeTrigger, parseTrigger } from '../../src/reconcile/trigger.js';
+import { RetryableError } from '../../src/reconcile/errors.js';
+import type { KeyEventResult } from '../../src/lambda/key-event-handler.js';
 import { FIXTURE_KEY_ID, loadFixture, type FixtureName } from '../helpers/fixtures.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 

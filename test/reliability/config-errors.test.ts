@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/lambda/config.js';
 
 const SCALE = Number(process.env.PROPERTY_RUNS_SCALE ?? '1');
 const RUNS = Math.round(300 * SCALE);

@@ -6,14 +6,14 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaFleet } from '../../chaos/lambda-fleet.js';
 import { installReplicateLedger, type ReplicateLedger } from '../../chaos/replicate-ledger.js';
-import { matchesKeyEventRule } from '../../src/cli/local-lambda.js';
-import { loadConfig } from '../../src/config.js';
+import { matchesKeyEventRule } from '../../src/local/key-event-rule.js';
+import { loadConfig } from '../../src/lambda/config.js';
 import { ManualClock, startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
-import type { SweepKeyResult } from '../../src/guardrail.js';
-import { createKeyEventHandler } from '../../src/key-event.js';
-import type { OutcomeEvent } from '../../src/outcome.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { sweepRegion } from '../../src/sweep.js';
+import type { SweepKeyResult } from '../../src/sweep/guardrail.js';
+import { createKeyEventHandler } from '../../src/lambda/key-event-handler.js';
+import type { OutcomeEvent } from '../../src/lambda/outcome.js';
+import { createRuntime, type Runtime } from '../../src/lambda/runtime.js';
+import { sweepRegion } from '../../src/sweep/sweep-region.js';
 
 export const RECONCILER_KEY_ID = 'AKIARELIABILITYTEST1';
 export const USER_KEY_ID = 'AKIARELIABILITYUSER1';

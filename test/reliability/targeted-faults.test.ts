@@ -4,7 +4,7 @@
  */
 import { ScheduleKeyDeletionCommand, TagResourceCommand, UpdatePrimaryRegionCommand } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KeyEventResult } from '../../src/key-event.js';
+import type { KeyEventResult } from '../../src/lambda/key-event-handler.js';
 import { startReliabilityHarness, type ReliabilityHarness, type ReliabilityHarnessOptions } from './support.js';
 
 const KEY = 'mrk-0123456789abcdef0123456789abcdef';

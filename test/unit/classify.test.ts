@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyAwsError } from '../../src/aws/classify.js';
-import { RetryableError, TerminalError } from '../../src/errors.js';
+import { RetryableError, TerminalError } from '../../src/reconcile/errors.js';
 
 function awsError(name: string, status: number): Error {
   return Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status } });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matchesKeyEventRule } from '../../src/cli/local-lambda.js';
-import { parseTrigger, TRIGGER_EVENT_NAMES } from '../../src/cloudtrail.js';
+import { matchesKeyEventRule } from '../../src/local/key-event-rule.js';
+import { parseTrigger, TRIGGER_EVENT_NAMES } from '../../src/reconcile/trigger.js';
 import { FIXTURE_ACCOUNT, FIXTURE_KEY_ID, FIXTURE_SINGLE_REGION_KEY_ID, loadFixture, type FixtureName } from '../helpers/fixtures.js';
 
 const primaryArn = `arn:aws:kms:us-east-1:111122223333:key/${FIXTURE_KEY_ID}`;

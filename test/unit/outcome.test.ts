@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildOutcomeEvent, buildRejectedEvent, isWorthReporting } from '../../src/outcome.js';
-import type { ReconcileOutcome, ReconcileRequest, RegionStatus } from '../../src/types.js';
+import { buildOutcomeEvent, buildRejectedEvent, isWorthReporting } from '../../src/lambda/outcome.js';
+import type { ReconcileOutcome, ReconcileRequest, RegionStatus } from '../../src/reconcile/types.js';
 import { outcomeSchemaErrors } from '../helpers/outcome-schema.js';
 
 const request: ReconcileRequest = { keyId: 'mrk-1234abcd12ab34cd56ef1234567890ab', region: 'us-east-1', eventName: 'CreateKey', eventId: 'e-1' };

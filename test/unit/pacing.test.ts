@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createKmsRateLimiter, createPacedGateway } from '../../src/aws/pacing.js';
-import type { KmsGateway } from '../../src/kms-gateway.js';
-import { budgetRate } from '../../src/budget.js';
-import { parseKmsRequestQuotas } from '../../src/kms-quotas.js';
+import { createKmsRateLimiter, createPacedGateway } from '../../src/pacing/paced-gateway.js';
+import type { KmsGateway } from '../../src/reconcile/kms-gateway.js';
+import { budgetRate } from '../../src/pacing/budget.js';
+import { parseKmsRequestQuotas } from '../../src/pacing/kms-quotas.js';
 
 // limiter's buckets read performance.now() and wait with setTimeout: vitest's fake timers are the
 // injected clock, so no test sleeps for real.
@@ -228,7 +228,7 @@ describe('one container of M (a slice below one request per second)', () => {
   });
 });
 
-describe('the budget split (src/budget.ts)', () => {
+describe('the budget split (src/pacing/budget.ts)', () => {
   const stack = { quotaShare: 0.5, homeRegion: 'us-east-1', maxConcurrency: 2, stackCount: 3 } as const;
 
   it('gives the key-event containers every write, each 1/M, and the sweep none', () => {

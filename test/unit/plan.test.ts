@@ -8,8 +8,8 @@ import {
   type PlanSettings,
   type ReplicaObservation,
   type ReplicationAction,
-} from '../../src/plan.js';
-import type { KeyDescription, KeyState, Tag } from '../../src/types.js';
+} from '../../src/reconcile/plan.js';
+import type { KeyDescription, KeyState, Tag } from '../../src/reconcile/types.js';
 
 const KEY = 'mrk-1234abcd12ab34cd56ef1234567890ab';
 const arn = (region: string): string => `arn:aws:kms:${region}:111122223333:key/${KEY}`;

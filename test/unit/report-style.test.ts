@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence } from '../../src/guardrail.js';
+import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence } from '../../src/sweep/guardrail.js';
 import { CELL_STYLE, RESULT_STYLE, STATUS_ORDER, STATUS_STYLE, type Concern } from '../../src/report/status-style.js';
-import type { ReconcileOutcome, ReconcileResult, RegionStatusCode } from '../../src/types.js';
+import type { ReconcileOutcome, ReconcileResult, RegionStatusCode } from '../../src/reconcile/types.js';
 
 /** sRGB `#rrggbb` → linear RGB (IEC 61966-2-1). */
 function linear(hex: string): [number, number, number] {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkRegions } from '../../src/cli/smoke.js';
 import { describeCost, explainFailure } from '../../src/cli/smoke-preflight.js';
-import { RetryableError, TerminalError } from '../../src/errors.js';
+import { RetryableError, TerminalError } from '../../src/reconcile/errors.js';
 
 /** An error shaped as the SDK throws it: `name` is the AWS error name. */
 function awsError(name: string, message: string): Error {

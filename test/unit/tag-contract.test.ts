@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReplicaRegionsTag } from '../../src/tag-contract.js';
+import { parseReplicaRegionsTag } from '../../src/reconcile/tag-contract.js';
 
 const primary = { primaryRegion: 'us-east-1' };
 

@@ -11,16 +11,16 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { chargesOf } from './aws/pacing.js';
-import { describeTrigger } from './cloudtrail.js';
-import { RetryableError, TerminalError } from './errors.js';
-import { buildReconcileRequest, familyOf, parseQueueMessage } from './intake.js';
+import { chargesOf } from '../pacing/paced-gateway.js';
+import { describeTrigger } from '../reconcile/trigger.js';
+import { RetryableError, TerminalError } from '../reconcile/errors.js';
+import { buildReconcileRequest, familyOf, parseQueueMessage } from './queue-message.js';
 import { publishSideReport, recordReconcileMetrics } from './metrics.js';
-import { reportFailure, type RejectedResult } from './middleware/reconciler-errors.js';
+import { reportFailure, type RejectedResult } from './reconciler-errors.js';
 import { NO_OUTCOME_PUBLISHER, buildOutcomeEvent, isWorthReporting } from './outcome.js';
-import { planKey } from './reconcile.js';
+import { planKey } from '../reconcile/reconcile.js';
 import type { Runtime } from './runtime.js';
-import type { ReconcileOutcome, ReconcileRequest } from './types.js';
+import type { ReconcileOutcome, ReconcileRequest } from '../reconcile/types.js';
 
 /** What became of one message (logged; tests read it through `onResult`). */
 export type KeyEventResult =

@@ -4,9 +4,9 @@
  * pipe. Every table fits {@link MAX_TABLE_WIDTH} columns: long cells wrap onto more lines.
  */
 import Table from 'cli-table3';
-import type { GuardrailReport, ReportedKey } from '../guardrail.js';
-import type { ErrorSummary, ReconcileOutcome, RegionStatus, RegionStatusCode } from '../types.js';
-import type { SweepResult } from '../sweep.js';
+import type { GuardrailReport, ReportedKey } from '../sweep/guardrail.js';
+import type { ErrorSummary, ReconcileOutcome, RegionStatus, RegionStatusCode } from '../reconcile/types.js';
+import type { SweepResult } from '../sweep/sweep-region.js';
 
 /** Statuses meaning a replica exists in that Region. */
 const REPLICA_EXISTS: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>([

@@ -5,9 +5,9 @@
  */
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import { InvalidArgumentError } from 'commander';
-import { LOG_LEVELS, loadConfig, type Config } from '../config.js';
+import { LOG_LEVELS, loadConfig, type Config } from '../lambda/config.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { createRuntime, type Runtime } from '../lambda/runtime.js';
 import { DEMO_REGION, seedDemoKeys } from './demo-keys.js';
 
 /** Global options that choose the target. */

@@ -2,7 +2,7 @@
  * One account-wide budget (design §5): how the stack's share of each KMS request quota
  * (`QUOTA_SHARE` × the quota, per operation and Region) is divided between its parts, so that
  * no burst, however many key-event containers run, spends more than the share. Pure arithmetic;
- * `src/aws/pacing.ts` turns each rate into a paced bucket.
+ * `src/pacing/paced-gateway.ts` turns each rate into a paced bucket.
  *
  * The split (README, "The budget"):
  * - **Stacks** (`STACK_REGIONS`, S Regions with a stack): a family's writes are made only by the

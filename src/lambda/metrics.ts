@@ -3,7 +3,7 @@
  * Metrics (flushed once per invocation by its middy middleware).
  */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { ReconcileOutcome, RegionStatusCode } from './types.js';
+import type { ReconcileOutcome, RegionStatusCode } from '../reconcile/types.js';
 
 /** CloudWatch namespace of every metric. */
 export const METRICS_NAMESPACE = 'KmsReplicaReconciler';

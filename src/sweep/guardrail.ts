@@ -3,7 +3,7 @@
  * whole-key result and by replica-Region status, with the keys that need a person listed.
  * Pure: the sweep feeds it one key result at a time; memory stays bounded by the list cap.
  */
-import type { ErrorSummary, ReconcileOutcome, ReconcileResult, RegionStatusCode } from './types.js';
+import type { ErrorSummary, ReconcileOutcome, ReconcileResult, RegionStatusCode } from '../reconcile/types.js';
 
 /** How one listed key fared in a sweep. */
 export type SweepKeyResult =

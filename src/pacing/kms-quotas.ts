@@ -1,6 +1,6 @@
 /**
  * KMS request quotas: the documented defaults and the `KMS_REQUEST_QUOTAS` override syntax.
- * Pure data and parsing; the pacing that uses them is `src/aws/pacing.ts`.
+ * Pure data and parsing; the pacing that uses them is `src/pacing/paced-gateway.ts`.
  */
 
 /**

@@ -3,8 +3,8 @@
  * reconcile that wrote something or found a problem (design §3). The schema is versioned and
  * shipped as `schemas/outcome-event.v1.json`; the README documents it.
  */
-import type { GuardrailReport } from './guardrail.js';
-import type { ReconcileOutcome, ReconcileRequest, RegionStatusCode } from './types.js';
+import type { GuardrailReport } from '../sweep/guardrail.js';
+import type { ReconcileOutcome, ReconcileRequest, RegionStatusCode } from '../reconcile/types.js';
 
 /** EventBridge `source` of every outcome event. */
 export const OUTCOME_SOURCE = 'kms-replica-reconciler';

@@ -6,16 +6,16 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { SweepContinuation } from './aws/lambda.js';
-import { chargesOf } from './aws/pacing.js';
-import { RetryableError, TerminalError } from './errors.js';
-import { assessConvergence, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
-import { buildReconcileRequest } from './intake.js';
+import { chargesOf } from '../pacing/paced-gateway.js';
+import { RetryableError, TerminalError } from '../reconcile/errors.js';
+import { assessConvergence, type GuardrailReport, type SweepKeyResult } from '../sweep/guardrail.js';
+import { buildReconcileRequest } from './queue-message.js';
 import { publishSideReport } from './metrics.js';
-import { reconcilerErrors, type RejectedResult } from './middleware/reconciler-errors.js';
+import { reconcilerErrors, type RejectedResult } from './reconciler-errors.js';
 import { NO_OUTCOME_PUBLISHER, buildOutcomeEvent, buildSweepSummaryEvent } from './outcome.js';
 import type { Runtime } from './runtime.js';
-import { sweepRegion, type RepairQueue, type SweepResume } from './sweep.js';
+import type { RepairQueue, SweepContinuation } from '../sweep/ports.js';
+import { sweepRegion, type SweepResume } from '../sweep/sweep-region.js';
 
 /**
  * The sweep's input. The schedule sends `{}` (a fresh sweep); a continuation or an operator

@@ -1,70 +1,15 @@
 /**
- * Local stand-ins for what AWS provides around a Lambda function: the invocation context, the
- * EventBridge rule that selects which events reach the key-event queue, and the delivery loop
- * through the queue and its event source mapping (`src/local/event-source-mapping.ts`). Used by the
- * demo (`npm start`), the CLI's embedded mode and tests; never by the deployed handlers.
+ * The local delivery loop: what AWS does around the key-event function, standing in for it
+ * locally. The EventBridge rule (`key-event-rule.ts`) selects which events reach the key-event
+ * queue; the queue (the embedded SQS) and its event source mapping (`event-source-mapping.ts`)
+ * deliver them to the real batch handler. Used by the demo (`npm start`), the CLI's embedded mode,
+ * tests, bench and chaos; never by the deployed handlers.
  */
-import type { Context } from 'aws-lambda';
-import { CLOUDTRAIL_DETAIL_TYPE, KMS_EVENT_SOURCE, KMS_SOURCE, TRIGGER_EVENT_NAMES } from '../cloudtrail.js';
 import type { EmbeddedSqs } from '../emulator/index.js';
-import { RetryableError } from '../errors.js';
-import type { KeyEventResult } from '../key-event.js';
-import { LocalEventSourceMapping, type BatchFunction } from '../local/event-source-mapping.js';
-
-/**
- * A Lambda `Context` for local invocations.
- *
- * @param timeoutMs - the function timeout the context counts down from (ms). Default 60 000,
- *   the deployed timeout.
- */
-export function createLocalLambdaContext(timeoutMs = 60_000, functionName = 'kms-replica-reconciler-local-keyEvent'): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:111122223333:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-/**
- * The account of the local stand-in stack: the embedded KMS's default account (every key and
- * event of `startEmbeddedKms()` without `account`), as in `createLocalLambdaContext`'s ARN.
- */
-export const LOCAL_ACCOUNT_ID = '111122223333';
-
-/**
- * Whether an event matches the key-event rule of `serverless.yml` in the local stack's account
- * (`LOCAL_ACCOUNT_ID`): `account` the stack's own, `source` `aws.kms`, `detail-type` "AWS API
- * Call via CloudTrail", `eventSource` `kms.amazonaws.com`, `eventName` one of
- * `TRIGGER_EVENT_NAMES`, no `errorCode` (EventBridge content filtering: exact, case-sensitive
- * matching; `exists: false` on a leaf [S10 eb-event-patterns]).
- *
- * @param event - an EventBridge event of any shape.
- */
-export function matchesKeyEventRule(event: unknown): boolean {
-  if (event === null || typeof event !== 'object') return false;
-  const e = event as { account?: unknown; source?: unknown; 'detail-type'?: unknown; detail?: Record<string, unknown> | null };
-  const detail = e.detail;
-  return (
-    e.account === LOCAL_ACCOUNT_ID &&
-    e.source === KMS_SOURCE &&
-    e['detail-type'] === CLOUDTRAIL_DETAIL_TYPE &&
-    detail !== null &&
-    typeof detail === 'object' &&
-    detail.eventSource === KMS_EVENT_SOURCE &&
-    (TRIGGER_EVENT_NAMES as readonly unknown[]).includes(detail.eventName) &&
-    !('errorCode' in detail)
-  );
-}
+import { RetryableError } from '../reconcile/errors.js';
+import type { KeyEventResult } from '../lambda/key-event-handler.js';
+import { LocalEventSourceMapping, type BatchFunction } from './event-source-mapping.js';
+import { matchesKeyEventRule } from './key-event-rule.js';
 
 /** An event source that hands out what it has queued (the embedded KMS's CloudTrail queue). */
 export interface EventSource {

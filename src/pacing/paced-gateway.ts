@@ -1,6 +1,6 @@
 /**
  * Pacing to KMS request quotas (design §5): a paced bucket per (KMS operation, Region) at this
- * process's slice of the budget (`src/budget.ts`: `QUOTA_SHARE` × the quota, divided between
+ * process's slice of the budget (`src/pacing/budget.ts`: `QUOTA_SHARE` × the quota, divided between
  * stacks, the sweep and the key-event containers), applied as a `KmsGateway` decorator so that
  * every caller (the key-event handler, the sweep, the CLI) is paced the same way. A burst then
  * converges at the quota's rate instead of bouncing off `ThrottlingException`; the SDK's retries
@@ -13,11 +13,11 @@
  * (`estimateWaitMs`), which it cannot tell.
  */
 import { setMaxListeners } from 'node:events';
-import { budgetRate, type BudgetRole } from '../budget.js';
-import { RetryableError, TerminalError } from '../errors.js';
-import type { KmsGateway } from '../kms-gateway.js';
-import type { KmsRequestQuotas, PacedOperation } from '../kms-quotas.js';
-import { RESTORE_STEPS, type ReplicationAction } from '../plan.js';
+import { budgetRate, type BudgetRole } from './budget.js';
+import { RetryableError, TerminalError } from '../reconcile/errors.js';
+import type { KmsGateway } from '../reconcile/kms-gateway.js';
+import type { KmsRequestQuotas, PacedOperation } from './kms-quotas.js';
+import { RESTORE_STEPS, type ReplicationAction } from '../reconcile/plan.js';
 
 /** Tokens of one operation in one Region. */
 export interface QuotaCharge {

@@ -4,8 +4,8 @@
  * queued (a repair) or that another Region's stack forwarded (the family's primary lives in this
  * Region, and only this Region's stack writes for it). Pure: parsing and building only.
  */
-import { parseTrigger, type TriggerContext, type TriggerParse } from './cloudtrail.js';
-import { REGION_CODE_PATTERN } from './regions.js';
+import { parseTrigger, type TriggerContext, type TriggerParse } from '../reconcile/trigger.js';
+import { REGION_CODE_PATTERN } from '../reconcile/regions.js';
 
 /** `kind` of a reconcile-request message. */
 export const RECONCILE_REQUEST_KIND = 'kms-replica-reconciler.reconcile-request';

@@ -4,18 +4,24 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { createKmsClientFactory, type KmsClientFor, type StaticCredentials } from './aws/clients.js';
-import { createEventBridgePublisher } from './aws/eventbridge.js';
-import { createKmsGateway } from './aws/kms.js';
-import { createKmsRateLimiter, createPacedGateway, type KmsRateLimiter } from './aws/pacing.js';
-import { createSqsQueueSender } from './aws/sqs.js';
-import type { BudgetRole } from './budget.js';
-import type { QueueSender } from './intake.js';
+import { createKmsClientFactory, type KmsClientFor, type StaticCredentials } from '../aws/clients.js';
+import { createEventBridgePublisher } from '../aws/eventbridge.js';
+import { createKmsGateway } from '../aws/kms.js';
+import { createKmsRateLimiter, createPacedGateway, type KmsRateLimiter } from '../pacing/paced-gateway.js';
+import { createSqsQueueSender } from '../aws/sqs.js';
+import type { BudgetRole } from '../pacing/budget.js';
+import type { QueueSender } from './queue-message.js';
 import type { Config } from './config.js';
-import type { KmsGateway } from './kms-gateway.js';
+import type { KmsGateway } from '../reconcile/kms-gateway.js';
 import { METRICS_NAMESPACE } from './metrics.js';
 import { NO_OUTCOME_PUBLISHER, type OutcomePublisher } from './outcome.js';
-import type { ReconcileSettings } from './reconcile.js';
+import type { ReconcileSettings } from '../reconcile/reconcile.js';
+
+/**
+ * The sweep's continuation through Lambda `Invoke` (`src/aws/lambda.ts`), for the sweep's entry
+ * point: the composition root picks the adapters, so `handlers/` imports only `src/lambda/`.
+ */
+export { createLambdaSweepContinuation } from '../aws/lambda.js';
 
 /** Everything a handler needs, built from the configuration. */
 export interface Runtime {
@@ -30,7 +36,7 @@ export interface Runtime {
   readonly now: () => Date;
   /** The pacing behind `kms` (its wait estimates guide the sweep's and the batch handler's deadlines). */
   readonly limiter: KmsRateLimiter;
-  /** Which slice of the budget this process holds (`src/budget.ts`). */
+  /** Which slice of the budget this process holds (`src/pacing/budget.ts`). */
   readonly role: BudgetRole;
   /** Sends to a stack's key-event queue (SQS); present when `KEY_EVENT_QUEUE` is set. */
   readonly queue?: QueueSender;
@@ -115,7 +121,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
       : undefined);
   return {
     config,
-    // Paced to this process's slice of QUOTA_SHARE (src/budget.ts); the SDK's throttling retries are the backstop.
+    // Paced to this process's slice of QUOTA_SHARE (src/pacing/budget.ts); the SDK's throttling retries are the backstop.
     kms: createPacedGateway(createKmsGateway(kmsClientFor), limiter),
     limiter,
     role,

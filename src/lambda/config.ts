@@ -3,8 +3,8 @@
  * README; an unknown or malformed value fails at start-up with the variable named.
  */
 import * as z from 'zod/mini';
-import { parseKmsRequestQuotas, type KmsRequestQuotas } from './kms-quotas.js';
-import { REGION_CODE_PATTERN } from './regions.js';
+import { parseKmsRequestQuotas, type KmsRequestQuotas } from '../pacing/kms-quotas.js';
+import { REGION_CODE_PATTERN } from '../reconcile/regions.js';
 
 /** Log levels understood by the Powertools Logger. */
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
@@ -32,7 +32,7 @@ export interface Config {
   /**
    * `KMS_REQUEST_QUOTAS`: this account's raised request quotas (requests per second), e.g.
    * `ReplicateKey=20 CreateKey=40`; unset operations keep the documented quota (`KMS_REQUEST_QUOTAS`
-   * in `src/kms-quotas.ts`). Default: none.
+   * in `src/pacing/kms-quotas.ts`). Default: none.
    */
   readonly kmsRequestQuotas?: Partial<KmsRequestQuotas>;
   /** `DRY_RUN`: observe and plan, write nothing. Default `false`. */

@@ -7,10 +7,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import { classifyAwsError } from '../aws/classify.js';
-import { describeTrigger } from '../cloudtrail.js';
-import { RetryableError, type ReconcilerError } from '../errors.js';
-import { publishSideReport, type MetricsSink } from '../metrics.js';
-import { buildRejectedEvent, type OutcomePublisher, type OutcomeTrigger } from '../outcome.js';
+import { describeTrigger } from '../reconcile/trigger.js';
+import { RetryableError, type ReconcilerError } from '../reconcile/errors.js';
+import { publishSideReport, type MetricsSink } from './metrics.js';
+import { buildRejectedEvent, type OutcomePublisher, type OutcomeTrigger } from './outcome.js';
 
 /** The result returned for a trigger that failed terminally. */
 export interface RejectedResult {

@@ -8,12 +8,13 @@
  * sweep stops cleanly before a deadline, returning where to resume.
  */
 import pLimit from 'p-limit';
-import { RetryableError, type ReconcilerError } from './errors.js';
+import { RetryableError, type ReconcilerError } from '../reconcile/errors.js';
+import type { RepairQueue } from './ports.js';
 import { GuardrailTally, buildGuardrailReport, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
-import type { KeyListPage, KmsGateway } from './kms-gateway.js';
-import type { ReplicationAction } from './plan.js';
-import { planKey, type ReconcileDeps } from './reconcile.js';
-import type { ReconcileOutcome } from './types.js';
+import type { KeyListPage, KmsGateway } from '../reconcile/kms-gateway.js';
+import type { ReplicationAction } from '../reconcile/plan.js';
+import { planKey, type ReconcileDeps } from '../reconcile/reconcile.js';
+import type { ReconcileOutcome } from '../reconcile/types.js';
 
 /** Keys a sweep reconciles at the same time by default (bench/REPORT.md, figure 3). */
 export const DEFAULT_SWEEP_CONCURRENCY = 32;
@@ -31,15 +32,6 @@ export interface SweepResume {
   readonly marker?: string;
   /** The key id after which that page resumes; absent = the whole page. */
   readonly startAfter?: string;
-}
-
-/** Where a sweep that may not write sends a family's writes (a stack's key-event queue). */
-export interface RepairQueue {
-  /**
-   * Queues one family's repair.
-   * @throws {RetryableError | TerminalError} when it could not be queued (the key is then an error of the report).
-   */
-  queue(family: { readonly keyId: string; readonly region: string; readonly eventId: string }, signal?: AbortSignal): Promise<void>;
 }
 
 /** What the sweep asks of the pacing: how long planned writes would wait for their tokens (ms). */
