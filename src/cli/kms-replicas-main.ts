@@ -8,7 +8,9 @@
  * hides them). Started by npm (`npx kms-replicas`), the run also stops so when npm goes away
  * (`watchLauncher`): npm passes its signals only to the shell it runs the bin in.
  */
-import { EXIT_CODES, Interruption, runCli } from './kms-replicas.js';
+import { EXIT_CODES } from './exit-codes.js';
+import { runCli } from './kms-replicas.js';
+import { Interruption } from './kms-replicas/context.js';
 import { watchLauncher } from '../support/launcher.js';
 
 const controller = new AbortController();

@@ -5,6 +5,7 @@
  * Region, and only this Region's stack writes for it). Pure: parsing and building only.
  */
 import { parseTrigger, type TriggerContext, type TriggerParse } from '../reconcile/trigger.js';
+import { parseKeyRef } from '../reconcile/key-ref.js';
 import { REGION_CODE_PATTERN } from '../reconcile/regions.js';
 
 /** `kind` of a reconcile-request message. */
@@ -74,7 +75,7 @@ export function parseQueueMessage(body: string, context: TriggerContext = {}): T
   const problems: string[] = [];
   if (m.version !== 1) problems.push(`version must be 1, got ${JSON.stringify(m.version)}`);
   if (m.reason !== 'sweep' && m.reason !== 'forwarded') problems.push(`reason must be sweep or forwarded, got ${JSON.stringify(m.reason)}`);
-  if (typeof m.keyId !== 'string' || !/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/)?(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/.test(m.keyId)) {
+  if (typeof m.keyId !== 'string' || !parseKeyRef(m.keyId)) {
     problems.push(`keyId must be a key id or key ARN, got ${JSON.stringify(m.keyId)}`);
   }
   for (const field of ['region', 'from'] as const) {

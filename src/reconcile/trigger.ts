@@ -6,6 +6,7 @@
  * Shapes: `kms-facts.md` §5 ([S1 ct-*.md], [S9], [S10 eb-events.md], [S14]).
  */
 import * as z from 'zod/mini';
+import { parseKeyRef } from './key-ref.js';
 import { REGION_CODE_PATTERN } from './regions.js';
 import type { ReconcileRequest } from './types.js';
 
@@ -56,10 +57,6 @@ export interface TriggerContext {
    */
   readonly accountId?: string;
 }
-
-const KEY_ID_FORMS = 'mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const KEY_ARN = new RegExp(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\\d{12}):key/(${KEY_ID_FORMS})$`);
-const KEY_ID = new RegExp(`^(${KEY_ID_FORMS})$`);
 
 const optionalObject = z.nullish(z.record(z.string(), z.unknown()));
 
@@ -161,14 +158,15 @@ export function parseTrigger(event: unknown, context: TriggerContext = {}): Trig
   if (keyRef === undefined) {
     return { kind: 'invalid', problem: `${detail.eventName} record names no KMS key (no resources ARN, keyMetadata or keyId)`, ...withId };
   }
-  const arn = KEY_ARN.exec(keyRef);
-  if (!arn && !KEY_ID.test(keyRef)) {
+  const ref = parseKeyRef(keyRef);
+  if (!ref) {
     return { kind: 'invalid', problem: `key reference '${truncate(keyRef)}' is neither a key ARN nor a key id`, ...withId };
   }
-  if (arn && accountId !== undefined && arn[2] !== accountId) {
-    return { kind: 'skip', reason: `${detail.eventName} names a key of account ${arn[2]}, not of this reconciler's account (${accountId})`, ...withId };
+  const { arn } = ref;
+  if (arn && accountId !== undefined && arn.account !== accountId) {
+    return { kind: 'skip', reason: `${detail.eventName} names a key of account ${arn.account}, not of this reconciler's account (${accountId})`, ...withId };
   }
-  const region = arn?.[1] ?? detail.awsRegion;
+  const region = arn?.region ?? detail.awsRegion;
   if (!REGION_CODE_PATTERN.test(region)) {
     return { kind: 'invalid', problem: `key ARN '${truncate(keyRef)}' names no valid Region`, ...withId };
   }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EXIT_CODES, runCli } from '../../src/cli/kms-replicas.js';
+import { EXIT_CODES } from '../../src/cli/exit-codes.js';
+import { runCli } from '../../src/cli/kms-replicas.js';
 import { startEmbeddedKms } from '../../src/emulator/index.js';
 
 const run = promisify(execFile);

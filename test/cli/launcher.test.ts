@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../../src/cli/kms-replicas.js';
+import { EXIT_CODES } from '../../src/cli/exit-codes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'launcher-home-'));

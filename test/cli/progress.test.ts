@@ -3,7 +3,9 @@
  * total is known, and that an interruption leaves a readable screen.
  */
 import { describe, expect, it } from 'vitest';
-import { EXIT_CODES, Interruption, runCli } from '../../src/cli/kms-replicas.js';
+import { EXIT_CODES } from '../../src/cli/exit-codes.js';
+import { runCli } from '../../src/cli/kms-replicas.js';
+import { Interruption } from '../../src/cli/kms-replicas/context.js';
 import { formatDuration, formatProgress } from '../../src/cli/progress.js';
 
 describe('formatProgress', () => {

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_CODES, runCli } from '../../src/cli/kms-replicas.js';
+import { EXIT_CODES } from '../../src/cli/exit-codes.js';
+import { runCli } from '../../src/cli/kms-replicas.js';
 import { parseStatusDocument, type FleetStatus } from '../../src/report/status-document.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'kms-replicas-report-'));

@@ -1,13 +1,20 @@
 /**
- * The file side of `kms-replicas report`: check where the page goes before any KMS call, read a
- * saved `status --json` document (`--from`), write the page atomically. The page itself is
+ * `kms-replicas report --html`: the status of the Region(s), or a saved `status --json` document
+ * (`--from`), drawn as one HTML page. The file side is here too: check where the page goes before
+ * any KMS call, read a saved document, write the page atomically. The page itself is
  * `renderFleetReport` (src/report/fleet-html.ts), pure.
  */
 import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildFleetModel } from '../report/fleet-model.js';
-import { renderFleetModel, type FleetReportOptions } from '../report/fleet-html.js';
-import { StatusDocumentError, parseStatusDocument, type FleetStatus } from '../report/status-document.js';
+import type { Command } from 'commander';
+import { buildFleetModel } from '../../report/fleet-model.js';
+import { renderFleetModel, type FleetReportOptions } from '../../report/fleet-html.js';
+import { StatusDocumentError, parseStatusDocument, type FleetStatus } from '../../report/status-document.js';
+import { EXIT_CODES } from '../exit-codes.js';
+import { UsageError, concurrencyOption, regionOption, type RegionOptions } from '../options.js';
+import type { Target } from '../target.js';
+import type { CliIo, CommandHost, GlobalOptions, ProgressSlot } from './context.js';
+import { interruptionNote, listingDocument, sweepRegions } from './sweep-regions.js';
 
 /** A bad `--html` or `--from` (a usage error: exit 64). */
 export class ReportUsageError extends Error {
@@ -152,5 +159,62 @@ export function drawSavedStatus(
     }
     io.stderr.write(`kms-replicas: cannot write ${options.html}: ${(error as Error).message}\n`);
     return 'error';
+  }
+}
+
+interface ReportCliOptions extends RegionOptions {
+  readonly html: string;
+  readonly from?: string;
+}
+
+/** Adds `report` to the program. Exit 0 once the page is written, whatever it shows. */
+export function defineReport(program: Command, host: CommandHost): void {
+  program
+    .command('report')
+    .description('an HTML page of every key family against every Region, in one self-contained file (read only)')
+    .showHelpAfterError('(see kms-replicas report --help)')
+    .requiredOption('--html <file>', 'write the page to this file (replaced atomically)')
+    .option('--from <file>', 'draw a saved `status --json` document instead of reading KMS')
+    .addOption(regionOption())
+    .addOption(concurrencyOption())
+    .addHelpText(
+      'after',
+      '\nExit 0 once the page is written, whatever it shows (status gives the findings as exit codes); 64 bad option, ' +
+        'bad --html folder or bad --from document; 70 could not run or write; 130 interrupted (the partial page is written).\n' +
+        'With --json, prints the status document the page was drawn from (report --from takes it back).\n',
+    )
+    .action(async (o: ReportCliOptions, command: Command) => {
+      if (o.from !== undefined) host.exit(reportFromFile(command.optsWithGlobals<GlobalOptions & ReportCliOptions>(), command.name(), host.io));
+      else await host.run(command, { DRY_RUN: 'true' }, (target, g, opts) => reportCommand(target, g, opts as unknown as ReportCliOptions, host));
+    });
+}
+
+/** `report`: the status of the Region(s), drawn as one HTML page. Exit 0 once written (130 when interrupted). */
+async function reportCommand(target: Target, global: GlobalOptions, options: ReportCliOptions, host: { readonly io: CliIo; readonly screen: ProgressSlot }): Promise<number> {
+  const { io } = host;
+  const file = reportPath(options.html);
+  const swept = await sweepRegions(target, global, options, host, true);
+  const document = listingDocument('report', swept);
+  const written = writeFleetReport(file, document, { generatedAt: new Date(), source: target.description });
+  io.stdout.write(global.json ? `${JSON.stringify(document, null, 2)}\n` : `${describeWritten({ ...written, file: options.html })}${interruptionNote(swept)}\n`);
+  return swept.interrupted ? EXIT_CODES.interrupted : EXIT_CODES.converged;
+}
+
+/** `report --from`: draws a saved document; no KMS call. Exit 0 once written. */
+function reportFromFile(options: GlobalOptions & ReportCliOptions, name: string, io: CliIo): number {
+  const given = { '--embedded': options.embedded, '--seed': options.seed !== undefined, '--endpoint': options.endpoint !== undefined, '--region': options.region !== undefined };
+  const conflicting = Object.entries(given).flatMap(([flag, on]) => (on ? [flag] : []));
+  const run = drawSavedStatus({ html: options.html, from: options.from!, json: options.json === true, conflicting }, io);
+  if (run === 'usage') io.stderr.write(`(see kms-replicas ${name} --help)\n`);
+  return { written: EXIT_CODES.converged, usage: EXIT_CODES.usage, error: EXIT_CODES.error }[run];
+}
+
+/** Checks `--html` before any KMS call; a bad path is a usage error. */
+function reportPath(file: string): string {
+  try {
+    return checkHtmlPath(file);
+  } catch (error) {
+    if (error instanceof ReportUsageError) throw new UsageError(error.message);
+    throw error;
   }
 }
