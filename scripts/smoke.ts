@@ -10,7 +10,8 @@
  * only to the shell it runs the script in).
  */
 import { watchLauncher } from '../src/support/launcher.js';
-import { runSmoke, SMOKE_EXIT_CODES } from '../src/cli/smoke.js';
+import { runSmoke } from '../src/cli/smoke/command.js';
+import { SMOKE_EXIT_CODES } from '../src/cli/smoke/report.js';
 
 // Node 20 is supported (package.json engines); the SDK's notice about its future Node 22 floor
 // would only clutter the output (as in bin/kms-replicas.js).

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runSmoke, SMOKE_EXIT_CODES } from '../../src/cli/smoke.js';
+import { runSmoke } from '../../src/cli/smoke/command.js';
+import { SMOKE_EXIT_CODES } from '../../src/cli/smoke/report.js';
 import { startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
 
 const ACCOUNT = '444455556666';

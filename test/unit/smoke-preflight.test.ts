@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkRegions } from '../../src/cli/smoke.js';
-import { describeCost, explainFailure } from '../../src/cli/smoke-preflight.js';
+import { checkRegions } from '../../src/cli/smoke/options.js';
+import { describeCost, explainFailure } from '../../src/cli/smoke/preflight.js';
 import { RetryableError, TerminalError } from '../../src/reconcile/errors.js';
 
 /** An error shaped as the SDK throws it: `name` is the AWS error name. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createScrubber, EXAMPLE_ACCOUNT_ID } from '../../src/cli/smoke-scrub.js';
+import { createScrubber, EXAMPLE_ACCOUNT_ID } from '../../src/cli/smoke/scrub.js';
 
 const ACCOUNT = '123456789012';
 const CALLER = {

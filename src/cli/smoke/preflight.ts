@@ -5,9 +5,9 @@
  * cost. Write permissions cannot be tried without writing, so each write step names the
  * permission it lacks when AWS denies it (`explainFailure`).
  */
-import type { CallerIdentity } from '../aws/caller-identity.js';
-import type { EventHistoryReader } from '../aws/cloudtrail-lookup.js';
-import type { KmsGateway } from '../reconcile/kms-gateway.js';
+import type { CallerIdentity } from '../../aws/caller-identity.js';
+import type { EventHistoryReader } from '../../aws/cloudtrail-lookup.js';
+import type { KmsGateway } from '../../reconcile/kms-gateway.js';
 
 /** What a failure was about, for the explanation. */
 export interface FailureContext {

@@ -2,236 +2,39 @@
  * The steps of the smoke run against a real (or any) KMS: create a tagged multi-Region primary,
  * reconcile it through the real key-event handler, wait for the replicas, reconcile again (no
  * writes), meet `AlreadyExistsException` and a replica pending deletion, then schedule every key
- * it made for deletion, whatever happened before. `--cleanup-only` finds leftovers by their tag.
+ * it made for deletion (`cleanup.ts`), whatever happened before.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { SdkCallRecord } from '../aws/call-recorder.js';
-import type { CallerIdentity } from '../aws/caller-identity.js';
-import type { EventHistoryReader } from '../aws/cloudtrail-lookup.js';
-import type { CreatedKey, KmsLifecycle } from '../aws/kms-lifecycle.js';
-import { RetryableError } from '../reconcile/errors.js';
-import { createKeyEventHandler, type KeyEventResult } from '../lambda/key-event-handler.js';
-import { sqsEventOf } from '../local/event-source-mapping.js';
-import type { KmsGateway } from '../reconcile/kms-gateway.js';
-import { METRICS_NAMESPACE } from '../lambda/metrics.js';
-import type { Runtime } from '../lambda/runtime.js';
-import type { KeyDescription, KeyState, ReconcileOutcome, RegionStatus, Tag } from '../reconcile/types.js';
-import { createLocalLambdaContext } from '../local/lambda-context.js';
-import { checkTrigger, expectedRecords, findRecords, formatDuration, WRITE_OPERATIONS, wrapAsEventBridgeEvent, type ExpectedRecord } from './smoke-cloudtrail.js';
-import { errorCodeOf, explainFailure, isAccessDenied, isCredentialProblem } from './smoke-preflight.js';
-import { EXAMPLE_ACCOUNT_ID, type Scrubber } from './smoke-scrub.js';
-
-/** The tag that marks every key the smoke run makes (its value is the run id). */
-export const SMOKE_TAG_KEY = 'kms-replicas-smoke';
-/** The shortest waiting period `ScheduleKeyDeletion` accepts, in days [S2]. */
-export const DELETION_WINDOW_DAYS = 7;
-
-/** The run's steps, in order. */
-export const STEP_NAMES = [
-  'create-primary',
-  'reconcile',
-  'wait-replicas',
-  'reconcile-again',
-  'already-exists',
-  'blocked-pending-deletion',
-  'cleanup',
-  'cloudtrail',
-] as const;
-export type StepName = (typeof STEP_NAMES)[number];
-
-/** How a step ended. */
-export type StepStatus = 'passed' | 'failed' | 'skipped' | 'interrupted';
-
-/** One step of the report. */
-export interface StepReport {
-  readonly name: StepName;
-  status: StepStatus;
-  /** Wall time (ms). */
-  ms: number;
-  /** One line for a person. */
-  detail: string;
-  /** What the step observed (statuses, writes, times), for `--json` and tests. */
-  data?: Record<string, unknown>;
-}
-
-/** A key the run made (or asked KMS to make). */
-export interface MadeKey {
-  readonly arn: string;
-  readonly region: string;
-  readonly role: 'primary' | 'replica';
-  /**
-   * KMS said the key exists (CreateKey or ReplicateKey answered, or the primary lists it): a
-   * `NotFoundException` for it is then KMS's eventual consistency [S17], not an absent key.
-   */
-  readonly known?: boolean;
-}
-
-/** What cleanup did to one key. */
-export interface CleanupEntry {
-  readonly arn: string;
-  readonly region: string;
-  readonly role: 'primary' | 'replica';
-  /**
-   * `scheduled` now; `already-scheduled` earlier (a step, or a previous run); `absent` (KMS has no
-   * such key: never created, or already deleted); `failed`; `abandoned` (second Ctrl-C).
-   */
-  readonly action: 'scheduled' | 'already-scheduled' | 'absent' | 'failed' | 'abandoned';
-  /** The key state DescribeKey showed after cleanup. */
-  readonly keyState?: KeyState;
-  /** ISO deletion date, when KMS gave one (not for a `PendingReplicaDeletion` primary [S2]). */
-  readonly deletionDate?: string;
-  readonly error?: string;
-}
-
-/** How long one replica took to leave `Creating`. */
-export interface ReplicaTiming {
-  readonly region: string;
-  /** From the `ReplicateKey` answer to the first `DescribeKey` that saw `Enabled` (ms). */
-  readonly creatingMs: number;
-  readonly polls: number;
-  readonly finalState: KeyState;
-}
-
-/** A found CloudTrail record, as reported. */
-export interface CloudTrailFinding {
-  readonly label: string;
-  /**
-   * When the record appeared in event history, after the call's answer (ms): between
-   * `appearedAfterMs[0]` (the last look that did not see it; 0 when the first look saw it) and
-   * `appearedAfterMs[1]` (the look that saw it). Event history is first read after cleanup.
-   */
-  readonly appearedAfterMs: readonly [number, number];
-  readonly file?: string;
-  /** What the reconciler's parser made of it, when not what it should. */
-  readonly problem?: string;
-}
-
-/** The report of a full run. */
-export interface SmokeRunReport {
-  readonly runId: string;
-  keyId?: string;
-  primaryArn?: string;
-  readonly steps: StepReport[];
-  readonly replicas: ReplicaTiming[];
-  cleanup: CleanupEntry[];
-  /** Every key the run made is scheduled for deletion (or was never created). */
-  cleanupComplete: boolean;
-  cloudTrail?: { found: CloudTrailFinding[]; missing: string[]; lookups: number };
-  /** KMS HTTP exchanges the run made, and how many were writes. */
-  kmsCalls: number;
-  kmsWrites: number;
-}
-
-/** The KMS calls seen while the run records (every HTTP attempt, in order). */
-export class CallLog {
-  readonly calls: SdkCallRecord[] = [];
-  private recording = false;
-
-  /** @param onCall - receives each recorded call and its 1-based position (the `--record` writer). */
-  constructor(private readonly onCall?: (call: SdkCallRecord, position: number) => void) {}
-
-  /** The observer to install on the SDK clients. */
-  readonly observe = (call: SdkCallRecord): void => {
-    if (!this.recording) return;
-    this.calls.push(call);
-    this.onCall?.(call, this.calls.length);
-  };
-
-  start(): void {
-    this.recording = true;
-  }
-
-  stop(): void {
-    this.recording = false;
-  }
-
-  /** The calls recorded after the first `from` ones. */
-  since(from: number): SdkCallRecord[] {
-    return this.calls.slice(from);
-  }
-}
-
-/** Powertools Metrics that never print (stdout is the report's): each flush is kept instead. */
-export class CapturedMetrics extends Metrics {
-  /** Metric values of each flush (one per handler invocation), e.g. `{ Reconciles: 1, ReplicasCreated: 1 }`. */
-  readonly flushes: Record<string, number>[] = [];
-
-  constructor() {
-    super({ namespace: METRICS_NAMESPACE, serviceName: 'kms-replicas-smoke' });
-  }
-
-  override captureColdStartMetric(): void {
-    // A cold start means nothing here, and its single metric would print on its own.
-  }
-
-  override publishStoredMetrics(): this {
-    if (this.hasStoredMetrics()) {
-      const emf = this.serializeMetrics() as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } };
-      const names = emf._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((d) => d.Name));
-      this.flushes.push(Object.fromEntries(names.map((n) => [n, Number(emf[n])])));
-    }
-    this.clearMetrics();
-    this.clearDimensions();
-    this.clearMetadata();
-    return this;
-  }
-}
-
-/** Everything a run needs. */
-export interface SmokeSession {
-  readonly runId: string;
-  readonly primaryRegion: string;
-  readonly replicaRegions: readonly string[];
-  readonly caller: CallerIdentity;
-  /** The reconciler's runtime (paced, on the recording clients). */
-  readonly runtime: Runtime;
-  /** Unpaced reads for the run's own checks (same clients). */
-  readonly kms: KmsGateway;
-  readonly lifecycle: KmsLifecycle;
-  /** Set with `--cloudtrail`. */
-  readonly history?: EventHistoryReader;
-  readonly calls: CallLog;
-  readonly metrics: CapturedMetrics;
-  readonly timing: {
-    /** How long to wait for the replicas to leave `Creating` (ms). */
-    readonly replicaTimeoutMs: number;
-    /** First wait between polls (ms); it grows 1.5 times up to `maxPollMs`. */
-    readonly pollMs: number;
-    readonly maxPollMs: number;
-    /** How long to wait for the CloudTrail records (ms). */
-    readonly cloudTrailTimeoutMs: number;
-    /** How long cleanup retries a key KMS said exists but its Region does not show yet (ms). */
-    readonly notVisibleGraceMs: number;
-    readonly cloudTrailMaxPollMs: number;
-  };
-  /** A progress line (stderr). */
-  readonly progress: (line: string) => void;
-  /** Stops the steps (first Ctrl-C); cleanup still runs. */
-  readonly signal: AbortSignal;
-  /** Stops the cleanup too (second Ctrl-C). */
-  readonly abandon: AbortSignal;
-  readonly now: () => number;
-  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** With `--record`: scrubs and writes a CloudTrail record; returns the file's path. */
-  readonly saveCloudTrailRecord?: (name: string, event: Record<string, unknown>) => string;
-  /** With `--record`: the scrubber (CloudTrail records are scrubbed before they are parsed). */
-  readonly scrubber?: Scrubber;
-  /** The endpoint override (`--endpoint`), for explanations. */
-  readonly endpoint?: string;
-}
-
-/** A check that did not hold: the step fails with this message. */
-class StepFailure extends Error {
-  override readonly name = 'StepFailure';
-}
-
-/** A new run id: `smoke-<UTC yyyymmdd-hhmmss>-<4 hex>`. */
-export function newRunId(now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `smoke-${stamp}-${randomBytes(2).toString('hex')}`;
-}
+import type { SdkCallRecord } from '../../aws/call-recorder.js';
+import type { EventHistoryReader } from '../../aws/cloudtrail-lookup.js';
+import type { CreatedKey } from '../../aws/kms-lifecycle.js';
+import { createKeyEventHandler, type KeyEventResult } from '../../lambda/key-event-handler.js';
+import type { Runtime } from '../../lambda/runtime.js';
+import { sqsEventOf } from '../../local/event-source-mapping.js';
+import { createLocalLambdaContext } from '../../local/lambda-context.js';
+import { RetryableError } from '../../reconcile/errors.js';
+import type { KmsGateway } from '../../reconcile/kms-gateway.js';
+import type { ReconcileOutcome, RegionStatus, Tag } from '../../reconcile/types.js';
+import { retireKey, verifyRetired } from './cleanup.js';
+import { checkTrigger, expectedRecords, findRecords, formatDuration, WRITE_OPERATIONS, wrapAsEventBridgeEvent } from './cloudtrail.js';
+import { buildCreateKeyEvent } from './create-key-event.js';
+import { errorCodeOf, explainFailure, isAccessDenied, isCredentialProblem } from './preflight.js';
+import { EXAMPLE_ACCOUNT_ID } from './scrub.js';
+import {
+  DELETION_WINDOW_DAYS,
+  SMOKE_TAG_KEY,
+  STEP_NAMES,
+  StepFailure,
+  type CleanupEntry,
+  type CloudTrailFinding,
+  type MadeKey,
+  type ReplicaTiming,
+  type SmokeRunReport,
+  type SmokeSession,
+  type StepName,
+  type StepReport,
+  type StepStatus,
+} from './session.js';
 
 /**
  * Runs every step, then cleanup (always: after a failed step, and after the first Ctrl-C), then
@@ -649,160 +452,6 @@ function smokeLambdaContext(): Context {
   return createLocalLambdaContext(60_000, 'kms-replicas-smoke');
 }
 
-/** What retiring a key needs. */
-type Retirer = Pick<SmokeSession, 'lifecycle' | 'abandon' | 'sleep' | 'now' | 'progress'> & {
-  readonly timing: Pick<SmokeSession['timing'], 'pollMs' | 'notVisibleGraceMs'>;
-};
-
-/**
- * Schedules one key for deletion (or says why it need not or could not). A key KMS said exists
- * but whose Region answers `NotFoundException` (a replica right after `ReplicateKey`: KMS is
- * eventually consistent [S17]) is tried again, waits doubling from `pollMs`, for up to
- * `notVisibleGraceMs`; a key KMS never confirmed is `absent` at once.
- */
-async function retireKey(s: Retirer, key: MadeKey, alreadyScheduled: boolean): Promise<CleanupEntry> {
-  const base = { arn: key.arn, region: key.region, role: key.role };
-  if (alreadyScheduled) return { ...base, action: 'already-scheduled' };
-  const until = s.now() + s.timing.notVisibleGraceMs;
-  let wait = s.timing.pollMs;
-  for (;;) {
-    if (s.abandon.aborted) return { ...base, action: 'abandoned', error: 'cleanup abandoned (second Ctrl-C)' };
-    try {
-      const out = await s.lifecycle.scheduleKeyDeletion(key.region, key.arn, DELETION_WINDOW_DAYS, s.abandon);
-      return { ...base, action: 'scheduled', ...(out.keyState ? { keyState: out.keyState } : {}), ...(out.deletionDate ? { deletionDate: out.deletionDate.toISOString() } : {}) };
-    } catch (error) {
-      const code = errorCodeOf(error);
-      if (code === 'NotFoundException' && key.known && s.now() + wait <= until) {
-        s.progress(`  ${key.region}: ${key.arn} not visible there yet; trying again in ${formatDuration(wait)}`);
-        try {
-          await s.sleep(wait, s.abandon);
-        } catch {
-          return { ...base, action: 'abandoned', error: 'cleanup abandoned (second Ctrl-C)' };
-        }
-        wait *= 2;
-        continue;
-      }
-      if (code === 'NotFoundException' && !key.known) return { ...base, action: 'absent' };
-      if (code === 'KMSInvalidStateException' && /pending/i.test((error as Error).message)) return { ...base, action: 'already-scheduled' };
-      if (s.abandon.aborted) return { ...base, action: 'abandoned', error: 'cleanup abandoned (second Ctrl-C)' };
-      const why =
-        code === 'NotFoundException'
-          ? `KMS said this key exists, but ${key.region} still answers NotFoundException after ${formatDuration(s.timing.notVisibleGraceMs)}: run --cleanup-only later`
-          : explainFailure(error, { action: 'ScheduleKeyDeletion', region: key.region, permission: 'kms:ScheduleKeyDeletion' });
-      return { ...base, action: 'failed', error: why };
-    }
-  }
-}
-
-/** Reads the key's state after cleanup; a key that exists and is not pending deletion is a failure. */
-async function verifyRetired(s: Pick<SmokeSession, 'kms' | 'abandon'>, entry: CleanupEntry): Promise<CleanupEntry> {
-  if (entry.action === 'absent' || entry.action === 'abandoned' || s.abandon.aborted) return entry;
-  let described: KeyDescription | undefined;
-  try {
-    described = await s.kms.describeKey(entry.region, entry.arn, s.abandon);
-  } catch {
-    return entry;
-  }
-  // Not visible (eventual consistency): what ScheduleKeyDeletion answered stands.
-  if (!described) return entry;
-  const pending = described.keyState === 'PendingDeletion' || described.keyState === 'PendingReplicaDeletion';
-  const withState = { ...entry, keyState: described.keyState, ...(described.deletionDate ? { deletionDate: described.deletionDate.toISOString() } : {}) };
-  if (pending || entry.action === 'failed') return withState;
-  return { ...withState, action: 'failed', error: `still ${described.keyState} after ScheduleKeyDeletion` };
-}
-
-/**
- * The CloudTrail-shaped CreateKey event the run delivers to the handler, built from the real
- * `CreateKey` response (record fields as in [S1 ct-createkey.md][S14], envelope as in [S10]).
- * Marked as synthesized in `userAgent`; the real record is fetched with `--cloudtrail`.
- */
-export function buildCreateKeyEvent(
-  created: CreatedKey,
-  caller: CallerIdentity,
-  sent: { readonly description: string; readonly tags: readonly Tag[] },
-  at: Date,
-): Record<string, unknown> {
-  const time = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'AWS API Call via CloudTrail',
-    source: 'aws.kms',
-    account: caller.account,
-    time,
-    region: created.region,
-    resources: [],
-    detail: {
-      eventVersion: '1.08',
-      userIdentity: userIdentityOf(caller),
-      eventTime: time,
-      eventSource: 'kms.amazonaws.com',
-      eventName: 'CreateKey',
-      awsRegion: created.region,
-      sourceIPAddress: '192.0.2.1',
-      userAgent: 'kms-replicas-smoke (event synthesized from the CreateKey response)',
-      requestParameters: {
-        description: sent.description,
-        keyUsage: 'ENCRYPT_DECRYPT',
-        keySpec: 'SYMMETRIC_DEFAULT',
-        multiRegion: true,
-        tags: sent.tags.map((t) => ({ tagKey: t.key, tagValue: t.value })),
-      },
-      responseElements: { keyMetadata: toCloudTrailShape(created.keyMetadata) },
-      requestID: created.requestId ?? randomUUID(),
-      eventID: randomUUID(),
-      readOnly: false,
-      resources: [{ accountId: caller.account, type: 'AWS::KMS::Key', ARN: created.arn }],
-      eventType: 'AwsApiCall',
-      managementEvent: true,
-      recipientAccountId: caller.account,
-      eventCategory: 'Management',
-    },
-  };
-}
-
-/** CloudTrail's `userIdentity` for a caller, from its ARN [S14 userIdentity]. */
-function userIdentityOf(caller: CallerIdentity): Record<string, unknown> {
-  const base = { principalId: caller.userId, arn: caller.arn, accountId: caller.account, ...(caller.accessKeyId ? { accessKeyId: caller.accessKeyId } : {}) };
-  const role = /^arn:([a-z-]+):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(caller.arn);
-  if (role) {
-    return {
-      type: 'AssumedRole',
-      ...base,
-      sessionContext: {
-        sessionIssuer: { type: 'Role', principalId: caller.userId.split(':')[0], arn: `arn:${role[1]}:iam::${role[2]}:role/${role[3]}`, accountId: caller.account, userName: role[3] },
-      },
-    };
-  }
-  if (/:root$/.test(caller.arn)) return { type: 'Root', ...base };
-  const user = /:user\/(?:.*\/)?([^/]+)$/.exec(caller.arn);
-  if (user) return { type: 'IAMUser', ...base, userName: user[1] };
-  return { type: 'FederatedUser', ...base };
-}
-
-/** SDK shape → CloudTrail shape: keys with a lower-case first letter, dates as CloudTrail prints them [fact sheet §5.1]. */
-function toCloudTrailShape(value: unknown): unknown {
-  if (value instanceof Date) return formatCloudTrailDate(value);
-  if (Array.isArray(value)) return value.map(toCloudTrailShape);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), toCloudTrailShape(v)]),
-    );
-  }
-  return value;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** `Nov 18, 2020, 1:29:18 AM` (UTC), as in KMS's CloudTrail payloads [S1 ct-replicate-key.md]. */
-function formatCloudTrailDate(date: Date): string {
-  const hours = date.getUTCHours();
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()}, ${hours % 12 === 0 ? 12 : hours % 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
-}
-
 /** The gateway as a reconcile that read the family before the replica in `region` existed sees it. */
 function hideReplica(gateway: KmsGateway, primaryArn: string, region: string): KmsGateway {
   return {
@@ -829,87 +478,4 @@ function expectEqual(actual: unknown, expected: unknown, what: string): void {
 
 function sortTags(tags: readonly Tag[]): Tag[] {
   return [...tags].sort((a, b) => a.key.localeCompare(b.key));
-}
-
-// --cleanup-only -------------------------------------------------------------------------
-
-/** A leftover found by `--cleanup-only`. */
-export interface Leftover {
-  readonly arn: string;
-  readonly region: string;
-  readonly role: 'primary' | 'replica';
-  /** The `kms-replicas-smoke` tag's value (the run id), when the key carries it. */
-  readonly runId?: string;
-  readonly keyState: KeyState;
-}
-
-/** What `--cleanup-only` found and did. */
-export interface CleanupOnlyReport {
-  /** Keys carrying the tag (or replicas of a tagged primary), not yet pending deletion. */
-  readonly leftovers: Leftover[];
-  /** Tagged keys already pending deletion (skipped). */
-  readonly alreadyScheduled: number;
-  /** Keys looked at (multi-Region keys of the Regions). */
-  readonly examined: number;
-  /** Filled when `schedule` was asked for. */
-  readonly cleanup: CleanupEntry[];
-  readonly complete: boolean;
-}
-
-/**
- * Finds the smoke run's leftovers in `regions`: every multi-Region key (`mrk-` id) whose tags
- * include `kms-replicas-smoke` (ListKeys, then ListResourceTags and DescribeKey of each), plus
- * the replicas a tagged primary lists (in any Region: a replica made with `COPY_TAGS=false` has
- * no tag). Keys in `PendingDeletion` or `PendingReplicaDeletion` are skipped. With `schedule`,
- * schedules the rest for deletion, replicas first.
- */
-export async function cleanUpLeftovers(
-  s: Retirer & Pick<SmokeSession, 'kms' | 'signal'>,
-  regions: readonly string[],
-  schedule: boolean,
-): Promise<CleanupOnlyReport> {
-  const found = new Map<string, Leftover>();
-  let alreadyScheduled = 0;
-  let examined = 0;
-  const consider = (key: KeyDescription, runId: string | undefined): void => {
-    if (found.has(key.arn)) return;
-    if (key.keyState === 'PendingDeletion' || key.keyState === 'PendingReplicaDeletion') {
-      alreadyScheduled += 1;
-      return;
-    }
-    found.set(key.arn, { arn: key.arn, region: key.region, role: key.multiRegionKeyType === 'PRIMARY' ? 'primary' : 'replica', ...(runId ? { runId } : {}), keyState: key.keyState });
-  };
-  for (const region of regions) {
-    let marker: string | undefined;
-    do {
-      const page = await s.kms.listKeys(region, { limit: 100, ...(marker ? { marker } : {}) }, s.signal);
-      for (const { keyId, arn } of page.keys) {
-        if (!keyId.startsWith('mrk-')) continue;
-        examined += 1;
-        const tags = await s.kms.listResourceTags(region, arn, s.signal);
-        const runId = tags.find((t) => t.key === SMOKE_TAG_KEY)?.value;
-        if (runId === undefined) continue;
-        const key = await s.kms.describeKey(region, arn, s.signal);
-        if (!key) continue;
-        consider(key, runId);
-        if (key.multiRegionKeyType === 'PRIMARY') {
-          for (const ref of key.replicaKeys) {
-            const replica = await s.kms.describeKey(ref.region, ref.arn, s.signal);
-            if (replica) consider(replica, undefined);
-          }
-        }
-      }
-      marker = page.nextMarker;
-    } while (marker);
-    s.progress(`  ${region}: ${[...found.values()].filter((k) => k.region === region).length} leftover(s)`);
-  }
-  const leftovers = [...found.values()];
-  if (!schedule) return { leftovers, alreadyScheduled, examined, cleanup: [], complete: leftovers.length === 0 };
-  const cleanup: CleanupEntry[] = [];
-  for (const key of [...leftovers.filter((k) => k.role === 'replica'), ...leftovers.filter((k) => k.role === 'primary')]) {
-    const entry = await retireKey(s, key, false);
-    cleanup.push(await verifyRetired(s, entry));
-    s.progress(`  ${key.region} ${key.role} ${key.arn}: ${cleanup[cleanup.length - 1]?.action}`);
-  }
-  return { leftovers, alreadyScheduled, examined, cleanup, complete: cleanup.every((e) => e.action !== 'failed' && e.action !== 'abandoned') };
 }

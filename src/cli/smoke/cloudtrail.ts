@@ -5,9 +5,9 @@
  * that the reconciler's own event parser reads each real record as it should.
  */
 import { randomUUID } from 'node:crypto';
-import type { SdkCallRecord } from '../aws/call-recorder.js';
-import type { EventHistoryReader } from '../aws/cloudtrail-lookup.js';
-import { parseTrigger } from '../reconcile/trigger.js';
+import type { SdkCallRecord } from '../../aws/call-recorder.js';
+import type { EventHistoryReader } from '../../aws/cloudtrail-lookup.js';
+import { parseTrigger } from '../../reconcile/trigger.js';
 
 /** KMS operations the smoke run calls that write (and so leave a record the rule may match). */
 export const WRITE_OPERATIONS: ReadonlySet<string> = new Set(['CreateKey', 'ReplicateKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'EnableKey', 'TagResource', 'UntagResource', 'PutKeyPolicy', 'UpdatePrimaryRegion', 'DisableKey']);
