@@ -21,6 +21,10 @@ const { ConfigError, loadConfig } = await import('../src/lambda/config.js');
 const { checkChaosRun } = await import('./invariants.js');
 const { formatChaosReport } = await import('./chaos-report.js');
 const { EX_USAGE } = await import('../src/cli/exit-codes.js');
+const { stopWhenLauncherGone } = await import('../src/support/launcher.js');
+
+// Started by npm: stop when npm goes away (it passes its signals only to the shell it runs us in).
+stopWhenLauncherGone(process.env, 'npm run chaos');
 
 /** The seed and size of the run whose figures docs/RELIABILITY.md shows. */
 const DEFAULT_SEED = 7;

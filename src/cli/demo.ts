@@ -16,6 +16,7 @@ import { createSinkLogger, localLogLevel, parseLogLevelOption } from './target.j
 import { FixtureError, readFixture, type FixtureKey } from './demo-fixture.js';
 import { EX_USAGE } from './exit-codes.js';
 import { deliverUntilQuiet, type Delivery } from '../local/delivery.js';
+import { stopWhenLauncherGone } from '../support/launcher.js';
 
 const ACCESS_KEY_ID = 'AKIAEMBEDDEDDEMO0001';
 const ROLE_NAME = 'kms-replica-reconciler-local-lambdaRole';
@@ -196,6 +197,9 @@ async function main(): Promise<number> {
     await kms?.close();
   }
 }
+
+// Started by npm: stop when npm goes away (it passes its signals only to the shell it runs us in).
+stopWhenLauncherGone(process.env, 'npm start');
 
 // `npm start | head`: a reader that goes away early is not worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

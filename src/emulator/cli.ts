@@ -1,12 +1,14 @@
 /**
  * Standalone embedded KMS: `npm run emulator -- --port 4599 [--events] [--quotas]
  * [--latency-ms 20] [--seed 7 --faults '{"rules":[{"throttleRate":0.1}]}']`.
- * Serves until SIGINT/SIGTERM, then closes cleanly. Invalid options exit with status 64. Status
+ * Serves until SIGINT/SIGTERM, then closes cleanly; started by npm, also when npm goes away
+ * (`src/support/launcher.ts`: npm passes its signals only to the shell it runs the script in). Invalid options exit with status 64. Status
  * lines ("listening on", "try:", "stopping") go to stderr; stdout carries only the `--events` JSON
  * lines, so `npm run emulator -- --events | jq` works.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pathToFileURL } from 'node:url';
+import { stopWhenLauncherGone } from '../support/launcher.js';
 import { startEmbeddedKms, type EmbeddedKms, type FaultPlan } from './index.js';
 
 /** Parsed command-line options. */
@@ -170,7 +172,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   );
 
   return new Promise<number>((resolve) => {
+    const stopWatching = stopWhenLauncherGone(process.env, 'emulator');
     const stop = (signal: NodeJS.Signals): void => {
+      stopWatching();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.stderr.write(`received ${signal}, stopping\n`);

@@ -1,6 +1,7 @@
 /**
- * Stopping `npx kms-replicas` (or `npm exec`, `npm run`) must stop the run. npm runs a bin
- * through `sh -c`, and npm forwards SIGINT and SIGTERM only to that shell. Where `/bin/sh` is dash
+ * Stopping a command started by npm (`npx kms-replicas`, `npm start`, `npm run emulator`, `npm
+ * run chaos`, `npm run smoke`) must stop it. npm runs a bin or a script through `sh -c`, and npm
+ * forwards SIGINT and SIGTERM only to that shell. Where `/bin/sh` is dash
  * (Debian, Ubuntu) the shell neither `exec`s the command nor passes signals on: on SIGTERM it
  * dies, npm exits 143 and this process is left running, an orphan still making calls; npm's
  * SIGKILL leaves the shell and this process running. So a process started by npm watches npm and
@@ -8,6 +9,13 @@
  *
  * (A SIGINT sent to the npx process alone cannot be seen from here: dash holds it until its
  * command ends. Ctrl-C at a terminal signals the whole process group, this process included.)
+ *
+ * The package.json scripts run `node --import tsx <file>`, not `tsx <file>`: the tsx CLI would
+ * add a process of its own between the shell and the command.
+ *
+ * Neutral plumbing, neither product nor emulator: both the product's entry points and the
+ * embedded KMS's CLI import it (`.dependency-cruiser.cjs` allows both), and it imports nothing
+ * but Node.
  */
 import { readFileSync } from 'node:fs';
 
@@ -38,6 +46,21 @@ export function watchLauncher(env: Readonly<Record<string, string | undefined>>,
   }, WATCH_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * For a command with no stopping of its own beyond its signal handlers: when its launcher is
+ * gone, says so on stderr and sends this process SIGTERM, so it stops as a SIGTERM from npm
+ * would have stopped it (its SIGTERM handler, or Node's default: exit).
+ *
+ * @param name - the command, for the line on stderr (`npm start`, `emulator`...).
+ * @returns stops watching.
+ */
+export function stopWhenLauncherGone(env: Readonly<Record<string, string | undefined>>, name: string): () => void {
+  return watchLauncher(env, (launcher) => {
+    process.stderr.write(`${name}: its launcher, ${launcher}, exited: stopping\n`);
+    process.kill(process.pid, 'SIGTERM');
+  });
 }
 
 /** The parent pid of `pid` from `/proc/<pid>/stat`, or undefined (no such process, no `/proc`). */

@@ -1,9 +1,10 @@
 /**
- * Stopping the documented launcher, `npx kms-replicas`, stops the run and leaves no process
- * behind: a real process tree (npm exec → sh -c → node bin/kms-replicas.js), in its own process
+ * Stopping the documented launchers, `npx kms-replicas` and `npm run emulator`, stops the run
+ * and leaves no process behind: a real process tree (npm → sh -c → node), in its own process
  * group, signalled as a supervisor or a user would.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,5 +139,45 @@ describe('stopping npx kms-replicas', () => {
     // npm passes the run's status on, or dies of the same signal once its shell has.
     expect([EXIT_CODES.interrupted, 'SIGINT']).toContain(npxExit.code ?? npxExit.signal);
     expect(await groupEmpties(run.child.pid as number)).toBe(true);
+  });
+});
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('stopping npm run emulator', () => {
+  it('kill -TERM <npm pid>: the emulator stops, its port closes, and no process is left', { timeout: 60_000 }, async () => {
+    const child = spawn('npm', ['run', 'emulator', '--', '--port', '0'], {
+      cwd: ROOT,
+      detached: true,
+      env: { PATH: process.env.PATH, HOME: home, npm_config_offline: 'true', npm_config_update_notifier: 'false' },
+    });
+    started.push(child.pid as number);
+    let stderr = '';
+    const port = await new Promise<number>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (match) resolve(Number(match[1]));
+      });
+    });
+    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    expect(await listening(port)).toBe(true);
+
+    process.kill(child.pid as number, 'SIGTERM');
+    await closed;
+
+    expect(stderr).toMatch(/emulator: its launcher, npm \(pid \d+\), exited: stopping\nreceived SIGTERM, stopping\n/);
+    expect(await listening(port)).toBe(false);
+    expect(await groupEmpties(child.pid as number)).toBe(true);
   });
 });

@@ -26,7 +26,7 @@ function problemsOf(...args: string[]): readonly string[] {
   }
 }
 
-/** Runs `npm run deploy -- <args>` (tsx scripts/deploy.ts) with no AWS credentials at all. */
+/** Runs `npm run deploy -- <args>` (node --import tsx scripts/deploy.ts) with no AWS credentials at all. */
 async function deployScript(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
   const env = { PATH: process.env.PATH ?? '', AWS_EC2_METADATA_DISABLED: 'true' };

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos` as a user runs it (`tsx chaos/run-chaos.ts`): bad options, settings and output
+ * `npm run chaos` as a user runs it (`node --import tsx chaos/run-chaos.ts`): bad options, settings and output
  * files are refused before the run with one line naming the problem and exit status 64 (EX_USAGE); a small
  * good run (5 families) exits 0 and writes its JSON.
  */
