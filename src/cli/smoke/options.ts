@@ -5,7 +5,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS } from '../../lambda/config.js';
 import { lookupRegion, partitionOf, regionsOfPartition } from '../../reconcile/regions.js';
-import type { SmokeIo } from './report.js';
 
 export interface SmokeCliOptions {
   readonly regions: string;
@@ -24,7 +23,7 @@ export interface SmokeCliOptions {
 
 /** How long a new replica stays `Creating` in the embedded KMS of `--embedded` ("a few seconds" [S2 ReplicateKey]). */
 export const EMBEDDED_REPLICA_DELAY_MS = 5_000;
-export function parseOptions(argv: readonly string[], io: SmokeIo): SmokeCliOptions {
+export function parseOptions(argv: readonly string[], io: { readonly stdout: { write(text: string): unknown }; readonly stderr: { write(text: string): unknown } }): SmokeCliOptions {
   const program = new Command()
     .name('npm run smoke --')
     .description(

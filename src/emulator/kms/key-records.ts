@@ -5,8 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { keyArn } from '../ids.js';
 import type { KeyOrigin, KeyState, TagView } from '../types.js';
-import { SYMMETRIC_KEY_MATERIAL_BYTES, materialIdOf, type ImportedMaterial } from './key-material.js';
-import type { KeyStore } from './store.js';
+import { SYMMETRIC_KEY_MATERIAL_BYTES, materialIdOf, type ImportedMaterial, type KeyMaterial } from './key-material.js';
 
 /**
  * The key policy KMS gives a key created without one: the account root may do everything
@@ -45,7 +44,7 @@ function buildDefaultKeyPolicy(account: string): string {
 /**
  * One KMS key in one Region: a single-Region key, a multi-Region primary or a replica.
  * Mutable fields are changed only by operations and seeding, never by readers
- * (except the lazy `Creating` transition, see {@link KeyStore.get}).
+ * (except the lazy `Creating` transition, see `KeyStore.get` in `store.ts`).
  */
 export interface KeyRecord {
   readonly keyId: string;
@@ -162,12 +161,26 @@ function buildRecord(
 }
 
 /**
+ * What the record factory needs of the key store (`KeyStore` in `store.ts` has it), declared here
+ * so that the records do not depend on their store (the store holds records).
+ */
+export interface RecordStore {
+  readonly account: string;
+  add(record: KeyRecord): void;
+  trackDeletion(record: KeyRecord): void;
+  group(keyId: string): { readonly replicaRegions: string[] } | undefined;
+  addGroup(keyId: string, primaryRegion: string): unknown;
+  materialsOf(record: Pick<KeyRecord, 'keyId' | 'origin'>): readonly KeyMaterial[];
+  setMaterials(keyId: string, materials: KeyMaterial[]): void;
+}
+
+/**
  * Creates a single-Region key or a multi-Region primary in `store` (a multi-Region key also
  * starts its group, with no replicas) and returns it.
  * @throws Error when the Region already holds `keyId` or the multi-Region id is taken (callers
  *   pick fresh ids or check first).
  */
-export function createKey(store: KeyStore, key: NewPrimaryKey): KeyRecord {
+export function createKey(store: RecordStore, key: NewPrimaryKey): KeyRecord {
   const record = buildRecord({ ...key, account: store.account, origin: key.origin ?? 'AWS_KMS' });
   store.add(record);
   if (record.multiRegion) store.addGroup(record.keyId, record.region);
@@ -188,7 +201,7 @@ export function createKey(store: KeyStore, key: NewPrimaryKey): KeyRecord {
  * own, never copied [S1 multi-region-keys-overview.md][S2 ReplicateKey].
  * @throws Error when `primary` has no multi-Region group or the Region already holds the key.
  */
-export function createReplica(store: KeyStore, primary: KeyRecord, key: NewKey): KeyRecord {
+export function createReplica(store: RecordStore, primary: KeyRecord, key: NewKey): KeyRecord {
   const group = store.group(primary.keyId);
   if (!group) throw new Error(`${primary.keyId} is not a multi-Region key`);
   const record = buildRecord({
