@@ -60,7 +60,17 @@ export function createDeployProgram(): Command {
         .argParser((value: string, previous: string[] = []) => [...previous, value])
         .default([], 'none'),
     )
-    .option('--dry-run', 'print the serverless commands instead of running them')
+    .option('--dry-run', 'print the commands instead of running them (with --org: also write the StackSet template)')
+    // Organization-wide install as one service-managed StackSet (scripts/org-plan.ts, docs/ORGANIZATIONS.md).
+    .option('--org', 'install in every account of --target-ous as one service-managed StackSet (docs/ORGANIZATIONS.md)')
+    .option('--target-ous <list>', '--org: OU ids (or the root id) separated by spaces or commas')
+    .option('--organization-id <id>', '--org: the organization (o-...) whose accounts may read the bundles')
+    .option('--artifact-bucket-prefix <prefix>', '--org: bundle buckets are <prefix>-<Region> (default kms-replica-reconciler-<stage>-<organization id without o->)')
+    .option('--out <dir>', '--org: folder for the package, the StackSet template, the hub template and the bucket policies', '.serverless')
+    .option('--failure-tolerance-percentage <n>', '--org: accounts per Region that may fail before the Region stops, in percent', '10')
+    .option('--max-concurrent-percentage <n>', '--org: accounts per Region deployed at once, in percent', '25')
+    .option('--delegated-admin', '--org: run the StackSet commands as the delegated administrator (--call-as DELEGATED_ADMIN)')
+    .option('--hub-region <region>', '--org: Region of the hub stack (default: the first of --regions)')
     .allowExcessArguments(false);
 }
 

@@ -1,5 +1,7 @@
 /**
  * `npm run deploy -- --regions "us-east-1 eu-west-1" [--stage prod] [--param name=value ...] [--dry-run]`
+ * `npm run deploy -- --org --target-ous ou-... --organization-id o-... --regions "..." [...] [--dry-run]`
+ *   (one service-managed StackSet for an organization: scripts/org-deploy.ts, docs/ORGANIZATIONS.md)
  *
  * Deploys the stack to each Region in turn with `serverless deploy --region <r>` (never two at
  * once: serverless-esbuild builds in the project's `.esbuild/` folder). Stops at the first Region
@@ -10,7 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { EX_USAGE } from '../src/cli/exit-codes.js';
-import { createDeployProgram, DeployPlanError, formatDryRun, formatServerlessCommand, planDeploy, type DeployOptions } from './deploy-plan.js';
+import { createDeployProgram, DeployPlanError, formatDryRun, formatServerlessCommand, planDeploy } from './deploy-plan.js';
+import { runOrgDeploy } from './org-deploy.js';
+import type { OrgDeployOptions } from './org-plan.js';
 
 // Commander prints its own message for a missing or unknown option; exit EX_USAGE like our own checks.
 const program = createDeployProgram()
@@ -19,7 +23,9 @@ const program = createDeployProgram()
 program.parse(process.argv);
 
 try {
-  const plan = planDeploy(program.opts<DeployOptions>());
+  const options = program.opts<OrgDeployOptions>();
+  if (options.org === true) process.exit(runOrgDeploy(options, (text) => process.stdout.write(text), (text) => process.stderr.write(text)));
+  const plan = planDeploy(options);
   if (plan.dryRun) {
     process.stdout.write(formatDryRun(plan));
   } else {
