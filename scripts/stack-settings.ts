@@ -32,6 +32,7 @@ export const STACK_PARAM_DEFAULTS = {
   sweepSchedule: 'rate(1 hour)',
   logRetentionInDays: '30',
   alarmTopicArn: '',
+  hubEventBusArn: '',
 } as const satisfies Record<string, string>;
 
 /** The name of a stack param, e.g. `allowedRegions`. */
@@ -86,6 +87,12 @@ export interface StackSettings {
    * without a Region (`arn:aws:sns::111122223333:ops`) gets the deployment Region.
    */
   readonly alarmTopicArn: string;
+  /**
+   * The organization's hub bus (docs/ORGANIZATIONS.md, "The hub"), or `''` (no forwarding): a rule
+   * on the outcome bus forwards outcome events and sweep summaries to it, through a role allowed
+   * `events:PutEvents` on this ARN only.
+   */
+  readonly hubEventBusArn: string;
   /**
    * The values of the `kms:ReplicaRegion` condition on `kms:ReplicateKey`: the Regions of
    * `allowedRegions`, or when it is empty every Region of the deployment Region's partition in
@@ -199,6 +206,16 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
     problems.push(`outcomeEventBus must be an event bus name or an event bus ARN such as arn:aws:events:us-east-1:111122223333:event-bus/ops, got '${bus}'`);
   }
 
+  // The hub forwarding rule sits on the outcome bus: without outcome events there is nothing to forward.
+  const hub = p.hubEventBusArn.trim();
+  if (hub !== '' && !/^arn:[a-z-]+:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]{1,256}$/.test(hub)) {
+    problems.push(`hubEventBusArn must be an event bus ARN such as arn:aws:events:us-east-1:111122223333:event-bus/kms-replica-reconciler-hub, got '${hub}'`);
+  } else if (hub !== '' && bus === '') {
+    problems.push('hubEventBusArn needs outcomeEventBus: the forwarding rule sits on the outcome bus (outcomeEventBus=default publishes to the default bus)');
+  } else if (hub !== '' && bus === hub) {
+    problems.push('hubEventBusArn is the outcome bus itself: the stack already publishes there, leave hubEventBusArn empty');
+  }
+
   if (problems.length > 0 || !config || !partition) throw new StackSettingsError(problems);
   const replicaRegions = allowed.length > 0 ? allowed : regionsOfPartition(partition);
   return {
@@ -220,6 +237,7 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
     sweepSchedule: p.sweepSchedule.trim(),
     logRetentionInDays: retention,
     alarmTopicArn,
+    hubEventBusArn: hub,
     replicaRegions,
     replicaRegionKeyArns: replicaRegions.map((r) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:${r}:\${AWS::AccountId}:key/*` })),
     outcomeEventBusArn: busIsArn ? bus : { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${bus}` },

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -61,8 +63,8 @@ describe('npm run deploy: the plan', () => {
       "--regions: 'EU-WEST-1' is not a Region code such as eu-west-1",
       '--regions: the Regions are in more than one partition (aws, aws-cn); deploy each partition with its own credentials and command',
       "--stage: 'prod_1' must be 1-12 letters, digits or hyphens",
-      "--param 'allowedRegion=eu-west-1': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
-      "--param 'dryRun': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "--param 'allowedRegion=eu-west-1': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn, hubEventBusArn",
+      "--param 'dryRun': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn, hubEventBusArn",
     ]);
   });
 
@@ -108,6 +110,30 @@ describe('npm run deploy: the command', () => {
     const { code, stderr } = await deployScript('--dry-run');
 
     expect([code, stderr]).toEqual([64, "error: required option '--regions <list>' not specified\n"]);
+  });
+
+  it('--org without --dry-run stops before anything when the AWS CLI is missing, and says how to go on', async () => {
+    const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+    const args = ['scripts/deploy.ts', '--org', '--target-ous', 'ou-ab12-11111111', '--organization-id', 'o-a1b2c3d4e5', '--regions', 'us-east-1', '--out', 'never-written'];
+    const env = { PATH: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' };
+    const { code, stdout, stderr } = await run(process.execPath, [tsx, ...args], { cwd: projectRoot, env, timeout: 60_000 }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    );
+
+    expect([code, stdout]).toEqual([1, '']);
+    expect(stderr).toBe(
+      'npm run deploy --org: the AWS CLI is needed to run the plan and was not found (spawnSync aws ENOENT).\n' +
+        'Install AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html), or add --dry-run to print the commands. Nothing was deployed.\n',
+    );
+    expect(existsSync(join(projectRoot, 'never-written'))).toBe(false);
+  });
+
+  it('--org refuses a bad command line with exit 64 before packaging', async () => {
+    const { code, stdout, stderr } = await deployScript('--org', '--dry-run', '--regions', 'us-east-1', '--organization-id', 'o-a1b2c3d4e5');
+
+    expect([code, stdout]).toEqual([64, '']);
+    expect(stderr).toBe('npm run deploy: --target-ous: name at least one OU id (or the root id), e.g. --target-ous ou-ab12-11111111,ou-ab12-22222222\n');
   });
 
   it('formats a one-Region dry run', () => {

@@ -3,6 +3,7 @@
 // Every `serverless package` of the test suite runs in this file, one after the other:
 // serverless-esbuild builds in the project's .esbuild folder.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildHubTemplate } from '../../scripts/hub-template.js';
+import { formatOrgDryRun, planOrgDeploy, type OrgDeployOptions } from '../../scripts/org-plan.js';
+import { createDeployProgram } from '../../scripts/deploy-plan.js';
 import { STACK_PARAM_DEFAULTS } from '../../scripts/stack-settings.js';
 import { TRIGGER_EVENT_NAMES } from '../../src/reconcile/trigger.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../../src/emulator/index.js';
@@ -58,6 +62,9 @@ async function packageStack(name: string, args: readonly string[] = []): Promise
 let defaults: Packaged;
 let customised: Packaged;
 let dryRun: Packaged;
+let hub: Packaged;
+/** `npm run deploy -- --org --dry-run` for 3 OUs and 4 Regions: its output and the files it wrote. */
+let org: { code: number; stdout: string; stderr: string; dir: string };
 let refused: { code: number; output: string };
 let failedDeploy: { code: number; stdout: string; stderr: string };
 
@@ -73,6 +80,21 @@ const CUSTOM_PARAMS = [
   'logRetentionInDays=90',
 ];
 
+const HUB_BUS_ARN = 'arn:aws:events:eu-west-1:999988887777:event-bus/kms-replica-reconciler-hub';
+/** A sample organization: 3 OUs, 4 Regions, an alarm topic of that name in each Region. */
+const ORG_ARGS = [
+  '--org',
+  '--dry-run',
+  '--target-ous',
+  'ou-ab12-11111111,ou-ab12-22222222,ou-ab12-33333333',
+  '--organization-id',
+  'o-a1b2c3d4e5',
+  '--regions',
+  'us-east-1 eu-west-1 eu-central-1 ap-southeast-2',
+  '--param',
+  'alarmTopicArn=arn:aws:sns::111122223333:ops-alarms',
+];
+
 const DRY_RUN_PARAMS = ['dryRun=true', 'onPendingDeletion=restore', 'copyTags=true', 'replicaPolicy=primary', 'outcomeEventBus=ops-events'];
 
 beforeAll(async () => {
@@ -80,6 +102,16 @@ beforeAll(async () => {
   customised = await packageStack('customised', ['--stage', 'qa', '--region', 'eu-west-1', ...CUSTOM_PARAMS.map((p) => `--param=${p}`)]);
   // Every setting that adds a write asks for it; dryRun must still leave all of them out.
   dryRun = await packageStack('dry-run', DRY_RUN_PARAMS.map((p) => `--param=${p}`));
+  hub = await packageStack('hub', [`--param=outcomeEventBus=default`, `--param=hubEventBusArn=${HUB_BUS_ARN}`]);
+  const orgDir = join(scratch, 'org');
+  org = await run(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), 'scripts/deploy.ts', ...ORG_ARGS, '--out', orgDir], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: scratch, SLS_TELEMETRY_DISABLED: '1', AWS_EC2_METADATA_DISABLED: 'true' },
+    timeout: 120_000,
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr, dir: orgDir }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr, dir: orgDir }),
+  );
   refused = await run(
     'npx',
     ['serverless', 'package', '--package', join(scratch, 'refused'), '--param=onPendingDeletion=resotre', '--param=allowedRegions=eu-west-1 cn-north-1', '--param=replicaRegion=eu-west-1'],
@@ -159,6 +191,11 @@ function isCreated(from: Packaged, resource: Resource): boolean {
   return resource.Condition === undefined || evaluate({ Condition: resource.Condition });
 }
 
+/** The alarms CloudFormation creates for these settings. */
+function createdAlarms(from: Packaged): Resource[] {
+  return resourcesOfType(from, 'AWS::CloudWatch::Alarm').filter((a) => isCreated(from, a));
+}
+
 /** The statements the deployed stack's role holds: its own, and each policy CloudFormation creates. */
 function grantedStatements(from: Packaged): Statement[] {
   return [
@@ -174,7 +211,7 @@ const kmsArn = (key: string): { 'Fn::Sub': string } => ({ 'Fn::Sub': `arn:\${AWS
 
 describe('the packaged stack: events and schedule', () => {
   it("routes exactly the trigger events of the stack's own account, successful calls only, to the key-event queue, with retries and a dead-letter queue", () => {
-    const rules = resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => r.Properties.EventPattern !== undefined);
+    const rules = resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => r.Properties.EventPattern !== undefined && isCreated(defaults, r));
     expect(rules).toHaveLength(1);
     expect(rules[0]?.Properties).toEqual({
       Name: 'kms-replica-reconciler-prod-key-events',
@@ -254,7 +291,9 @@ describe('the packaged stack: events and schedule', () => {
 
   it('lets EventBridge write to each dead-letter queue only for its own rule', () => {
     const policies = Object.fromEntries(
-      resourcesOfType(defaults, 'AWS::SQS::QueuePolicy').map((p) => [p.Properties.Queues[0].Ref, p.Properties.PolicyDocument.Statement]),
+      resourcesOfType(defaults, 'AWS::SQS::QueuePolicy')
+        .filter((p) => isCreated(defaults, p))
+        .map((p) => [p.Properties.Queues[0].Ref, p.Properties.PolicyDocument.Statement]),
     );
     const ruleArn = (name: string): unknown => ({ 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${name}` });
     const deadLetters = (queue: string, rule: string): unknown[] => [
@@ -273,7 +312,7 @@ describe('the packaged stack: events and schedule', () => {
       SweepRuleDeadLetterQueue: deadLetters('SweepRuleDeadLetterQueue', 'kms-replica-reconciler-prod-sweep-schedule'),
     });
     // The names in the conditions are the rules' own.
-    expect(resourcesOfType(defaults, 'AWS::Events::Rule').map((r) => r.Properties.Name)).toEqual([
+    expect(resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => isCreated(defaults, r)).map((r) => r.Properties.Name)).toEqual([
       'kms-replica-reconciler-prod-sweep-schedule',
       'kms-replica-reconciler-prod-key-events',
     ]);
@@ -310,8 +349,9 @@ describe('the packaged stack: functions', () => {
   });
 
   it('keeps every failed or undeliverable event for 14 days in an encrypted queue', () => {
-    const queues = Object.entries(defaults.template.Resources)
-      .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
+    // With the hub forwarding on, so its dead-letter queue is among them.
+    const queues = Object.entries(hub.template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::SQS::Queue' && isCreated(hub, r))
       .map(([id, r]) => [id, r.Properties]);
     const kept = { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true };
     expect(queues).toEqual([
@@ -320,6 +360,7 @@ describe('the packaged stack: functions', () => {
       ['KeyEventRuleDeadLetterQueue', kept],
       ['SweepFailureQueue', kept],
       ['SweepRuleDeadLetterQueue', kept],
+      ['HubForwardDeadLetterQueue', kept],
     ]);
   });
 
@@ -539,6 +580,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
       CopyPrimaryPolicy: { 'Fn::Equals': ['default', 'primary'] },
       CopyTags: { 'Fn::And': [{ Condition: 'WriteKeys' }, { 'Fn::Equals': ['true', 'true'] }] },
       NotifyAlarms: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+      ForwardToHub: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
     });
   });
 
@@ -626,7 +668,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
 
 describe('the packaged stack: alarms', () => {
   it('alarms on every failure queue, dead-letter queue, function errors and failed or rejected reconciles', () => {
-    const alarms = resourcesOfType(defaults, 'AWS::CloudWatch::Alarm').map((a) => {
+    const alarms = createdAlarms(defaults).map((a) => {
       const p = a.Properties;
       return [p.AlarmName, p.Namespace, p.MetricName, p.Dimensions, p.Statistic, p.Period, p.EvaluationPeriods, p.Threshold, p.ComparisonOperator, p.TreatMissingData];
     });
@@ -682,7 +724,7 @@ describe('the packaged stack: alarms', () => {
 
   it('notifies the alarm topic, when one is given, in alarm and back to OK', () => {
     const actions = (from: Packaged): unknown[] =>
-      resourcesOfType(from, 'AWS::CloudWatch::Alarm').map((a) => [a.Properties.AlarmActions, a.Properties.OKActions]);
+      createdAlarms(from).map((a) => [a.Properties.AlarmActions, a.Properties.OKActions]);
     const toTopic = (topic: string): unknown => ({ 'Fn::If': ['NotifyAlarms', [topic], { Ref: 'AWS::NoValue' }] });
     expect(new Set(actions(defaults).map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify([toTopic(''), toTopic('')])]));
     const topic = 'arn:aws:sns:eu-west-1:111122223333:ops-alarms';
@@ -698,7 +740,7 @@ describe('the stack params', () => {
   it('refuses bad params before packaging anything, naming each one', () => {
     expect(refused.code).not.toBe(0);
     for (const line of [
-      "  - unknown param 'replicaRegion'; the params are replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "  - unknown param 'replicaRegion'; the params are replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn, hubEventBusArn",
       "  - onPendingDeletion (ON_PENDING_DELETION): ON_PENDING_DELETION must be one of report, restore; got 'resotre'",
       "  - allowedRegions: cn-north-1 is not in the partition of the deployment (aws); replicas stay in their primary's partition",
     ]) {
@@ -815,5 +857,188 @@ describe('the packaged bundles on the embedded KMS', () => {
 
     expect(consumed).toEqual({ result: { batchItemFailures: [] } });
     expect(kms.describe('ap-southeast-2', keyId)?.MultiRegionConfiguration?.MultiRegionKeyType).toBe('REPLICA');
+  });
+});
+
+describe('the hub forwarding rule (hubEventBusArn)', () => {
+  const forwarding = ['HubForwardRule', 'HubForwardRole', 'HubForwardDeadLetterQueue', 'HubForwardDeadLetterQueuePolicy', 'HubForwardDeadLetterQueueAlarm'];
+
+  it('creates nothing without hubEventBusArn: every forwarding resource is under ForwardToHub, which is false', () => {
+    const conditioned = Object.entries(defaults.template.Resources).filter(([, r]) => r.Condition === 'ForwardToHub').map(([id]) => id);
+
+    expect(conditioned).toEqual(forwarding);
+    expect(defaults.template.Conditions.ForwardToHub).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    expect(forwarding.filter((id) => isCreated(defaults, defaults.template.Resources[id] as Resource))).toEqual([]);
+  });
+
+  it("with it, forwards this account's outcome events and sweep summaries from the outcome bus to the hub bus, retried for a day, then parked", () => {
+    expect(forwarding.filter((id) => isCreated(hub, hub.template.Resources[id] as Resource))).toEqual(forwarding);
+    expect(hub.template.Resources.HubForwardRule?.Properties).toEqual({
+      Name: 'kms-replica-reconciler-prod-hub-forward',
+      Description: 'Outcome events and sweep summaries of this stack, to the organization\'s hub bus',
+      EventBusName: 'default',
+      State: 'ENABLED',
+      EventPattern: {
+        source: ['kms-replica-reconciler'],
+        'detail-type': ['KMS Replica Reconcile Outcome', 'KMS Replica Reconcile Rejected', 'KMS Replica Sweep Summary'],
+        account: [{ Ref: 'AWS::AccountId' }],
+      },
+      Targets: [
+        {
+          Id: 'hub-event-bus',
+          Arn: HUB_BUS_ARN,
+          RoleArn: { 'Fn::GetAtt': ['HubForwardRole', 'Arn'] },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['HubForwardDeadLetterQueue', 'Arn'] } },
+        },
+      ],
+    });
+    expect(hub.template.Resources.HubForwardDeadLetterQueuePolicy?.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'EventBridgeDeadLetters',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['HubForwardDeadLetterQueue', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['HubForwardRule', 'Arn'] } } },
+      },
+    ]);
+  });
+
+  it('forwards as a role EventBridge of this account may assume, allowed events:PutEvents on exactly the hub bus', () => {
+    const role = hub.template.Resources.HubForwardRole?.Properties;
+
+    expect(role?.RoleName).toBeUndefined();
+    expect(role?.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ],
+    });
+    expect(role?.Policies).toEqual([
+      { PolicyName: 'forward-to-hub', PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: 'ForwardToHub', Effect: 'Allow', Action: 'events:PutEvents', Resource: HUB_BUS_ARN }] } },
+    ]);
+    // The functions' own role gains nothing from the hub setting.
+    expect(grantedStatements(hub)).toEqual(grantedStatements(packagedWith(defaults, hub)));
+  });
+
+  it('alarms on events it could not forward, only when it forwards', () => {
+    expect(createdAlarms(hub).map((a) => a.Properties.AlarmName)).toContain('kms-replica-reconciler-prod-hub-forward-dead-letters');
+    expect(createdAlarms(defaults).map((a) => a.Properties.AlarmName)).not.toContain('kms-replica-reconciler-prod-hub-forward-dead-letters');
+    expect(createdAlarms(hub)).toHaveLength(createdAlarms(defaults).length + 1);
+  });
+});
+
+/**
+ * `defaults` with the PublishOutcomes policy of `other` (the hub package sets outcomeEventBus):
+ * what the functions' role would hold with the outcome bus alone.
+ */
+function packagedWith(base: Packaged, other: Packaged): Packaged {
+  return {
+    ...base,
+    template: {
+      ...base.template,
+      Conditions: { ...base.template.Conditions, PublishOutcomes: other.template.Conditions.PublishOutcomes },
+      Resources: { ...base.template.Resources, PublishOutcomesPolicy: other.template.Resources.PublishOutcomesPolicy as Resource },
+    },
+  };
+}
+
+describe('npm run deploy -- --org --dry-run (3 OUs, 4 Regions)', () => {
+  const REGIONS = ['us-east-1', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
+  const read = (file: string): any => JSON.parse(readFileSync(join(org.dir, file), 'utf8'));
+  /** The plan for the same command line and the bundles the run packaged. */
+  const expectedPlan = (): ReturnType<typeof planOrgDeploy> => {
+    const hash = createHash('sha256');
+    for (const bundle of ['keyEvent.zip', 'sweep.zip']) hash.update(readFileSync(join(org.dir, bundle)));
+    const program = createDeployProgram().exitOverride();
+    program.parse([...ORG_ARGS, '--out', org.dir], { from: 'user' });
+    return planOrgDeploy(program.opts<OrgDeployOptions>(), hash.digest('hex').slice(0, 16));
+  };
+  /** `Fn::Sub` of the template's code locations, as CloudFormation resolves it in one instance's Region. */
+  const resolve = (value: { 'Fn::Sub': string }, region: string, parameters: Record<string, string>): string =>
+    value['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_, name: string) => (name === 'AWS::Region' ? region : (parameters[name] ?? `?${name}`)));
+
+  it('exits 0, prints every step of the plan and nothing else, offline and without credentials', () => {
+    expect([org.code, org.stderr]).toEqual([0, '']);
+    expect(org.stdout).toBe(formatOrgDryRun(expectedPlan()));
+  });
+
+  it('writes a StackSet template without Transform, nested stack or deployment bucket, small enough for a template body', () => {
+    const template = read('stackset-template.json');
+
+    expect(template.Transform).toBeUndefined();
+    expect(Object.values(template.Resources as Record<string, Resource>).filter((r) => r.Type === 'AWS::CloudFormation::Stack' || r.Type.startsWith('AWS::S3::'))).toEqual([]);
+    expect(readFileSync(join(org.dir, 'stackset-template.json'), 'utf8')).not.toContain('ServerlessDeploymentBucket');
+    expect(Buffer.byteLength(readFileSync(join(org.dir, 'stackset-template.json'))) - 1).toBeLessThanOrEqual(51_200);
+    expect(template.Parameters).toEqual({
+      ArtifactBucketPrefix: {
+        Type: 'String',
+        Description: 'Buckets holding the function bundles, one per Region: <prefix>-<Region> (the instance reads the bucket of its own Region)',
+        AllowedPattern: '^[a-z0-9][a-z0-9-]{0,46}$',
+      },
+      ArtifactKeyPrefix: {
+        Type: 'String',
+        Description: "Key prefix of this build's bundles in those buckets: <prefix>/keyEvent.zip and <prefix>/sweep.zip",
+        AllowedPattern: '^[A-Za-z0-9._/-]{1,200}$',
+      },
+    });
+  });
+
+  it("has each instance load each function's code from the bundle uploaded to its own Region's bucket", () => {
+    const plan = expectedPlan();
+    const template = read('stackset-template.json');
+    const parameters = { ArtifactBucketPrefix: plan.artifactBucketPrefix, ArtifactKeyPrefix: plan.artifactKeyPrefix };
+    const functions = Object.values(template.Resources as Record<string, Resource>).filter((r) => r.Type === 'AWS::Lambda::Function');
+
+    const locations = REGIONS.map((region) =>
+      functions.map((f) => `s3://${resolve(f.Properties.Code.S3Bucket, region, parameters)}/${resolve(f.Properties.Code.S3Key, region, parameters)}`),
+    );
+    const uploads = plan.artifacts.map((a) => a.configure.filter((argv) => argv[1] === 's3' && argv[2] === 'cp').map((argv) => argv[4]));
+    expect(locations).toEqual(uploads);
+    expect(locations.map((l) => l.length)).toEqual([2, 2, 2, 2]);
+    expect(locations[3]).toEqual([
+      `s3://kms-replica-reconciler-prod-a1b2c3d4e5-ap-southeast-2/${plan.artifactKeyPrefix}/keyEvent.zip`,
+      `s3://kms-replica-reconciler-prod-a1b2c3d4e5-ap-southeast-2/${plan.artifactKeyPrefix}/sweep.zip`,
+    ]);
+  });
+
+  it('keeps the IAM statements, conditions, alarms, rules and queues of the single stack it was packaged from', () => {
+    const single = { ...defaults, template: read('cloudformation-template-update-stack.json') as Template };
+    const stackSet = { ...defaults, template: read('stackset-template.json') as Template };
+    const withoutCode = (from: Packaged): Record<string, unknown> =>
+      Object.fromEntries(
+        Object.entries(from.template.Resources)
+          .filter(([id]) => !id.startsWith('ServerlessDeploymentBucket'))
+          .map(([id, r]) => [id, r.Type === 'AWS::Lambda::Function' ? { ...r, Properties: { ...r.Properties, Code: 'replaced' } } : r]),
+      );
+    const regionalTopic = { 'Fn::Sub': 'arn:${AWS::Partition}:sns:${AWS::Region}:111122223333:ops-alarms' };
+    const toTopic = (topic: unknown): unknown => ({ 'Fn::If': ['NotifyAlarms', [topic], { Ref: 'AWS::NoValue' }] });
+
+    expect(everyStatement(stackSet)).toEqual(everyStatement(single));
+    expect(stackSet.template.Conditions).toEqual(single.template.Conditions);
+    // The alarms: the same, but each notifies the topic of its instance's Region.
+    expect(createdAlarms(stackSet).map((a) => [a.Properties.AlarmName, a.Properties.AlarmActions, a.Properties.OKActions])).toEqual(
+      createdAlarms(single).map((a) => [a.Properties.AlarmName, toTopic(regionalTopic), toTopic(regionalTopic)]),
+    );
+    expect(createdAlarms(single)[0]?.Properties.AlarmActions).toEqual(toTopic('arn:aws:sns:us-east-1:111122223333:ops-alarms'));
+    const alarmless = (resources: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(resources).filter(([, r]) => (r as Resource).Type !== 'AWS::CloudWatch::Alarm'));
+    expect(alarmless(withoutCode(stackSet))).toEqual(alarmless(withoutCode(single)));
+    // Account-wide names carry the Region; no account id of a member is written anywhere.
+    expect(stackSet.template.Resources.IamRoleLambdaExecution?.Properties.RoleName).toEqual({ 'Fn::Join': ['-', ['kms-replica-reconciler', 'prod', { Ref: 'AWS::Region' }, 'lambdaRole']] });
+    expect(JSON.stringify(stackSet.template.Resources).match(/\d{12}/g)).toEqual(Array.from({ length: 22 }, () => '111122223333'));
+  });
+
+  it('writes the hub template and one bucket policy per Region', () => {
+    const plan = expectedPlan();
+
+    expect(read('hub-template.json')).toEqual(buildHubTemplate());
+    expect(REGIONS.map((r) => read(`artifact-bucket-policy-${r}.json`))).toEqual(plan.artifacts.map((a) => a.policy));
   });
 });

@@ -32,6 +32,7 @@ describe('resolveStackSettings', () => {
       sweepSchedule: 'rate(1 hour)',
       logRetentionInDays: 30,
       alarmTopicArn: '',
+      hubEventBusArn: '',
       replicaRegions: regionsOfPartition('aws'),
       replicaRegionKeyArns: regionsOfPartition('aws').map((r) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:${r}:\${AWS::AccountId}:key/*` })),
       outcomeEventBusArn: { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/' },
@@ -93,6 +94,29 @@ describe('resolveStackSettings', () => {
     expect(resolveStackSettings({ outcomeEventBus: 'ops-events' }, 'us-east-1').outcomeEventBusArn).toEqual({
       'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/ops-events',
     });
+  });
+
+  it('forwards to a hub bus given by ARN, over an outcome bus of the stack, and refuses it otherwise', () => {
+    const hub = 'arn:aws:events:eu-west-1:999988887777:event-bus/kms-replica-reconciler-hub';
+    const problems = (params: Record<string, string>): readonly string[] => {
+      try {
+        resolveStackSettings(params, 'us-east-1');
+        return [];
+      } catch (error) {
+        return (error as StackSettingsError).problems;
+      }
+    };
+
+    expect(resolveStackSettings({ outcomeEventBus: 'default', hubEventBusArn: ` ${hub} ` }, 'us-east-1').hubEventBusArn).toBe(hub);
+    expect(problems({ hubEventBusArn: hub })).toEqual([
+      'hubEventBusArn needs outcomeEventBus: the forwarding rule sits on the outcome bus (outcomeEventBus=default publishes to the default bus)',
+    ]);
+    expect(problems({ outcomeEventBus: hub, hubEventBusArn: hub })).toEqual([
+      'hubEventBusArn is the outcome bus itself: the stack already publishes there, leave hubEventBusArn empty',
+    ]);
+    expect(problems({ outcomeEventBus: 'default', hubEventBusArn: 'kms-replica-reconciler-hub' })).toEqual([
+      "hubEventBusArn must be an event bus ARN such as arn:aws:events:us-east-1:111122223333:event-bus/kms-replica-reconciler-hub, got 'kms-replica-reconciler-hub'",
+    ]);
   });
 
   it('notifies the topic of each deployment Region when the topic ARN leaves its Region out', () => {
