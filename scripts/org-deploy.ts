@@ -102,8 +102,8 @@ function execute(plan: OrgDeployPlan, write: (text: string) => void): void {
     if (!quiet) write(`$ ${shellLine(argv)}\n`);
     return spawnSync(argv[0] ?? 'aws', argv.slice(1), { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] });
   };
-  const must = (argv: readonly string[]): string => {
-    const result = run(argv);
+  const must = (argv: readonly string[], quiet = false): string => {
+    const result = run(argv, quiet);
     if (result.status !== 0) {
       throw new OrgDeployError(`failed: ${shellLine(argv)} (${result.error?.message ?? `exit code ${result.status ?? result.signal}`}).\ndone before it: ${done.join('; ') || 'nothing'}`);
     }
@@ -115,7 +115,12 @@ function execute(plan: OrgDeployPlan, write: (text: string) => void): void {
     for (const argv of a.configure) must(argv);
     done.push(`bundles in ${a.bucket}`);
   }
-  const exists = run(plan.describeStackSet, true).status === 0;
+  // Only "no such StackSet" means a first install; any other failure (credentials, access) stops here.
+  const described = run(plan.describeStackSet, true);
+  const exists = described.status === 0;
+  if (!exists && !/StackSetNotFound/.test(described.stderr ?? '')) {
+    throw new OrgDeployError(`failed: ${shellLine(plan.describeStackSet)}: ${(described.stderr ?? '').trim() || (described.error?.message ?? `exit code ${described.status}`)}\ndone before it: ${done.join('; ') || 'nothing'}`);
+  }
   for (const argv of exists ? plan.update : plan.create) {
     const output = must([...argv, '--output', 'json']);
     const operationId = /"OperationId"\s*:\s*"([^"]+)"/.exec(output)?.[1];
@@ -129,10 +134,11 @@ function execute(plan: OrgDeployPlan, write: (text: string) => void): void {
 }
 
 /** Reads the operation's status every {@link POLL_SECONDS} until it ends; throws unless SUCCEEDED. */
-function waitForOperation(plan: OrgDeployPlan, operationId: string, must: (argv: readonly string[]) => string, write: (text: string) => void): void {
+function waitForOperation(plan: OrgDeployPlan, operationId: string, must: (argv: readonly string[], quiet?: boolean) => string, write: (text: string) => void): void {
   const argv = plan.waitForOperation.map((arg) => (arg === OPERATION_ID ? operationId : arg));
+  write(`$ ${shellLine(argv)}\n`);
   for (;;) {
-    const status = must(argv).trim();
+    const status = must(argv, true).trim();
     if (status === 'SUCCEEDED') return;
     if (status !== 'RUNNING' && status !== 'QUEUED' && status !== 'STOPPING') {
       throw new OrgDeployError(

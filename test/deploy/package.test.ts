@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildHubTemplate } from '../../scripts/hub-template.js';
-import { formatOrgDryRun, planOrgDeploy, type OrgDeployOptions } from '../../scripts/org-plan.js';
+import { formatOrgDryRun, planOrgDeploy, shellLine, type OrgDeployOptions } from '../../scripts/org-plan.js';
 import { createDeployProgram } from '../../scripts/deploy-plan.js';
 import { STACK_PARAM_DEFAULTS } from '../../scripts/stack-settings.js';
 import { TRIGGER_EVENT_NAMES } from '../../src/reconcile/trigger.js';
@@ -65,6 +65,10 @@ let dryRun: Packaged;
 let hub: Packaged;
 /** `npm run deploy -- --org --dry-run` for 3 OUs and 4 Regions: its output and the files it wrote. */
 let org: { code: number; stdout: string; stderr: string; dir: string };
+/** The same command without --dry-run, against a stand-in `aws` that logs its arguments (a first install). */
+let orgRun: { code: number; stdout: string; stderr: string; dir: string; log: string };
+/** The same, with a stand-in `aws` whose credentials may not read the StackSet. */
+let orgDenied: typeof orgRun;
 let refused: { code: number; output: string };
 let failedDeploy: { code: number; stdout: string; stderr: string };
 
@@ -95,6 +99,24 @@ const ORG_ARGS = [
   'alarmTopicArn=arn:aws:sns::111122223333:ops-alarms',
 ];
 
+/**
+ * A stand-in for the AWS CLI: logs each call's arguments, finds no bucket and no StackSet, and
+ * answers the StackSet calls as CloudFormation does (an operation id, then SUCCEEDED).
+ */
+const FAKE_AWS = `#!/bin/sh
+printf '%s\\n' "$*" >> "$FAKE_AWS_LOG"
+case "$1 $2" in
+  "--version "*) echo "aws-cli/2.0.0 stand-in"; exit 0 ;;
+  "s3api head-bucket") exit 254 ;;
+  "cloudformation describe-stack-set") if [ -n "$FAKE_AWS_DENY" ]; then echo "An error occurred (AccessDenied) when calling the DescribeStackSet operation: not authorized" >&2; exit 254; fi
+    echo "An error occurred (StackSetNotFoundException) when calling the DescribeStackSet operation: StackSet kms-replica-reconciler-prod not found" >&2; exit 254 ;;
+  "cloudformation create-stack-set") echo '{ "StackSetId": "kms-replica-reconciler-prod:0000" }' ;;
+  "cloudformation create-stack-instances") echo '{ "OperationId": "op-0001" }' ;;
+  "cloudformation describe-stack-set-operation") echo SUCCEEDED ;;
+esac
+exit 0
+`;
+
 const DRY_RUN_PARAMS = ['dryRun=true', 'onPendingDeletion=restore', 'copyTags=true', 'replicaPolicy=primary', 'outcomeEventBus=ops-events'];
 
 beforeAll(async () => {
@@ -111,6 +133,28 @@ beforeAll(async () => {
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr, dir: orgDir }),
     (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr, dir: orgDir }),
+  );
+  const fakeBin = join(scratch, 'fake-aws-bin');
+  mkdirSync(fakeBin);
+  writeFileSync(join(fakeBin, 'aws'), FAKE_AWS, { mode: 0o755 });
+  const runDir = join(scratch, 'org-run');
+  const awsLog = join(scratch, 'aws.log');
+  orgRun = await run(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), 'scripts/deploy.ts', ...ORG_ARGS.filter((a) => a !== '--dry-run'), '--out', runDir], {
+    cwd: projectRoot,
+    env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, HOME: scratch, SLS_TELEMETRY_DISABLED: '1', AWS_EC2_METADATA_DISABLED: 'true', FAKE_AWS_LOG: awsLog },
+    timeout: 120_000,
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr, dir: runDir, log: existsSync(awsLog) ? readFileSync(awsLog, 'utf8') : '' }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr, dir: runDir, log: existsSync(awsLog) ? readFileSync(awsLog, 'utf8') : '' }),
+  );
+  const deniedDir = join(scratch, 'org-denied');
+  orgDenied = await run(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), 'scripts/deploy.ts', ...ORG_ARGS.filter((a) => a !== '--dry-run'), '--out', deniedDir], {
+    cwd: projectRoot,
+    env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, HOME: scratch, SLS_TELEMETRY_DISABLED: '1', AWS_EC2_METADATA_DISABLED: 'true', FAKE_AWS_LOG: join(scratch, 'aws-denied.log'), FAKE_AWS_DENY: '1' },
+    timeout: 120_000,
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr, dir: deniedDir, log: readFileSync(join(scratch, 'aws-denied.log'), 'utf8') }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr, dir: deniedDir, log: readFileSync(join(scratch, 'aws-denied.log'), 'utf8') }),
   );
   refused = await run(
     'npx',
@@ -1040,5 +1084,47 @@ describe('npm run deploy -- --org --dry-run (3 OUs, 4 Regions)', () => {
 
     expect(read('hub-template.json')).toEqual(buildHubTemplate());
     expect(REGIONS.map((r) => read(`artifact-bucket-policy-${r}.json`))).toEqual(plan.artifacts.map((a) => a.policy));
+  });
+});
+
+describe('npm run deploy -- --org, for real (a stand-in aws)', () => {
+  it('runs the first install in order: buckets and bundles per Region, the StackSet, its instances, then follows the operation', () => {
+    const hash = createHash('sha256');
+    for (const bundle of ['keyEvent.zip', 'sweep.zip']) hash.update(readFileSync(join(orgRun.dir, bundle)));
+    const program = createDeployProgram().exitOverride();
+    program.parse([...ORG_ARGS.filter((a) => a !== '--dry-run'), '--out', orgRun.dir], { from: 'user' });
+    const plan = planOrgDeploy(program.opts<OrgDeployOptions>(), hash.digest('hex').slice(0, 16));
+    const line = (argv: readonly string[]): string => argv.slice(1).join(' ');
+
+    expect([orgRun.code, orgRun.stderr]).toEqual([0, '']);
+    expect(orgRun.log.split('\n').filter((l) => l !== '')).toEqual([
+      '--version',
+      ...plan.artifacts.flatMap((a) => [line(a.exists), line(a.create), ...a.configure.map(line)]),
+      line(plan.describeStackSet),
+      `${line(plan.create[0] ?? [])} --output json`,
+      `${line(plan.create[1] ?? [])} --output json`,
+      line(plan.waitForOperation).replace('<OperationId>', 'op-0001'),
+    ]);
+    expect(orgRun.stdout.split('\n').slice(-4)).toEqual([
+      'StackSet kms-replica-reconciler-prod created: ou-ab12-11111111 ou-ab12-22222222 ou-ab12-33333333 in us-east-1 eu-west-1 eu-central-1 ap-southeast-2; new accounts of these OUs get it automatically.',
+      'The management account is never a StackSet target; if it holds multi-Region keys, run with its credentials:',
+      `  ${shellLine(plan.managementAccount)}`,
+      '',
+    ]);
+  });
+});
+
+describe('npm run deploy -- --org, when the StackSet cannot be read', () => {
+  it('stops with the error, creates no StackSet, and says what was done before', () => {
+    expect(orgDenied.code).toBe(1);
+    expect(orgDenied.stderr).toBe(
+      'npm run deploy --org: failed: aws cloudformation describe-stack-set --stack-set-name kms-replica-reconciler-prod --region us-east-1: ' +
+        'An error occurred (AccessDenied) when calling the DescribeStackSet operation: not authorized\n' +
+        'done before it: bundles in kms-replica-reconciler-prod-a1b2c3d4e5-us-east-1; bundles in kms-replica-reconciler-prod-a1b2c3d4e5-eu-west-1; ' +
+        'bundles in kms-replica-reconciler-prod-a1b2c3d4e5-eu-central-1; bundles in kms-replica-reconciler-prod-a1b2c3d4e5-ap-southeast-2\n',
+    );
+    expect(orgDenied.log.split('\n').filter((l) => l.startsWith('cloudformation'))).toEqual([
+      'cloudformation describe-stack-set --stack-set-name kms-replica-reconciler-prod --region us-east-1',
+    ]);
   });
 });
