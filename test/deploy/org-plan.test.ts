@@ -207,6 +207,21 @@ describe('npm run deploy -- --org: a bad command line', () => {
     ]);
   });
 
+  it('refuses a hub Region of another partition, and a Region list of two partitions', () => {
+    expect(problemsOf('--org', '--target-ous', OUS, '--organization-id', 'o-a1b2c3d4e5', '--regions', REGIONS, '--hub-region', 'cn-north-1')).toEqual([
+      "--hub-region: 'cn-north-1' is not a Region of the partition of --regions",
+    ]);
+    expect(problemsOf('--org', '--target-ous', OUS, '--organization-id', 'o-a1b2c3d4e5', '--regions', 'us-east-1 us-gov-west-1')).toEqual([
+      '--regions: the Regions are in more than one partition (aws, aws-us-gov); deploy each partition with its own credentials and command',
+    ]);
+  });
+
+  it('keeps a stage with capitals in the StackSet name but not in the bucket names, which S3 wants in lower case', () => {
+    const p = sample('--stage', 'QA');
+
+    expect([p.stackSetName, p.artifacts[0]?.bucket]).toEqual(['kms-replica-reconciler-QA', 'kms-replica-reconciler-qa-a1b2c3d4e5-us-east-1']);
+  });
+
   it('refuses an alarm topic with a Region when the StackSet spans several Regions, and accepts one without', () => {
     expect(problemsOf('--org', '--target-ous', OUS, '--organization-id', 'o-a1b2c3d4e5', '--regions', REGIONS, '--param', 'alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops')).toEqual([
       '--param alarmTopicArn: give the topic without a Region (arn:aws:sns::<account>:<name>): alarms notify topics of their own Region, and one StackSet template serves every Region',
