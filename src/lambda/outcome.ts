@@ -4,6 +4,7 @@
  * shipped as `schemas/outcome-event.v1.json`; the README documents it.
  */
 import type { GuardrailReport } from '../sweep/guardrail.js';
+import { isProblemStatus } from '../reconcile/statuses.js';
 import type { ReconcileOutcome, ReconcileRequest, RegionStatusCode } from '../reconcile/types.js';
 
 /** EventBridge `source` of every outcome event. */
@@ -78,31 +79,18 @@ export interface OutcomePublisher {
 /** A publisher that drops everything: `OUTCOME_EVENT_BUS` unset. */
 export const NO_OUTCOME_PUBLISHER: OutcomePublisher = { publish: async () => undefined };
 
-/** Statuses that are findings worth telling someone about. */
-const PROBLEM_STATUSES: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>([
-  'missing',
-  'restore-planned',
-  'pending-import',
-  'material-pending',
-  'replica-disabled',
-  'blocked-pending-deletion',
-  'invalid-region',
-  'region-not-allowed',
-  'failed',
-  'extra',
-]);
-
 /**
  * Whether an outcome deserves an event: it wrote something, or it found a problem (a status in
- * the problem set, a single-Region key with the tag, a primary that is not `Enabled`). A clean
- * no-op (`present`/`creating` everywhere, or an unmanaged key) does not.
+ * the problem set of the status vocabulary, `isProblemStatus`; a single-Region key with the tag; a
+ * primary that is not `Enabled`). A clean no-op (`present`/`creating` everywhere, or an unmanaged
+ * key) does not.
  *
  * @param outcome - the reconcile's outcome.
  */
 export function isWorthReporting(outcome: ReconcileOutcome): boolean {
   if (outcome.writes > 0) return true;
   if (outcome.result === 'not-multi-region' || outcome.result === 'primary-not-enabled') return true;
-  return outcome.regions.some((r) => PROBLEM_STATUSES.has(r.status));
+  return outcome.regions.some((r) => isProblemStatus(r.status));
 }
 
 /**
