@@ -36,7 +36,7 @@ export const CONCERNS: readonly Concern[] = ['failed', 'needs-person', 'drift', 
 export type Convergence = 'failed' | 'blocked' | 'drift' | 'converged';
 
 /** Convergences from worst to best. */
-export const CONVERGENCES: readonly Convergence[] = ['failed', 'blocked', 'drift', 'converged'];
+export const CONVERGENCES = ['failed', 'blocked', 'drift', 'converged'] as const satisfies readonly Convergence[];
 
 /** What a concern says of convergence: `needs-person` blocks it, a `note` does not count against it. */
 const CONVERGENCE_OF_CONCERN = {
