@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildHubTemplate, NEEDS_A_PERSON_PATTERN, NEEDS_A_PERSON_STATUSES } from '../../scripts/hub-template.js';
 import { buildOutcomeEvent, buildRejectedEvent, buildSweepSummaryEvent, type OutcomeEvent } from '../../src/lambda/outcome.js';
 import type { ReconcileOutcome, RegionStatusCode } from '../../src/reconcile/types.js';
-import type { GuardrailReport } from '../../src/sweep/guardrail.js';
+import type { Convergence, GuardrailReport } from '../../src/sweep/guardrail.js';
 import outcomeSchema from '../../schemas/outcome-event.v1.json' with { type: 'json' };
 
 /**
@@ -35,7 +35,7 @@ const outcome = (regions: RegionStatusCode[], result: ReconcileOutcome['result']
     { result, keyId: request.keyId, regions: regions.map((status, i) => ({ region: `eu-west-${i + 1}`, status })), writes: 0, dryRun: false },
     request,
   );
-const summary = (convergence: string): OutcomeEvent =>
+const summary = (convergence: Convergence): OutcomeEvent =>
   buildSweepSummaryEvent({ region: 'us-east-1', complete: true, convergence, report: {} as GuardrailReport });
 
 describe('the hub: the needs-a-person rule', () => {
