@@ -209,12 +209,12 @@ function regionsWith(regions: readonly RegionStatus[], statuses: ReadonlySet<Reg
  * The multi-Region facts of an outcome as `ProductFields` (strings; Region lists space-separated,
  * `''` when none): desired, present, missing, blocked, failed Regions, bad tag tokens, extra
  * replicas, the primary key's Region and state, the whole-key result. 14 entries, well under
- * {@link MAX_PRODUCT_FIELDS}.
+ * {@link MAX_PRODUCT_FIELDS}; each value at most 2,048 characters (cut with `…`).
  */
 export function productFieldsOf(outcome: ReconcileOutcome): Record<string, string> {
   const regions = outcome.regions;
   const field = (name: string): string => `${PRODUCT_FIELD_PREFIX}${name}`;
-  return {
+  const fields: Record<string, string> = {
     ProviderName: 'kms-replica-reconciler',
     ProviderVersion: '1',
     [field('FamilyKeyId')]: outcome.keyId,
@@ -230,7 +230,13 @@ export function productFieldsOf(outcome: ReconcileOutcome): Record<string, strin
     [field('ExtraRegions')]: regionsWith(regions, new Set(['extra'])),
     [field('DryRun')]: String(outcome.dryRun),
   };
+  // A tag value holds at most 256 characters, so the lists fit; a value is cut at 2,048 all the same.
+  for (const [key, value] of Object.entries(fields)) fields[key] = truncate(value, MAX_PRODUCT_FIELD_VALUE);
+  return fields;
 }
+
+/** Characters per `ProductFields` value [API_AwsSecurityFinding]. */
+const MAX_PRODUCT_FIELD_VALUE = 2048;
 
 const STATUS_PHRASES: Partial<Record<RegionStatusCode, string>> = {
   'blocked-pending-deletion': 'replica scheduled for deletion',
