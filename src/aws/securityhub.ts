@@ -18,7 +18,7 @@ import {
 import type { AsffFinding, FindingScope, FindingsImportResult, FindingsStore } from '../lambda/findings.js';
 import { FINDING_GENERATOR_ID, FINDINGS_PER_IMPORT, productArnOf } from '../lambda/findings.js';
 import { classifyAwsError } from './classify.js';
-import type { ClientOptions } from './clients.js';
+import { requestHandlerOptions, type ClientOptions } from './clients.js';
 
 /** Ids per `GetFindings` call when looking findings up by id (one `Id` filter value each, joined by OR). */
 const IDS_PER_LOOKUP = 100;
@@ -33,6 +33,8 @@ export function createSecurityHubFindings(scope: FindingScope, options: ClientOp
   const client = new SecurityHubClient({
     region: scope.region,
     maxAttempts: options.maxAttempts ?? 3,
+    // Idle connections closed before the server does, as every client of ours (clients.ts).
+    requestHandler: requestHandlerOptions(),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
