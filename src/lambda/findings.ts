@@ -24,7 +24,7 @@
  *   archived one after 30).
  */
 import type { KeyState, ReconcileOutcome, RegionStatus, RegionStatusCode } from '../reconcile/types.js';
-import { ATTENTION_STATUSES } from '../sweep/guardrail.js';
+import { isProblemStatus, REPLICA_EXISTS_STATUSES } from '../reconcile/statuses.js';
 
 /** ASFF `Severity.Label`. */
 export type SeverityLabel = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -133,18 +133,8 @@ export function findingIdOf(account: string, familyKeyId: string): string {
   return `kms-replica-reconciler/${account}/${familyKeyId}`;
 }
 
-/** Replica-Region statuses where a replica exists. */
-const PRESENT_STATUSES: ReadonlySet<RegionStatusCode> = new Set([
-  'present',
-  'creating',
-  'created',
-  'already-exists',
-  'restored',
-  'pending-import',
-  'material-pending',
-  'replica-disabled',
-]);
-const PROBLEM_STATUSES: ReadonlySet<RegionStatusCode> = new Set(ATTENTION_STATUSES);
+/** Replica-Region statuses where a replica exists (the status table's `replicaExists`), but an extra one. */
+const PRESENT_STATUSES: ReadonlySet<RegionStatusCode> = new Set(REPLICA_EXISTS_STATUSES.filter((s) => s !== 'extra' && s !== 'restore-planned' && s !== 'blocked-pending-deletion'));
 
 /**
  * How a reconcile's outcome stands for Security Hub in `scope`:
@@ -161,7 +151,7 @@ export function findingStateOf(outcome: ReconcileOutcome, scope: FindingScope): 
   if (outcome.result === 'key-not-found') return 'resolved';
   if (outcome.primaryRegion === undefined || outcome.primaryArn === undefined) return 'not-ours';
   if (outcome.result === 'not-multi-region' || outcome.result === 'primary-not-enabled') return 'problem';
-  return outcome.regions.some((r) => PROBLEM_STATUSES.has(r.status)) ? 'problem' : 'resolved';
+  return outcome.regions.some((r) => isProblemStatus(r.status)) ? 'problem' : 'resolved';
 }
 
 const SEVERITY_OF: Partial<Record<RegionStatusCode, SeverityLabel>> = {
@@ -263,7 +253,7 @@ function titleOf(outcome: ReconcileOutcome, state: 'problem' | 'resolved'): stri
 }
 
 function descriptionOf(outcome: ReconcileOutcome): string {
-  const problems = outcome.regions.filter((r) => PROBLEM_STATUSES.has(r.status)).map((r) => `${r.region}: ${STATUS_PHRASES[r.status] ?? r.status}`);
+  const problems = outcome.regions.filter((r) => isProblemStatus(r.status)).map((r) => `${r.region}: ${STATUS_PHRASES[r.status] ?? r.status}`);
   const head =
     outcome.result === 'not-multi-region'
       ? 'A single-Region key carries the replica Region tag; it can never be replicated.'
