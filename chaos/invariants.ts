@@ -274,9 +274,15 @@ export interface RestoreFigures {
   readonly beforeSweep: { readonly disabledAndMarked: number; readonly pendingDeletion: number; readonly enabled: number };
   /** The sweep's statuses of those Regions. */
   readonly sweepStatuses: Readonly<Record<string, number>>;
-  /** At the end: `Enabled` and unmarked; left to the next sweep (reported failed, retryable). */
+  /** At the end: `Enabled` and unmarked; reported failed by the sweep, left to the next one. */
   readonly enabledAtEnd: number;
   readonly leftToNextSweep: number;
+  /**
+   * The failed ones by what failed: `<call> <error>` for a restore call (`EnableKey
+   * ThrottlingException`), `read <error>` when the replica could not be read (a Region whose reads
+   * are denied).
+   */
+  readonly failedBy: Readonly<Record<string, number>>;
   /** The most `EnableKey` calls one replica received, and the bound it was held to. */
   readonly maxEnableKeyCallsPerReplica: number;
 }
@@ -684,6 +690,7 @@ function checkRestores(
   let replicas = 0;
   let enabledAtEnd = 0;
   let leftToNextSweep = 0;
+  const failedBy: Record<string, number> = {};
   let maxEnableKeyCallsPerReplica = 0;
   const restoring = new Set<string>();
   for (const plan of families) {
@@ -708,6 +715,9 @@ function checkRestores(
       if (status?.status === 'failed') {
         // Reported; the status check above requires a retryable error. The next sweep resumes it.
         leftToNextSweep += 1;
+        const step = /^(TagResource|CancelKeyDeletion|EnableKey|UntagResource) failed: /.exec(status.message ?? '')?.[1] ?? 'read';
+        const cause = `${step} ${status.error?.name ?? 'unknown'}`;
+        failedBy[cause] = (failedBy[cause] ?? 0) + 1;
         if (state === 'Disabled' && !marked) fail(`${label}: the replica in ${region} is Disabled after a failed restore, without its restore marker on the primary`);
         if (state !== 'Disabled' && state !== 'PendingDeletion') fail(`${label}: the restore of ${region} was reported failed, yet the replica is ${state}`);
       } else if (state !== 'Enabled') fail(`${label}: the replica in ${region} ends ${state}, not Enabled, and no failure was reported for it`);
@@ -734,7 +744,7 @@ function checkRestores(
   for (const [operation, calls] of [['EnableKey', enableCalls], ['CancelKeyDeletion', cancelCalls]] as const) {
     for (const pair of calls.keys()) if (!restoring.has(pair)) fail(`${operation} of ${pair}, which no family wanted restored`);
   }
-  return { replicas, enableKeyFailures, beforeSweep, sweepStatuses, enabledAtEnd, leftToNextSweep, maxEnableKeyCallsPerReplica };
+  return { replicas, enableKeyFailures, beforeSweep, sweepStatuses, enabledAtEnd, leftToNextSweep, failedBy, maxEnableKeyCallsPerReplica };
 }
 
 /** Desired Regions of a writable family that hold no key of it (ground truth). */
