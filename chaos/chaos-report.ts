@@ -59,7 +59,7 @@ export function formatChaosReport(verdict: ChaosVerdict): string {
       ? [
           'Restores (ON_PENDING_DELETION=restore; EnableKey failing after CancelKeyDeletion)',
           `  ${f.restore.replicas} desired replicas pending deletion; restore calls: ${list(f.restore.callsByOperation)}; EnableKey failures: ${list(f.restore.enableKeyFailures)}`,
-          `  before the sweep: ${f.restore.beforeSweep.disabledAndMarked} left Disabled and marked, ${f.restore.beforeSweep.pendingDeletion} still PendingDeletion, ${f.restore.beforeSweep.enabled} Enabled; the sweep: ${list(f.restore.sweepStatuses)}`,
+          `  before the sweep: ${f.restore.beforeSweep.disabled} left Disabled (marked), ${f.restore.beforeSweep.pendingDeletion} still PendingDeletion, ${f.restore.beforeSweep.enabled} Enabled; the sweep: ${list(f.restore.sweepStatuses)}`,
           `  at the end: ${f.restore.enabledAtEnd} Enabled and unmarked, ${f.restore.leftToNextSweep} reported failed by the sweep (${list(f.restore.failedBy)}; left to the next sweep); at most ${f.restore.maxEnableKeyCallsPerReplica} EnableKey calls for one replica`,
         ]
       : []),

@@ -270,8 +270,8 @@ export interface RestoreFigures {
   readonly callsByOperation: Readonly<Record<string, number>>;
   /** `EnableKey` answers other than success, by error code. */
   readonly enableKeyFailures: Readonly<Record<string, number>>;
-  /** Just before the sweep: left `Disabled` and marked (an `EnableKey` failed), still `PendingDeletion`, `Enabled`. */
-  readonly beforeSweep: { readonly disabledAndMarked: number; readonly pendingDeletion: number; readonly enabled: number };
+  /** Just before the sweep: left `Disabled` by a failed `EnableKey` (each must carry its marker: checked), still `PendingDeletion`, `Enabled`. */
+  readonly beforeSweep: { readonly disabled: number; readonly pendingDeletion: number; readonly enabled: number };
   /** The sweep's statuses of those Regions. */
   readonly sweepStatuses: Readonly<Record<string, number>>;
   /** At the end: `Enabled` and unmarked; reported failed by the sweep, left to the next one. */
@@ -685,7 +685,7 @@ function checkRestores(
     run.calls.filter((c) => c.operation === 'EnableKey' && c.errorCode !== undefined),
     (c) => c.errorCode ?? 'unknown',
   );
-  const beforeSweep = { disabledAndMarked: 0, pendingDeletion: 0, enabled: 0 };
+  const beforeSweep = { disabled: 0, pendingDeletion: 0, enabled: 0 };
   const sweepStatuses: Record<string, number> = {};
   let replicas = 0;
   let enabledAtEnd = 0;
@@ -706,7 +706,7 @@ function checkRestores(
       const marked = `${RESTORE_MARKER_PREFIX}${region}` in primaryTags;
       const before = run.restoresBeforeSweep.get(pair);
       if (before?.keyState === 'Disabled') {
-        beforeSweep.disabledAndMarked += 1;
+        beforeSweep.disabled += 1;
         if (!before.marked) fail(`${label}: the replica in ${region} was left Disabled before the sweep without its restore marker on the primary (lost)`);
       } else if (before?.keyState === 'PendingDeletion') beforeSweep.pendingDeletion += 1;
       else if (before?.keyState === 'Enabled') beforeSweep.enabled += 1;
