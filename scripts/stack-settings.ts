@@ -29,6 +29,7 @@ export const STACK_PARAM_DEFAULTS = {
   stackRegions: '',
   logLevel: 'INFO',
   outcomeEventBus: '',
+  securityHubFindings: 'off',
   sweepSchedule: 'rate(1 hour)',
   logRetentionInDays: '30',
   alarmTopicArn: '',
@@ -77,6 +78,8 @@ export interface StackSettings {
   readonly logLevel: string;
   /** `OUTCOME_EVENT_BUS`: a bus name or ARN, or `''` (no outcome events). */
   readonly outcomeEventBus: string;
+  /** `SECURITY_HUB_FINDINGS`: `on` imports Security Hub findings (and grants it), `off` (default) does not. */
+  readonly securityHubFindings: 'on' | 'off';
   /** The sweep's EventBridge schedule expression, `rate(...)` or `cron(...)`. */
   readonly sweepSchedule: string;
   /** Retention of both functions' log groups, in days (a value CloudWatch Logs accepts). */
@@ -133,6 +136,7 @@ const ENVIRONMENT_OF: Partial<Record<StackParamName, string>> = {
   stackRegions: 'STACK_REGIONS',
   logLevel: 'LOG_LEVEL',
   outcomeEventBus: 'OUTCOME_EVENT_BUS',
+  securityHubFindings: 'SECURITY_HUB_FINDINGS',
 };
 
 /**
@@ -157,7 +161,8 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
 
   // A bad Region is reported above; any valid code keeps loadConfig from adding a second,
   // misleading problem ("set AWS_REGION") for an outcome bus given by name.
-  const env: Record<string, string> = { AWS_REGION: partition ? region : 'us-east-1' };
+  // The stack sets ACCOUNT_ID from AWS::AccountId (SECURITY_HUB_FINDINGS=on needs one): any valid id stands for it here.
+  const env: Record<string, string> = { AWS_REGION: partition ? region : 'us-east-1', ACCOUNT_ID: '111122223333' };
   for (const [name, variable] of Object.entries(ENVIRONMENT_OF)) env[variable] = p[name as StackParamName];
   let config: ReturnType<typeof loadConfig> | undefined;
   try {
@@ -217,6 +222,7 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
     stackRegions: [...(config.stackRegions ?? [])].join(' '),
     logLevel: config.logLevel,
     outcomeEventBus: bus,
+    securityHubFindings: config.securityHubFindings ? 'on' : 'off',
     sweepSchedule: p.sweepSchedule.trim(),
     logRetentionInDays: retention,
     alarmTopicArn,

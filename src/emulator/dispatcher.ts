@@ -40,6 +40,10 @@ export interface ApiRequest {
   bodyRefusal?: KmsApiError;
   sourceIPAddress: string;
   userAgent: string;
+  /** The HTTP method (`POST`); REST-JSON services (Security Hub) are routed by method and path. */
+  method?: string;
+  /** The request path with its query string (`/findings/import`). */
+  path?: string;
 }
 
 /**

@@ -20,6 +20,7 @@ import { KeyStore } from './kms/store.js';
 import { QuotaLimiter, type QuotaOption } from './quotas.js';
 import { startHttpServer } from './server.js';
 import { createEmbeddedSqs, type EmbeddedSqs } from './sqs/index.js';
+import { createSecurityHubService, SecurityHubStore } from './securityhub.js';
 import type { CallRecord, CloudTrailEventBridgeEvent, KeyMetadataView, PublishedEvent } from './types.js';
 
 export type {
@@ -61,6 +62,8 @@ export type { QuotaOption } from './quotas.js';
 export type { PublishedEventFilter } from './eventbridge.js';
 export type { EmbeddedSqs, QueueCounts, QueueOptions, QueueRef, ReceivedMessage } from './sqs/index.js';
 export { SqsApiError } from './sqs/index.js';
+export { SecurityHubStore, asffProblem, defaultProductArnOf, MAX_FINDINGS_PER_IMPORT } from './securityhub.js';
+export type { StoredFinding, StoredFindingFilter } from './securityhub.js';
 export { KMS_THROTTLING_MESSAGE } from './errors.js';
 
 /** Options of {@link startEmbeddedKms}. */
@@ -213,9 +216,14 @@ export interface EmbeddedKms {
    * `tags`, `takeEvents` and `pendingEvents`. Returns how many keys were deleted.
    */
   sweepDeletions(): number;
-  /** Stops the server, cancels delayed answers and drops its connections; calling it again is harmless. */
   /** The embedded SQS on the same endpoint (`X-Amz-Target: AmazonSQS.*`), and its in-process API. */
   readonly sqs: EmbeddedSqs;
+  /**
+   * The findings of the embedded Security Hub on the same endpoint (REST-JSON, SigV4 service
+   * `securityhub`: `BatchImportFindings`, `GetFindings`), read and managed in process.
+   */
+  readonly securityHub: SecurityHubStore;
+  /** Stops the server, cancels delayed answers and drops its connections; calling it again is harmless. */
   close(): Promise<void>;
 }
 
@@ -273,8 +281,9 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
   events.subscribe((event) => history.add(event));
   let endpoint = '';
   const embeddedSqs = createEmbeddedSqs(account, now, () => endpoint);
+  const securityHub = new SecurityHubStore();
   const dispatcher = new Dispatcher({
-    services: [kms, createEventBridgeService({ account, published }), ...createCloudTrailServices(history), embeddedSqs.service],
+    services: [kms, createEventBridgeService({ account, published }), ...createCloudTrailServices(history), embeddedSqs.service, createSecurityHubService({ account, store: securityHub })],
     now,
     beforeEachCall: () => kms.sweepDeletions(),
     quotas,
@@ -335,6 +344,7 @@ export async function startEmbeddedKms(options: EmbeddedKmsOptions = {}): Promis
     delayedEvents: () => events.delayedEvents(),
     sweepDeletions: () => kms.sweepDeletions(),
     sqs: embeddedSqs.sqs,
+    securityHub,
     close: () => server.close(),
   };
 }

@@ -103,6 +103,8 @@ function serve(dispatcher: RequestHandler, request: IncomingMessage, response: S
         ...(size > MAX_BODY_BYTES ? { bodyRefusal: bodyTooLargeError(MAX_BODY_BYTES) } : {}),
         sourceIPAddress: request.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headerValue(request, 'user-agent') ?? '',
+        method: request.method ?? 'POST',
+        path: request.url ?? '/',
       });
       const deliver = (): void => {
         try {

@@ -76,6 +76,14 @@ export interface Config {
   readonly stackRegions?: ReadonlySet<string>;
   /** `AWS_ENDPOINT_URL_SQS`, else `AWS_ENDPOINT_URL`. */
   readonly sqsEndpoint?: string;
+  /**
+   * `SECURITY_HUB_FINDINGS`: `on` imports one AWS Security Hub finding per key family that needs
+   * attention, from the reconciles and the sweep, and resolves it when the family converges
+   * (docs/SECURITY-HUB.md); needs `ACCOUNT_ID` and `AWS_REGION` (the stack sets both). Default `off`.
+   */
+  readonly securityHubFindings: boolean;
+  /** `AWS_ENDPOINT_URL_SECURITYHUB`, else `AWS_ENDPOINT_URL`. */
+  readonly securityHubEndpoint?: string;
 }
 
 /** Thrown by `loadConfig`; the message lists every bad variable with what it accepts. */
@@ -206,6 +214,13 @@ const schema = z.object({
   AWS_ENDPOINT_URL_KMS: url('AWS_ENDPOINT_URL_KMS'),
   AWS_ENDPOINT_URL_EVENTBRIDGE: url('AWS_ENDPOINT_URL_EVENTBRIDGE'),
   AWS_ENDPOINT_URL_SQS: url('AWS_ENDPOINT_URL_SQS'),
+  AWS_ENDPOINT_URL_SECURITYHUB: url('AWS_ENDPOINT_URL_SECURITYHUB'),
+  SECURITY_HUB_FINDINGS: setting((value) => {
+    if (value === undefined) return false;
+    if (value.toLowerCase() === 'on') return true;
+    if (value.toLowerCase() === 'off') return false;
+    return new Problem(`SECURITY_HUB_FINDINGS must be on or off, got '${value}'`);
+  }),
   KEY_EVENT_QUEUE: setting((value) => {
     if (value === undefined || /^[A-Za-z0-9_-]{1,80}$/.test(value)) return value;
     return new Problem(`KEY_EVENT_QUEUE must be an SQS queue name (1-80 letters, digits, - and _), got '${value}'`);
@@ -244,6 +259,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (parsed.success) {
     const accountProblem = principalAccountProblem(parsed.data.ACCOUNT_ID, parsed.data.RECONCILER_PRINCIPAL_ARN);
     if (accountProblem) problems.push(accountProblem);
+    if (parsed.data.SECURITY_HUB_FINDINGS && (!parsed.data.ACCOUNT_ID || !parsed.data.AWS_REGION)) {
+      problems.push(
+        `SECURITY_HUB_FINDINGS=on needs ACCOUNT_ID and AWS_REGION (the account's default Security Hub product ARN names both; the stack sets them)`,
+      );
+    }
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -252,6 +272,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const busRegion = e.OUTCOME_EVENT_BUS ? (OUTCOME_BUS_ARN.exec(e.OUTCOME_EVENT_BUS)?.[1] ?? e.AWS_REGION) : undefined;
   const eventBridgeEndpoint = e.AWS_ENDPOINT_URL_EVENTBRIDGE ?? e.AWS_ENDPOINT_URL;
   const sqsEndpoint = e.AWS_ENDPOINT_URL_SQS ?? e.AWS_ENDPOINT_URL;
+  const securityHubEndpoint = e.AWS_ENDPOINT_URL_SECURITYHUB ?? e.AWS_ENDPOINT_URL;
   return {
     tagKey: e.REPLICA_REGIONS_TAG,
     ...(e.ALLOWED_REGIONS ? { allowedRegions: e.ALLOWED_REGIONS } : {}),
@@ -273,6 +294,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     keyEventMaxConcurrency: e.KEY_EVENT_MAX_CONCURRENCY,
     ...(e.STACK_REGIONS ? { stackRegions: e.STACK_REGIONS } : {}),
     ...(sqsEndpoint ? { sqsEndpoint } : {}),
+    securityHubFindings: e.SECURITY_HUB_FINDINGS,
+    ...(securityHubEndpoint ? { securityHubEndpoint } : {}),
   };
 }
 

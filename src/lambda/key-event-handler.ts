@@ -19,6 +19,7 @@ import { publishSideReport, recordReconcileMetrics } from './metrics.js';
 import { reportFailure, type RejectedResult } from './reconciler-errors.js';
 import { NO_OUTCOME_PUBLISHER, buildOutcomeEvent, isWorthReporting } from './outcome.js';
 import { planKey } from '../reconcile/reconcile.js';
+import { reportBatchFindings, type FindingsReporter } from './finding-reports.js';
 import type { Runtime } from './runtime.js';
 import type { ReconcileOutcome, ReconcileRequest } from '../reconcile/types.js';
 
@@ -73,6 +74,8 @@ export interface KeyEventHandlerOptions {
  * cannot cover their token waits (then the family is deferred: its messages come back after the
  * visibility timeout). Then metrics, one `reconcile finished` log line and, when it wrote or found
  * a problem, one outcome event (a side report: its failure is logged and counted, never decisive).
+ * With `SECURITY_HUB_FINDINGS=on`, once every message is answered, the batch's reconciled families
+ * are reported to Security Hub (`reportBatchFindings`, a side report too).
  *
  * The verdict is the reconcile's: a retryable Region failure or read failure marks the family's
  * messages failed (`batchItemFailures`); a terminal one is reported (`KMS Replica Reconcile
@@ -148,15 +151,27 @@ export function createKeyEventHandler(
       };
 
       try {
-        return await processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
+        const response = await processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
           context,
           throwOnFullBatchFailure: false,
         });
+        // Security Hub: one report for the batch's families (a side report: it never changes the response).
+        if (runtime.findings) await reportFindingsOf(runtime, runtime.findings, families.values(), signal);
+        return response;
       } finally {
         clearTimeout(timer);
         middySignal.removeEventListener('abort', onMiddyAbort);
       }
     });
+}
+
+/**
+ * Reports the families reconciled here (`reconciled` verdicts; a family that will be retried is
+ * reported by its next delivery) to Security Hub.
+ */
+async function reportFindingsOf(runtime: Runtime, findings: FindingsReporter, verdicts: Iterable<Promise<FamilyVerdict>>, signal: AbortSignal): Promise<void> {
+  const outcomes = (await Promise.all(verdicts)).flatMap((v) => (v.kind === 'done' && v.result.status === 'reconciled' ? [v.result.outcome] : []));
+  await reportBatchFindings({ findings, logger: runtime.logger, metrics: runtime.metrics, now: runtime.now }, outcomes, signal);
 }
 
 /** A family's verdict, shared by its messages. */

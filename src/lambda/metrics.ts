@@ -68,3 +68,62 @@ export async function publishSideReport(
     return false;
   }
 }
+
+/** What {@link importFindingsSideReport} tells of one report: findings taken, findings not taken, calls made. */
+export interface FindingsReportCounts {
+  readonly imported: number;
+  readonly notImported: number;
+}
+
+/**
+ * Sends Security Hub findings as a side report, the way {@link publishSideReport} sends an outcome
+ * event: it never rejects and never decides the fate of the work it reports. Findings Security
+ * Hub did not take (a `FailedFindings` entry, every finding of a call that failed, or, when the
+ * read of the open findings failed first, each finding this report would have sent) are logged
+ * (`findings not imported`, with the first error) and counted (`FindingsNotImported`, alarmed in
+ * serverless.yml when the setting is on); accepted ones are counted as `FindingsImported`.
+ *
+ * @param send - the report's work: reads, decides and imports; resolves with the
+ *   per-finding failures, or rejects (then `expected` findings count as not imported).
+ * @param expected - how many findings a rejected `send` leaves unsent; counted as at least 1, so a
+ *   failing read (e.g. `GetFindings` denied) always reaches the alarm.
+ */
+export async function importFindingsSideReport(
+  send: () => Promise<{ readonly imported: number; readonly failed: readonly { readonly id: string; readonly code: string; readonly message: string }[] }>,
+  report: { readonly logger: SideReportLog; readonly metrics: MetricsSink },
+  attributes: Record<string, unknown>,
+  expected: number,
+): Promise<FindingsReportCounts> {
+  let imported = 0;
+  let failed: readonly { readonly id: string; readonly code: string; readonly message: string }[] = [];
+  let notImported = 0;
+  try {
+    const out = await send();
+    imported = out.imported;
+    failed = out.failed;
+    notImported = failed.length;
+  } catch (error) {
+    const e = error as { code?: unknown; name?: unknown; message?: unknown };
+    failed = [
+      {
+        id: '',
+        code: typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'UnknownError',
+        message: typeof e?.message === 'string' ? e.message : String(error),
+      },
+    ];
+    notImported = Math.max(1, expected);
+  }
+  if (imported > 0) report.metrics.addMetric('FindingsImported', MetricUnit.Count, imported);
+  if (failed.length > 0) {
+    const first = failed[0] as { id: string; code: string; message: string };
+    report.logger.warn('findings not imported', {
+      ...attributes,
+      notImported,
+      ...(first.id ? { findingId: first.id } : {}),
+      errorCode: first.code,
+      errorMessage: first.message,
+    });
+    if (notImported > 0) report.metrics.addMetric('FindingsNotImported', MetricUnit.Count, notImported);
+  }
+  return { imported, notImported };
+}

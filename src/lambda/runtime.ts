@@ -9,6 +9,10 @@ import { createEventBridgePublisher } from '../aws/eventbridge.js';
 import { createKmsGateway } from '../aws/kms.js';
 import { createKmsRateLimiter, createPacedGateway, type KmsRateLimiter } from '../pacing/paced-gateway.js';
 import { createSqsQueueSender } from '../aws/sqs.js';
+import { createSecurityHubFindings } from '../aws/securityhub.js';
+import { partitionOf } from '../reconcile/regions.js';
+import type { FindingsStore } from './findings.js';
+import type { FindingsReporter } from './finding-reports.js';
 import type { BudgetRole } from '../pacing/budget.js';
 import type { QueueSender } from './queue-message.js';
 import type { Config } from './config.js';
@@ -40,6 +44,8 @@ export interface Runtime {
   readonly role: BudgetRole;
   /** Sends to a stack's key-event queue (SQS); present when `KEY_EVENT_QUEUE` is set. */
   readonly queue?: QueueSender;
+  /** Security Hub findings (`SECURITY_HUB_FINDINGS=on`): the store and this account's default product in `AWS_REGION`. */
+  readonly findings?: FindingsReporter;
 }
 
 /** Optional replacements for what `createRuntime` would build. */
@@ -65,6 +71,8 @@ export interface RuntimeOptions {
   readonly role?: BudgetRole;
   /** A queue sender to use instead of the SQS one. */
   readonly queue?: QueueSender;
+  /** A findings store to use instead of the Security Hub one (only read when `SECURITY_HUB_FINDINGS=on`). */
+  readonly findingsStore?: FindingsStore;
   /**
    * The per-Region KMS clients to use instead of building them from the config (`endpoint`,
    * `credentials` and `maxAttempts` are then ignored for KMS): the smoke run shares its recording
@@ -119,8 +127,10 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
           ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
         })
       : undefined);
+  const findings = findingsReporterOf(config, options);
   return {
     config,
+    ...(findings ? { findings } : {}),
     // Paced to this process's slice of QUOTA_SHARE (src/pacing/budget.ts); the SDK's throttling retries are the backstop.
     kms: createPacedGateway(createKmsGateway(kmsClientFor), limiter),
     limiter,
@@ -140,4 +150,18 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     },
     now: options.now ?? (() => new Date()),
   };
+}
+
+/** Security Hub when `SECURITY_HUB_FINDINGS=on` (`loadConfig` ensures `ACCOUNT_ID` and `AWS_REGION` then). */
+function findingsReporterOf(config: Config, options: RuntimeOptions): FindingsReporter | undefined {
+  if (!config.securityHubFindings || !config.accountId || !config.homeRegion) return undefined;
+  const scope = { account: config.accountId, region: config.homeRegion, partition: partitionOf(config.homeRegion) ?? 'aws' };
+  const store =
+    options.findingsStore ??
+    createSecurityHubFindings(scope, {
+      ...(config.securityHubEndpoint ? { endpoint: config.securityHubEndpoint } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+    });
+  return { store, scope };
 }

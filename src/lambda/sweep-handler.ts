@@ -16,6 +16,7 @@ import { NO_OUTCOME_PUBLISHER, buildOutcomeEvent, buildSweepSummaryEvent } from 
 import type { Runtime } from './runtime.js';
 import type { RepairQueue, SweepContinuation } from '../sweep/ports.js';
 import { sweepRegion, type SweepResume } from '../sweep/sweep-region.js';
+import { SweepFindings } from './finding-reports.js';
 
 /**
  * The sweep's input. The schedule sends `{}` (a fresh sweep); a continuation or an operator
@@ -92,7 +93,9 @@ export function parseSweepInput(event: unknown): SweepInput {
  * @param runtime - from `createRuntime` (its gateway is paced).
  * @param options - continuation, limits; see {@link SweepHandlerOptions}.
  * Publishes one `KMS Replica Sweep Summary` outcome event per run (the guardrail report), plus
- * one `KMS Replica Reconcile Outcome` per key the sweep repaired (wrote to), and records
+ * one `KMS Replica Reconcile Outcome` per key the sweep repaired (wrote to), with
+ * `SECURITY_HUB_FINDINGS=on` the Security Hub findings of the Region's families (`SweepFindings`),
+ * and records
  * `SweepKeys`, `SweepWrites`, `SweepKeyErrors`, `SweepDuration`, `SweepIncomplete` metrics.
  *
  * @returns `handler(event, context)` resolving to a {@link SweepInvocationResult}, or a
@@ -124,6 +127,11 @@ export function createSweepHandler(
       if (publisher !== NO_OUTCOME_PUBLISHER) reports.push(publishSideReport(publish, runtime, attributes));
     };
     const repairs = repairQueueOf(runtime, region, sweepId);
+    // Security Hub (SECURITY_HUB_FINDINGS=on): a side report fed key by key, never decisive.
+    const findings = runtime.findings
+      ? new SweepFindings({ findings: runtime.findings, logger, metrics, now: runtime.now }, { eventId: sweepId, source: 'sweep' }, signal)
+      : undefined;
+    await findings?.start();
 
     const result = await sweepRegion(
       {
@@ -136,6 +144,7 @@ export function createSweepHandler(
         signal,
         onKey: (key) => {
           logKey(runtime, key);
+          findings?.onKey(key);
           if (key.kind === 'reconciled' && key.outcome.writes > 0) {
             const trigger = { keyId: key.arn, region, eventName: 'Sweep', eventId: sweepId };
             sideReport(() => publisher.publish(buildOutcomeEvent(key.outcome, trigger)), { keyId: key.keyId, eventId: sweepId });
@@ -177,6 +186,8 @@ export function createSweepHandler(
       { eventId: sweepId, detailType: 'sweep-summary' },
     );
     await Promise.all(reports);
+    // A run that started at the first key and finished saw every key of the Region.
+    await findings?.finish(result.complete && input.marker === undefined && input.startAfter === undefined);
     metrics.addMetric('SweepKeys', MetricUnit.Count, result.report.keys);
     metrics.addMetric('SweepWrites', MetricUnit.Count, result.report.writes);
     metrics.addMetric('SweepRepairsQueued', MetricUnit.Count, result.report.queued);

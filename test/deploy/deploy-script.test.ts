@@ -61,8 +61,8 @@ describe('npm run deploy: the plan', () => {
       "--regions: 'EU-WEST-1' is not a Region code such as eu-west-1",
       '--regions: the Regions are in more than one partition (aws, aws-cn); deploy each partition with its own credentials and command',
       "--stage: 'prod_1' must be 1-12 letters, digits or hyphens",
-      "--param 'allowedRegion=eu-west-1': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
-      "--param 'dryRun': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "--param 'allowedRegion=eu-west-1': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, securityHubFindings, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "--param 'dryRun': expected name=value with name one of replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, securityHubFindings, sweepSchedule, logRetentionInDays, alarmTopicArn",
     ]);
   });
 

@@ -71,6 +71,7 @@ const CUSTOM_PARAMS = [
   'alarmTopicArn=arn:aws:sns::111122223333:ops-alarms',
   'sweepSchedule=rate(30 minutes)',
   'logRetentionInDays=90',
+  'securityHubFindings=on',
 ];
 
 const DRY_RUN_PARAMS = ['dryRun=true', 'onPendingDeletion=restore', 'copyTags=true', 'replicaPolicy=primary', 'outcomeEventBus=ops-events'];
@@ -340,6 +341,7 @@ describe('the packaged stack: functions', () => {
       KEY_EVENT_QUEUE: 'kms-replica-reconciler-prod-key-events',
       KEY_EVENT_MAX_CONCURRENCY: '2',
       STACK_REGIONS: '',
+      SECURITY_HUB_FINDINGS: 'off',
       POWERTOOLS_SERVICE_NAME: 'kms-replica-reconciler',
       RECONCILER_PRINCIPAL_ARN: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
       ACCOUNT_ID: { Ref: 'AWS::AccountId' },
@@ -506,6 +508,23 @@ describe('the packaged stack: IAM, statement by statement', () => {
           },
         ],
       ],
+      ImportFindings: [
+        role,
+        [
+          {
+            Sid: 'ImportOwnFindings',
+            Effect: 'Allow',
+            Action: 'securityhub:BatchImportFindings',
+            Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default' },
+          },
+          {
+            Sid: 'ReadOwnFindings',
+            Effect: 'Allow',
+            Action: 'securityhub:GetFindings',
+            Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:hub/default' },
+          },
+        ],
+      ],
       CopyPrimaryPolicy: [
         role,
         [
@@ -531,7 +550,7 @@ describe('the packaged stack: IAM, statement by statement', () => {
         .filter((p) => isCreated(from, p))
         .map((p) => p.Condition as string);
     expect(created(defaults)).toEqual(['WriteKeys', 'CopyTags']);
-    expect(created(customised)).toEqual(['WriteKeys', 'PublishOutcomes', 'RestoreReplicas', 'CopyPrimaryPolicy']);
+    expect(created(customised)).toEqual(['WriteKeys', 'PublishOutcomes', 'ImportFindings', 'RestoreReplicas', 'CopyPrimaryPolicy']);
     expect(defaults.template.Conditions).toEqual({
       PublishOutcomes: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
       WriteKeys: { 'Fn::Equals': ['false', 'false'] },
@@ -539,7 +558,25 @@ describe('the packaged stack: IAM, statement by statement', () => {
       CopyPrimaryPolicy: { 'Fn::Equals': ['default', 'primary'] },
       CopyTags: { 'Fn::And': [{ Condition: 'WriteKeys' }, { 'Fn::Equals': ['true', 'true'] }] },
       NotifyAlarms: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+      ImportFindings: { 'Fn::Equals': ['off', 'on'] },
     });
+    expect(customised.template.Conditions['ImportFindings']).toEqual({ 'Fn::Equals': ['on', 'on'] });
+  });
+
+  it('grants Security Hub and alarms on findings not imported only when securityHubFindings is on', () => {
+    const securityHub = (from: Packaged): unknown[] => [
+      ...grantedStatements(from).flatMap(actionsOf).filter((a) => a.startsWith('securityhub:')),
+      ...resourcesOfType(from, 'AWS::CloudWatch::Alarm')
+        .filter((a) => isCreated(from, a) && a.Properties.MetricName === 'FindingsNotImported')
+        .map((a) => a.Properties.AlarmName),
+    ];
+    const environment = (from: Packaged): unknown[] =>
+      resourcesOfType(from, 'AWS::Lambda::Function').map((fn) => fn.Properties.Environment.Variables.SECURITY_HUB_FINDINGS);
+
+    expect(securityHub(defaults)).toEqual([]);
+    expect(environment(defaults)).toEqual(['off', 'off']);
+    expect(securityHub(customised)).toEqual(['securityhub:BatchImportFindings', 'securityhub:GetFindings', 'kms-replica-reconciler-qa-findings-not-imported']);
+    expect(environment(customised)).toEqual(['on', 'on']);
   });
 
   it('gives a dryRun stack no permission to write to any key, whatever else its settings ask for', () => {
@@ -570,7 +607,8 @@ describe('the packaged stack: IAM, statement by statement', () => {
     ]);
     // The same settings without dryRun would write: the policies are there, only not created.
     const writePolicies = resourcesOfType(dryRun, 'AWS::IAM::Policy').filter((p) => !isCreated(dryRun, p)).map((p) => p.Condition);
-    expect(writePolicies).toEqual(['WriteKeys', 'CopyTags', 'RestoreReplicas']);
+    // (ImportFindings too, but because securityHubFindings is off: it writes findings, not keys.)
+    expect(writePolicies).toEqual(['WriteKeys', 'CopyTags', 'ImportFindings', 'RestoreReplicas']);
     expect(resourcesOfType(dryRun, 'AWS::Lambda::Function').map((fn) => fn.Properties.Environment.Variables.DRY_RUN)).toEqual(['true', 'true']);
   });
 
@@ -670,6 +708,8 @@ describe('the packaged stack: alarms', () => {
       queue('key-event-failures', 'KeyEventDeadLetterQueue'),
       ['kms-replica-reconciler-prod-key-event-backlog', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['KeyEventQueue', 'QueueName'] } }], 'Maximum', 300, 3, 3600, 'GreaterThanThreshold', 'notBreaching'],
       reconciler('outcome-publish-failures', 'OutcomePublishFailures'),
+      // Created only with securityHubFindings=on (its Condition; see the Security Hub test).
+      reconciler('findings-not-imported', 'FindingsNotImported'),
       queue('key-event-dead-letters', 'KeyEventRuleDeadLetterQueue'),
       queue('sweep-failures', 'SweepFailureQueue'),
       queue('sweep-dead-letters', 'SweepRuleDeadLetterQueue'),
@@ -686,7 +726,7 @@ describe('the packaged stack: alarms', () => {
     const toTopic = (topic: string): unknown => ({ 'Fn::If': ['NotifyAlarms', [topic], { Ref: 'AWS::NoValue' }] });
     expect(new Set(actions(defaults).map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify([toTopic(''), toTopic('')])]));
     const topic = 'arn:aws:sns:eu-west-1:111122223333:ops-alarms';
-    expect(actions(customised)).toEqual(Array.from({ length: 10 }, () => [toTopic(topic), toTopic(topic)]));
+    expect(actions(customised)).toEqual(Array.from({ length: 11 }, () => [toTopic(topic), toTopic(topic)]));
   });
 });
 
@@ -698,7 +738,7 @@ describe('the stack params', () => {
   it('refuses bad params before packaging anything, naming each one', () => {
     expect(refused.code).not.toBe(0);
     for (const line of [
-      "  - unknown param 'replicaRegion'; the params are replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, sweepSchedule, logRetentionInDays, alarmTopicArn",
+      "  - unknown param 'replicaRegion'; the params are replicaRegionsTag, allowedRegions, onPendingDeletion, replicaPolicy, copyTags, copyDescription, dryRun, quotaShare, kmsRequestQuotas, keyEventMaxConcurrency, stackRegions, logLevel, outcomeEventBus, securityHubFindings, sweepSchedule, logRetentionInDays, alarmTopicArn",
       "  - onPendingDeletion (ON_PENDING_DELETION): ON_PENDING_DELETION must be one of report, restore; got 'resotre'",
       "  - allowedRegions: cn-north-1 is not in the partition of the deployment (aws); replicas stay in their primary's partition",
     ]) {

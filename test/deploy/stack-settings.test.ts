@@ -29,6 +29,7 @@ describe('resolveStackSettings', () => {
       stackRegions: '',
       logLevel: 'INFO',
       outcomeEventBus: '',
+      securityHubFindings: 'off',
       sweepSchedule: 'rate(1 hour)',
       logRetentionInDays: 30,
       alarmTopicArn: '',

@@ -44,6 +44,8 @@ export interface HarnessOptions {
   readonly wrapGateway?: (gateway: KmsGateway) => KmsGateway;
   /** SDK attempts per call; default 1 (no SDK retries, so tests count calls exactly). */
   readonly maxAttempts?: number;
+  /** `SECURITY_HUB_FINDINGS=on` against the embedded Security Hub (account 111122223333, us-east-1). */
+  readonly securityHub?: boolean;
 }
 
 /** Starts the embedded KMS and builds the real handler against it. */
@@ -61,7 +63,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const bus = options.outcomeBus
     ? { OUTCOME_EVENT_BUS: options.outcomeBus, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_EVENTBRIDGE: kms.endpoint }
     : {};
-  const config = loadConfig({ AWS_ENDPOINT_URL_KMS: kms.endpoint, LOG_LEVEL: 'SILENT', ...bus, ...options.env });
+  const hub = options.securityHub
+    ? { SECURITY_HUB_FINDINGS: 'on', ACCOUNT_ID: kms.account, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SECURITYHUB: kms.endpoint }
+    : {};
+  const config = loadConfig({ AWS_ENDPOINT_URL_KMS: kms.endpoint, LOG_LEVEL: 'SILENT', ...bus, ...hub, ...options.env });
   const outcomes: OutcomeEvent[] = [];
   const recorder: OutcomePublisher = {
     publish: async (event) => {

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       dryRun: false,
       logLevel: 'INFO',
       keyEventMaxConcurrency: 1,
+      securityHubFindings: false,
     });
   });
 
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
         KEY_EVENT_QUEUE: 'kms-replica-reconciler-prod-key-events',
         KEY_EVENT_MAX_CONCURRENCY: '4',
         STACK_REGIONS: 'us-east-1 eu-west-1',
+        SECURITY_HUB_FINDINGS: 'ON',
       }),
     ).toEqual({
       tagKey: 'dr-regions',
@@ -58,7 +60,23 @@ describe('loadConfig', () => {
       keyEventMaxConcurrency: 4,
       stackRegions: new Set(['us-east-1', 'eu-west-1']),
       sqsEndpoint: 'http://127.0.0.1:4599',
+      securityHubFindings: true,
+      securityHubEndpoint: 'http://127.0.0.1:4599',
     });
+  });
+
+  it('reads SECURITY_HUB_FINDINGS as on or off, and needs ACCOUNT_ID and AWS_REGION to turn it on', () => {
+    expect(loadConfig({ SECURITY_HUB_FINDINGS: 'off' }).securityHubFindings).toBe(false);
+    expect(loadConfig({ SECURITY_HUB_FINDINGS: 'on', ACCOUNT_ID: '111122223333', AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_SECURITYHUB: 'http://127.0.0.1:4599' })).toMatchObject({
+      securityHubFindings: true,
+      securityHubEndpoint: 'http://127.0.0.1:4599',
+    });
+    expect(() => loadConfig({ SECURITY_HUB_FINDINGS: 'yes' })).toThrow(new ConfigError(["SECURITY_HUB_FINDINGS must be on or off, got 'yes'"]));
+    expect(() => loadConfig({ SECURITY_HUB_FINDINGS: 'on', AWS_REGION: 'eu-west-1' })).toThrow(
+      new ConfigError([
+        "SECURITY_HUB_FINDINGS=on needs ACCOUNT_ID and AWS_REGION (the account's default Security Hub product ARN names both; the stack sets them)",
+      ]),
+    );
   });
 
   it('names every bad variable and what it accepts', () => {
