@@ -55,6 +55,14 @@ export function formatChaosReport(verdict: ChaosVerdict): string {
           `  ${f.deniedReads.region}: ${f.deniedReads.families} families touch it (its Region failed with AccessDeniedException, every other Region as expected); ${f.deniedReads.primaryThere} of them have their primary there (unreadable), ${f.deniedReads.reported} of those reported by the sweep`,
         ]
       : []),
+    ...(f.restore
+      ? [
+          'Restores (ON_PENDING_DELETION=restore; EnableKey failing after CancelKeyDeletion)',
+          `  ${f.restore.replicas} desired replicas pending deletion; restore calls: ${list(f.restore.callsByOperation)}; EnableKey failures: ${list(f.restore.enableKeyFailures)}`,
+          `  before the sweep: ${f.restore.beforeSweep.disabled} left Disabled (marked), ${f.restore.beforeSweep.pendingDeletion} still PendingDeletion, ${f.restore.beforeSweep.enabled} Enabled; the sweep: ${list(f.restore.sweepStatuses)}`,
+          `  at the end: ${f.restore.enabledAtEnd} Enabled and unmarked, ${f.restore.leftToNextSweep} reported failed by the sweep (${list(f.restore.failedBy)}; left to the next sweep); at most ${f.restore.maxEnableKeyCallsPerReplica} EnableKey calls for one replica`,
+        ]
+      : []),
     verdict.violations.length === 0 ? 'Invariants: all hold' : `Invariants: ${verdict.violations.length} broken`,
     ...verdict.violations.slice(0, MAX_VIOLATIONS_SHOWN).map((v) => `  - ${v}`),
     ...(verdict.violations.length > MAX_VIOLATIONS_SHOWN ? [`  ... and ${verdict.violations.length - MAX_VIOLATIONS_SHOWN} more`] : []),

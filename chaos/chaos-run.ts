@@ -33,7 +33,7 @@ import { chargesOf } from '../src/pacing/paced-gateway.js';
 import { AccountUsers, type PerformedAction } from './account-users.js';
 import { LambdaFleet, allowSharedAbortSignalListeners, type ContainerFactory, type EventDelivery } from './lambda-fleet.js';
 import { installReplicateLedger, type ReplicateAttempt } from './replicate-ledger.js';
-import { ALLOWED_REGIONS, REGION_TAG, buildScenario, type Scenario } from './scenario.js';
+import { ALLOWED_REGIONS, REGION_TAG, buildScenario, type FamilyPlan, type Scenario } from './scenario.js';
 import { SimulatedClock } from './sim-clock.js';
 
 /** Simulated length of one delivery round (ms). */
@@ -111,7 +111,22 @@ export interface ChaosFaultProfile {
    * `AccessDeniedException` to its calls only: an SCP on `aws:RequestedRegion`), for the whole run.
    */
   readonly deniedReadRegion?: string;
+  /**
+   * `EnableKey` failing right after `CancelKeyDeletion` in restore mode (issue 10): faults of the
+   * reconciler's `EnableKey` calls (only the reconciler calls it) while events are delivered. During
+   * the sweep the throttling and 5xx rates stay and the denial is lifted (the role's policy was
+   * fixed): the sweep is the next pass that must finish what the event path left `Disabled`. Set
+   * with `ON_PENDING_DELETION=restore` (`npm run chaos -- --restore`).
+   */
+  readonly enableKey?: Pick<CallFaultRates, 'throttleRate' | 'internalErrorRate' | 'accessDeniedRate'>;
 }
+
+/**
+ * The `EnableKey` faults of `npm run chaos -- --restore`. The SDK retries throttling and 5xx (3
+ * attempts), so a reconcile sees about 0.2 + 0.5 × 0.2 + 0.25 × 0.2 ≈ 35 % denials (terminal:
+ * reported, never redelivered) and 0.5³ ≈ 12.5 % retryable failures (the message comes back).
+ */
+export const ENABLE_KEY_FAULTS: NonNullable<ChaosFaultProfile['enableKey']> = { throttleRate: 0.3, internalErrorRate: 0.2, accessDeniedRate: 0.2 };
 
 /** The fault profile of `npm run chaos` and of the in-suite run. */
 export const DEFAULT_FAULT_PROFILE: ChaosFaultProfile = {
@@ -208,6 +223,14 @@ export interface ChaosRun {
   readonly sweep: SweepResults;
   /** Per Region: complete, pages, keys. */
   readonly sweepRegions: readonly SweepRegionRuns[];
+  /** `ON_PENDING_DELETION=restore`: the reconciler revives desired replicas scheduled for deletion. */
+  readonly restoreMode: boolean;
+  /**
+   * Restore mode: the desired replicas of writable families that were or became `PendingDeletion`,
+   * as found just before the sweep: `<keyId>@<Region>` → key state and whether the primary carries
+   * the restore marker for that Region.
+   */
+  readonly restoresBeforeSweep: ReadonlyMap<string, { readonly keyState: string | undefined; readonly marked: boolean }>;
   /** Families' missing replicas just before the sweep: `keyId` → Regions. */
   readonly missingBeforeSweep: ReadonlyMap<string, readonly string[]>;
   /** Outcome events published, and those whose PutEvents failed (with the writes they reported). */
@@ -267,6 +290,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     log(`seeded ${scenario.families.length} key families (${kms.calls().length} calls so far)`);
 
     const env = { ...chaosEnvironment(kms.endpoint), ...options.environment };
+    const restoreMode = loadConfig(env).onPendingDeletion === 'restore';
     const credentials = { accessKeyId: RECONCILER_ACCESS_KEY_ID, secretAccessKey: 'chaos' };
     let outcomesPublished = 0;
     const outcomePublishFailures: { writes: number; error: string }[] = [];
@@ -340,6 +364,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     }
 
     const missingBeforeSweep = findMissingReplicas(kms, scenario, keyIds);
+    const restoresBeforeSweep = restoreMode ? findRestores(kms, scenario, keyIds) : new Map<string, { keyState: string | undefined; marked: boolean }>();
     clock.advance(SWEEP_AFTER_MS);
     kms.setFaults(faultPlan({ ...settings.faults, brownout: undefined }, settings.seed, -1).plan);
     const sweepCallsFrom = kms.calls().length;
@@ -424,6 +449,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       throttledCount: kms.throttledCount(),
       sweep,
       sweepRegions,
+      restoreMode,
+      restoresBeforeSweep,
       missingBeforeSweep,
       outcomesPublished,
       outcomePublishFailures,
@@ -480,6 +507,22 @@ export function faultPlan(profile: ChaosFaultProfile, seed: number, round: numbe
         },
       });
     }
+  }
+  if (profile.enableKey !== undefined) {
+    // Only the reconciler calls EnableKey (right after its CancelKeyDeletion, or to finish a marked restore).
+    const { throttleRate, internalErrorRate, accessDeniedRate } = profile.enableKey;
+    const denied = round >= 0 ? (accessDeniedRate ?? 0) : 0;
+    rules.push({
+      operation: 'EnableKey',
+      throttleRate,
+      internalErrorRate,
+      ...(denied > 0
+        ? {
+            error: { code: 'AccessDeniedException', message: `User: ${RECONCILER_SESSION_ARN} is not authorized to perform: kms:EnableKey because no identity-based policy allows the kms:EnableKey action` },
+            errorRate: denied,
+          }
+        : {}),
+    });
   }
   if (inBrownout) {
     for (const operation of Object.keys(profile.calls)) {
@@ -542,6 +585,36 @@ async function performRound(users: AccountUsers, scenario: Scenario, keyIds: str
   }
   return done;
 }
+
+/** Restore mode: the desired replicas that were or became `PendingDeletion` (see {@link ChaosRun.restoresBeforeSweep}). */
+function findRestores(kms: EmbeddedKms, scenario: Scenario, keyIds: readonly string[]): Map<string, { keyState: string | undefined; marked: boolean }> {
+  const found = new Map<string, { keyState: string | undefined; marked: boolean }>();
+  for (const plan of scenario.families) {
+    const keyId = keyIds[plan.index] ?? '';
+    const tags = kms.tags(plan.finalPrimaryRegion, keyId) ?? {};
+    for (const region of restoreRegions(plan)) {
+      found.set(`${keyId}@${region}`, { keyState: kms.describe(region, keyId)?.KeyState, marked: `${RESTORE_MARKER_PREFIX}${region}` in tags });
+    }
+  }
+  return found;
+}
+
+/**
+ * Restore mode: the desired Regions of a writable family whose replica is seeded `PendingDeletion`
+ * or scheduled for deletion by its owner during the run: those the reconciler must revive.
+ */
+export function restoreRegions(plan: FamilyPlan): string[] {
+  if (!plan.writable) return [];
+  const pending = new Set(plan.replicas.filter((r) => r.keyState === 'PendingDeletion').map((r) => r.region));
+  if (plan.scheduledReplicaDeletion !== undefined) pending.add(plan.scheduledReplicaDeletion);
+  return plan.desiredRegions.filter((region) => pending.has(region));
+}
+
+/**
+ * The restore marker's tag key prefix (design.md §2.6: `kms-replica-reconciler:restoring:<Region>`),
+ * written out here rather than imported so the chaos run checks the product against its contract.
+ */
+export const RESTORE_MARKER_PREFIX = 'kms-replica-reconciler:restoring:';
 
 /** Desired Regions of writable families that hold no key of the family (ground truth, read-only peek). */
 function findMissingReplicas(kms: EmbeddedKms, scenario: Scenario, keyIds: readonly string[]): Map<string, string[]> {

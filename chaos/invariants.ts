@@ -6,12 +6,19 @@
 import type { KeyMetadataView } from '../src/emulator/index.js';
 import type { KeyEventResult } from '../src/lambda/key-event-handler.js';
 import type { ReconcileResult, RegionStatusCode } from '../src/reconcile/types.js';
-import type { ChaosRun } from './chaos-run.js';
+import { RESTORE_MARKER_PREFIX, restoreRegions, type ChaosRun } from './chaos-run.js';
 import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep/sweep-region.js';
 import { KIND_WEIGHTS, type FamilyKind, type FamilyPlan } from './scenario.js';
 
 /** KMS operations the reconciler may call with the chaos configuration (no restore, default policy). */
 export const RECONCILER_OPERATIONS: ReadonlySet<string> = new Set(['DescribeKey', 'ListResourceTags', 'ReplicateKey', 'ListKeys', 'ListKeyRotations']);
+/**
+ * The calls of a restore (`ON_PENDING_DELETION=restore`, design.md §2.6): the marker on the primary
+ * (`TagResource` / `UntagResource`), `CancelKeyDeletion` and `EnableKey` of the replica.
+ */
+export const RESTORE_OPERATIONS: ReadonlySet<string> = new Set(['TagResource', 'CancelKeyDeletion', 'EnableKey', 'UntagResource']);
+/** SDK attempts per reconciler call (standard retry mode, as deployed): the most calls one reconcile makes of one restore step. */
+const SDK_ATTEMPTS = 3;
 /** Operations only the account's users call. */
 export const USER_OPERATIONS: ReadonlySet<string> = new Set(['TagResource', 'CreateKey', 'ScheduleKeyDeletion', 'UpdatePrimaryRegion']);
 
@@ -40,7 +47,7 @@ export interface ExpectedOutcome {
  * not `Enabled` (`missing`); every bad token is reported; every replica the tag does not name is
  * `extra`.
  */
-export function expectedOutcome(plan: FamilyPlan): ExpectedOutcome {
+export function expectedOutcome(plan: FamilyPlan, restoreMode = false): ExpectedOutcome {
   const regions = new Map<string, ReadonlySet<RegionStatusCode>>();
   if (plan.finalTagValue === undefined) return { result: 'unmanaged', regions };
   if (!plan.multiRegion) return { result: 'not-multi-region', regions };
@@ -49,9 +56,11 @@ export function expectedOutcome(plan: FamilyPlan): ExpectedOutcome {
     replicas.delete(plan.finalPrimaryRegion);
     replicas.set(plan.primaryRegion, 'Enabled');
   }
+  const restores = restoreMode ? restoreRegions(plan) : [];
   for (const region of plan.desiredRegions) {
     const state = region === plan.scheduledReplicaDeletion ? 'PendingDeletion' : replicas.get(region);
-    regions.set(region, statusesFor(state, plan));
+    // Restore mode: revived by an event (`present` by the sweep's time) or by the sweep itself.
+    regions.set(region, restores.includes(region) ? new Set(['present', 'restored']) : statusesFor(state, plan));
   }
   for (const token of plan.rejectedTokens) regions.set(token.token, new Set([token.status]));
   for (const region of replicas.keys()) {
@@ -249,6 +258,33 @@ export interface ChaosFigures {
    * them the sweep reported.
    */
   readonly deniedReads?: { readonly region: string; readonly families: number; readonly primaryThere: number; readonly reported: number };
+  /** Restore mode (`--restore`): the replicas to revive and what became of them. */
+  readonly restore?: RestoreFigures;
+}
+
+/** What became of the restores of a run in restore mode. */
+export interface RestoreFigures {
+  /** Desired replicas of writable families that were or became `PendingDeletion`. */
+  readonly replicas: number;
+  /** The reconciler's calls of each restore operation (every attempt, failed ones included). */
+  readonly callsByOperation: Readonly<Record<string, number>>;
+  /** `EnableKey` answers other than success, by error code. */
+  readonly enableKeyFailures: Readonly<Record<string, number>>;
+  /** Just before the sweep: left `Disabled` by a failed `EnableKey` (each must carry its marker: checked), still `PendingDeletion`, `Enabled`. */
+  readonly beforeSweep: { readonly disabled: number; readonly pendingDeletion: number; readonly enabled: number };
+  /** The sweep's statuses of those Regions. */
+  readonly sweepStatuses: Readonly<Record<string, number>>;
+  /** At the end: `Enabled` and unmarked; reported failed by the sweep, left to the next one. */
+  readonly enabledAtEnd: number;
+  readonly leftToNextSweep: number;
+  /**
+   * The failed ones by what failed: `<call> <error>` for a restore call (`EnableKey
+   * ThrottlingException`), `read <error>` when the replica could not be read (a Region whose reads
+   * are denied).
+   */
+  readonly failedBy: Readonly<Record<string, number>>;
+  /** The most `EnableKey` calls one replica received, and the bound it was held to. */
+  readonly maxEnableKeyCallsPerReplica: number;
 }
 
 /** The verdict on a run: every broken invariant (none = pass) and the figures. */
@@ -307,7 +343,7 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
   for (const plan of families) {
     const keyId = keyOf(plan);
     const label = `family ${plan.index} (${plan.kind}, ${keyId})`;
-    const expected = expectedOutcome(plan);
+    const expected = expectedOutcome(plan, run.restoreMode);
     const swept = run.sweep.get(`${plan.finalPrimaryRegion}/${keyId}`);
     if (!swept) {
       fail(`${label}: the sweep of ${plan.finalPrimaryRegion} did not look at its primary key`);
@@ -336,7 +372,7 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
       }
       endStatuses[status.status] = (endStatuses[status.status] ?? 0) + 1;
       if (deniedRead(region, status)) continue;
-      if (status.status === 'failed' && allowed.has('created')) {
+      if (status.status === 'failed' && (allowed.has('created') || allowed.has('restored'))) {
         // Reported with its error; the next sweep retries it.
         if (!status.error?.retryable) fail(`${label}: ${region} failed terminally: ${status.error?.name}: ${status.message}`);
         continue;
@@ -358,7 +394,7 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
       plan.finalTagValue === undefined ||
       !plan.multiRegion ||
       (swept?.kind === 'error' && swept.error.name === 'AccessDeniedException') ||
-      (swept?.kind === 'reconciled' && (swept.outcome.regions.some((r) => r.status === 'failed' && r.error?.name === 'AccessDeniedException') || swept.outcome.result !== 'reconciled' || expectedOutcome(plan).result === swept.outcome.result));
+      (swept?.kind === 'reconciled' && (swept.outcome.regions.some((r) => r.status === 'failed' && r.error?.name === 'AccessDeniedException') || swept.outcome.result !== 'reconciled' || expectedOutcome(plan, run.restoreMode).result === swept.outcome.result));
     if (swept === undefined && denied !== plan.finalPrimaryRegion) fail(`family ${plan.index} (${keyId}): the sweep of ${plan.finalPrimaryRegion} did not look at it`);
     if (reported) blockedReported += 1;
     else fail(`family ${plan.index} (${keyId}): touches ${denied}, whose reads are denied, but the sweep reported neither the denial nor a result`);
@@ -421,11 +457,18 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
     }
   }
   const byOperation = countBy(run.calls, (c) => c.operation);
+  const restoreCallsByOperation: Record<string, number> = {};
   for (const [operation, n] of Object.entries(byOperation)) {
     if (RECONCILER_OPERATIONS.has(operation) || operation === 'PutEvents') continue;
     const byUsers = run.userCallsByOperation.get(operation) ?? 0;
+    if (run.restoreMode && RESTORE_OPERATIONS.has(operation) && n >= byUsers) {
+      // The reconciler's restore calls; bounded by the restore invariants below.
+      if (n > byUsers) restoreCallsByOperation[operation] = n - byUsers;
+      continue;
+    }
     if (!USER_OPERATIONS.has(operation) || n !== byUsers) fail(`${operation}: ${n} calls, ${byUsers} of them by the account's users`);
   }
+  const restore = run.restoreMode ? checkRestores(run, families, keyOf, fail) : undefined;
 
   // 3. Events.
   const results = { reconciled: 0, skipped: 0, rejected: 0, forwarded: 0 };
@@ -461,9 +504,11 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
   }
   const emitted = run.eventsTaken + run.eventsAfterSweep + run.faultStats.eventDrop - run.faultStats.eventDuplicate;
   const replicateCalls = byOperation['ReplicateKey'] ?? 0;
-  const accounted = run.userRecords + replicateCalls + succeededAll + run.deleteKeyEvents;
+  // Every restore call leaves one record, failed ones included (its faults answer, never drop).
+  const restoreCalls = Object.values(restoreCallsByOperation).reduce((a, b) => a + b, 0);
+  const accounted = run.userRecords + replicateCalls + succeededAll + run.deleteKeyEvents + restoreCalls;
   if (emitted !== accounted) {
-    fail(`${emitted} CloudTrail records were emitted; the users' calls and the reconciler's ReplicateKey calls account for ${accounted}`);
+    fail(`${emitted} CloudTrail records were emitted; the users' calls and the reconciler's ReplicateKey${run.restoreMode ? ' and restore' : ''} calls account for ${accounted}`);
   }
 
   // Families still missing a replica before the sweep: the cause must be a lost event.
@@ -587,6 +632,7 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
       writeReportsLost: run.outcomePublishFailures.filter((f) => f.writes > 0).length,
       failuresByError: countBy(run.outcomePublishFailures, (f) => f.error.split(':')[0] ?? 'unknown'),
     },
+    ...(restore !== undefined ? { restore: { ...restore, callsByOperation: restoreCallsByOperation } } : {}),
     ...(denied !== undefined
       ? { deniedReads: { region: denied, families: touchingFamilies.length, primaryThere: blockedFamilies.length, reported: blockedReported } }
       : {}),
@@ -597,6 +643,108 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
     if (r.stalled) fail(`the sweep of ${r.region} stopped without progress before it completed`);
   }
   return { violations, figures };
+}
+
+/**
+ * The restore invariants (restore mode, issue 10's `EnableKey` fault class):
+ * - every desired replica that was or became `PendingDeletion` ends `Enabled` with no restore
+ *   marker for its Region on the primary, unless the sweep reported its Region `failed` with a
+ *   retryable error; then it is `Disabled` (or still `PendingDeletion`) and, once cancelled, marked;
+ * - a replica left `Disabled` after a failed `EnableKey` is marked (so it is never lost): every
+ *   replica found `Disabled` just before the sweep carries its marker;
+ * - no other replica changed state: a replica seeded `Disabled` (a person's) stays `Disabled`; a
+ *   replica scheduled for deletion in a Region the tag does not name stays `PendingDeletion`;
+ * - no retry storm: at most one successful `CancelKeyDeletion` per replica, and `EnableKey` calls
+ *   per replica at most {@link SDK_ATTEMPTS} × the reconciles that could make them (the
+ *   invocations of the events naming the family, plus one sweep).
+ */
+function checkRestores(
+  run: ChaosRun,
+  families: readonly FamilyPlan[],
+  keyOf: (plan: FamilyPlan) => string,
+  fail: (message: string) => void,
+): Omit<RestoreFigures, 'callsByOperation'> {
+  const bare = (ref: string | undefined): string => (ref === undefined ? '' : ref.slice(ref.lastIndexOf('/') + 1));
+  const callsOf = (operation: string): Map<string, typeof run.calls> => {
+    const byReplica = new Map<string, typeof run.calls>();
+    for (const call of run.calls) {
+      if (call.operation !== operation) continue;
+      const key = `${bare(call.keyId)}@${call.region}`;
+      byReplica.set(key, [...(byReplica.get(key) ?? []), call]);
+    }
+    return byReplica;
+  };
+  const enableCalls = callsOf('EnableKey');
+  const cancelCalls = callsOf('CancelKeyDeletion');
+  const invocationsByKey = new Map<string, number>();
+  for (const delivery of run.deliveries) {
+    const keyId = eventKeyId(delivery.event) ?? '';
+    invocationsByKey.set(keyId, (invocationsByKey.get(keyId) ?? 0) + delivery.invocations.length);
+  }
+  const enableKeyFailures = countBy(
+    run.calls.filter((c) => c.operation === 'EnableKey' && c.errorCode !== undefined),
+    (c) => c.errorCode ?? 'unknown',
+  );
+  const beforeSweep = { disabled: 0, pendingDeletion: 0, enabled: 0 };
+  const sweepStatuses: Record<string, number> = {};
+  let replicas = 0;
+  let enabledAtEnd = 0;
+  let leftToNextSweep = 0;
+  const failedBy: Record<string, number> = {};
+  let maxEnableKeyCallsPerReplica = 0;
+  const restoring = new Set<string>();
+  for (const plan of families) {
+    const keyId = keyOf(plan);
+    const label = `family ${plan.index} (${plan.kind}, ${keyId})`;
+    const primaryTags = run.kms.tags(plan.finalPrimaryRegion, keyId) ?? {};
+    const swept = run.sweep.get(`${plan.finalPrimaryRegion}/${keyId}`);
+    for (const region of restoreRegions(plan)) {
+      replicas += 1;
+      const pair = `${keyId}@${region}`;
+      restoring.add(pair);
+      const state = run.kms.describe(region, keyId)?.KeyState;
+      const marked = `${RESTORE_MARKER_PREFIX}${region}` in primaryTags;
+      const before = run.restoresBeforeSweep.get(pair);
+      if (before?.keyState === 'Disabled') {
+        beforeSweep.disabled += 1;
+        if (!before.marked) fail(`${label}: the replica in ${region} was left Disabled before the sweep without its restore marker on the primary (lost)`);
+      } else if (before?.keyState === 'PendingDeletion') beforeSweep.pendingDeletion += 1;
+      else if (before?.keyState === 'Enabled') beforeSweep.enabled += 1;
+      const status = swept?.kind === 'reconciled' ? swept.outcome.regions.find((r) => r.region === region) : undefined;
+      if (status) sweepStatuses[status.status] = (sweepStatuses[status.status] ?? 0) + 1;
+      if (status?.status === 'failed') {
+        // Reported; the status check above requires a retryable error. The next sweep resumes it.
+        leftToNextSweep += 1;
+        const step = /^(TagResource|CancelKeyDeletion|EnableKey|UntagResource) failed: /.exec(status.message ?? '')?.[1] ?? 'read';
+        const cause = `${step} ${status.error?.name ?? 'unknown'}`;
+        failedBy[cause] = (failedBy[cause] ?? 0) + 1;
+        if (state === 'Disabled' && !marked) fail(`${label}: the replica in ${region} is Disabled after a failed restore, without its restore marker on the primary`);
+        if (state !== 'Disabled' && state !== 'PendingDeletion') fail(`${label}: the restore of ${region} was reported failed, yet the replica is ${state}`);
+      } else if (state !== 'Enabled') fail(`${label}: the replica in ${region} ends ${state}, not Enabled, and no failure was reported for it`);
+      else if (marked) fail(`${label}: the replica in ${region} is Enabled but the primary still carries its restore marker`);
+      else enabledAtEnd += 1;
+
+      const cancelled = (cancelCalls.get(pair) ?? []).filter((c) => c.errorCode === undefined && c.fault === undefined).length;
+      if (cancelled > 1) fail(`${label}: ${cancelled} successful CancelKeyDeletion calls for the replica in ${region}`);
+      const enables = (enableCalls.get(pair) ?? []).length;
+      maxEnableKeyCallsPerReplica = Math.max(maxEnableKeyCallsPerReplica, enables);
+      const bound = SDK_ATTEMPTS * ((invocationsByKey.get(keyId) ?? 0) + 1);
+      if (enables > bound) fail(`${label}: ${enables} EnableKey calls for the replica in ${region}, more than ${bound} (${SDK_ATTEMPTS} attempts × the reconciles of it): a retry storm`);
+    }
+    // Replicas the reconciler must leave alone in restore mode.
+    for (const replica of plan.replicas) {
+      const state = run.kms.describe(replica.region, keyId)?.KeyState;
+      if (replica.keyState === 'Disabled' && state !== 'Disabled') fail(`${label}: the replica in ${replica.region} a person disabled is now ${state}`);
+      if (replica.keyState === 'PendingDeletion' && !restoring.has(`${keyId}@${replica.region}`) && state !== 'PendingDeletion') {
+        fail(`${label}: the replica in ${replica.region}, scheduled for deletion and not wanted (or its primary not Enabled), is now ${state}`);
+      }
+    }
+  }
+  // No restore call to a replica the reconciler had no reason to restore.
+  for (const [operation, calls] of [['EnableKey', enableCalls], ['CancelKeyDeletion', cancelCalls]] as const) {
+    for (const pair of calls.keys()) if (!restoring.has(pair)) fail(`${operation} of ${pair}, which no family wanted restored`);
+  }
+  return { replicas, enableKeyFailures, beforeSweep, sweepStatuses, enabledAtEnd, leftToNextSweep, failedBy, maxEnableKeyCallsPerReplica };
 }
 
 /** Desired Regions of a writable family that hold no key of it (ground truth). */

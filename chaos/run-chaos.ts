@@ -5,7 +5,7 @@
  * `process.exit`, so a handle left open would show as a run that does not end.
  *
  *   npm run chaos -- [--seed N] [--families N] [--concurrency N] [--no-faults] [--setting NAME=value]
- *                    [--storm N] [--backlog N] [--sweep-run-ms MS] [--deny-reads REGION] [--json FILE] [--quiet]
+ *                    [--storm N] [--backlog N] [--sweep-run-ms MS] [--deny-reads REGION] [--restore] [--json FILE] [--quiet]
  */
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -16,7 +16,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const { DEFAULT_FAULT_PROFILE, NO_FAULT_PROFILE, chaosEnvironment, runChaos } = await import('./chaos-run.js');
+const { DEFAULT_FAULT_PROFILE, ENABLE_KEY_FAULTS, NO_FAULT_PROFILE, chaosEnvironment, runChaos } = await import('./chaos-run.js');
 const { ConfigError, loadConfig } = await import('../src/lambda/config.js');
 const { checkChaosRun } = await import('./invariants.js');
 const { formatChaosReport } = await import('./chaos-report.js');
@@ -95,6 +95,7 @@ const program = new Command()
   .option('--backlog <n>', 'also seed N tagged primaries missing every replica, with no event (the sweep repairs them)', positiveInteger)
   .option('--sweep-run-ms <ms>', 'real time each sweep run may take before its deadline (the chain continues it)', positiveInteger)
   .option('--deny-reads <region>', "deny the reconciler's DescribeKey and ListResourceTags in this Region (an SCP)")
+  .option('--restore', 'ON_PENDING_DELETION=restore, with EnableKey failing after CancelKeyDeletion (throttled, 5xx, AccessDenied)')
   .option('--json <file>', 'also write the figures and violations as JSON')
   .option('--quiet', 'no progress lines')
   .addHelpText('after', '\nExit codes: 0 every invariant holds, 1 an invariant is broken, 64 usage error (bad option, --setting or --json file).\n')
@@ -111,6 +112,7 @@ type Options = {
   backlog?: number;
   sweepRunMs?: number;
   denyReads?: string;
+  restore?: boolean;
   json?: string;
   quiet?: boolean;
 };
@@ -130,15 +132,20 @@ async function main(): Promise<number> {
     return USAGE_ERROR;
   }
 
+  const faults = {
+    ...(opts.faults ? DEFAULT_FAULT_PROFILE : NO_FAULT_PROFILE),
+    ...(opts.denyReads ? { deniedReadRegion: opts.denyReads } : {}),
+    ...(opts.restore && opts.faults ? { enableKey: ENABLE_KEY_FAULTS } : {}),
+  };
   const run = await runChaos({
     seed: opts.seed,
     families: opts.families,
     concurrency: opts.concurrency,
-    ...(opts.faults ? (opts.denyReads ? { faults: { ...DEFAULT_FAULT_PROFILE, deniedReadRegion: opts.denyReads } } : {}) : { faults: { ...NO_FAULT_PROFILE, ...(opts.denyReads ? { deniedReadRegion: opts.denyReads } : {}) } }),
+    faults,
     ...(opts.storm ? { storm: opts.storm } : {}),
     ...(opts.backlog ? { backlog: opts.backlog } : {}),
     ...(opts.sweepRunMs ? { sweepRunMs: opts.sweepRunMs } : {}),
-    environment: opts.setting,
+    environment: { ...(opts.restore ? { ON_PENDING_DELETION: 'restore' } : {}), ...opts.setting },
     ...(opts.quiet ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
   });
   const verdict = checkChaosRun(run);
