@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
 import { ConfigError, LOG_LEVELS, loadConfig } from '../lambda/config.js';
 import { createKeyEventHandler, type KeyEventResult } from '../lambda/key-event-handler.js';
-import { reconcileKey } from '../reconcile/reconcile.js';
+import { reconcile } from '../reconcile/reconcile.js';
 import { createRuntime, type Runtime } from '../lambda/runtime.js';
 import type { ReconcileOutcome } from '../reconcile/types.js';
 import { renderFamily } from './render.js';
@@ -76,10 +76,12 @@ function parseMs(value: string): number {
 
 async function snapshot(runtime: Runtime, key: FixtureKey): Promise<ReconcileOutcome> {
   // A dry-run reconcile is exactly the reconciler's own view of the family: observe and plan.
-  return reconcileKey(
+  const { outcome, verdict } = await reconcile(
     { keyId: key.keyId, region: key.region, eventName: 'Manual', eventId: 'demo-snapshot' },
     { ...runtime, settings: { ...runtime.settings, dryRun: true } },
   );
+  if (!outcome) throw verdict.error; // the family could not be read: main reports it
+  return outcome;
 }
 
 function describeDelivery(d: Delivery): { event: string; region: string; result: string } {
