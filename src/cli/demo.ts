@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
 import { ConfigError, LOG_LEVELS, loadConfig } from '../lambda/config.js';
-import { createKeyEventHandler, type KeyEventResult } from '../lambda/key-event-handler.js';
+import { createKeyEventHandler } from '../lambda/key-event-handler.js';
 import { reconcile } from '../reconcile/reconcile.js';
 import { createRuntime, type Runtime } from '../lambda/runtime.js';
 import type { ReconcileOutcome } from '../reconcile/types.js';

@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import { isReconcilerError, summarizeError } from '../reconcile/errors.js';
 import type { RepairQueue } from './ports.js';
 import { GuardrailTally, buildGuardrailReport, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
-import type { KeyListPage, KmsGateway } from '../reconcile/kms-gateway.js';
+import type { KeyListPage } from '../reconcile/kms-gateway.js';
 import type { ReplicationAction } from '../reconcile/plan.js';
 import { planKey, type ReconcileDeps } from '../reconcile/reconcile.js';
 import type { RetryVerdict, TerminalVerdict } from '../reconcile/verdict.js';
