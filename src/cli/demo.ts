@@ -16,6 +16,7 @@ import { createSinkLogger, localLogLevel, parseLogLevelOption } from './target.j
 import { FixtureError, readFixture, type FixtureKey } from './demo-fixture.js';
 import { EX_USAGE } from './exit-codes.js';
 import { deliverUntilQuiet, type Delivery } from '../local/delivery.js';
+import { exitQuietlyOnBrokenPipe } from '../support/broken-pipe.js';
 import { stopWhenLauncherGone } from '../support/launcher.js';
 
 const ACCESS_KEY_ID = 'AKIAEMBEDDEDDEMO0001';
@@ -204,10 +205,7 @@ async function main(): Promise<number> {
 stopWhenLauncherGone(process.env, 'npm start');
 
 // `npm start | head`: a reader that goes away early is not worth a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(process.exitCode ?? 0);
-});
+exitQuietlyOnBrokenPipe();
 
 main().then(
   (code) => {
