@@ -158,7 +158,7 @@ export interface ReplicationPlan {
  * Whether a key is managed, and so whether its replicas matter (design §1): the one place that
  * decides it. A key is managed when its tags carry the Region tag (`settings.tagKey`, case-sensitive);
  * a managed single-Region key can never be replicated. Only a managed multi-Region primary's
- * replicas are read (`reconcileKey`) and planned ({@link planReplication}).
+ * replicas are read (`reconcile`) and planned ({@link planReplication}).
  *
  * @returns `unmanaged` (no Region tag), `not-multi-region`, or `managed` with the Region tag.
  */
