@@ -8,6 +8,7 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
+import { requestHandlerOptions } from '../src/aws/clients.js';
 import { createLocalLambdaContext } from '../src/local/lambda-context.js';
 import { matchesKeyEventRule } from '../src/local/key-event-rule.js';
 import { loadConfig } from '../src/lambda/config.js';
@@ -119,6 +120,7 @@ export function createKmsClient(
     region,
     endpoint: kms.endpoint,
     credentials,
+    requestHandler: requestHandlerOptions(),
     ...(maxAttempts !== undefined ? { maxAttempts } : {}),
   });
 }

@@ -11,6 +11,7 @@ import {
   TagResourceCommand,
   UpdatePrimaryRegionCommand,
 } from '@aws-sdk/client-kms';
+import { requestHandlerOptions } from '../src/aws/clients.js';
 import type { UserAction } from './scenario.js';
 
 /** Access key id of the account's users (the reconciler uses another). */
@@ -98,6 +99,8 @@ export class AccountUsers {
         endpoint: this.endpoint,
         credentials: { accessKeyId: USER_ACCESS_KEY_ID, secretAccessKey: 'chaos' },
         maxAttempts: 1,
+        // One attempt: a connection reused as the embedded KMS closes it would fail the run.
+        requestHandler: requestHandlerOptions(),
       });
       this.clients.set(region, client);
     }

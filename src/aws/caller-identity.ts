@@ -6,7 +6,7 @@
  */
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { classifyAwsError } from './classify.js';
-import type { ClientOptions } from './clients.js';
+import { requestHandlerOptions, type ClientOptions } from './clients.js';
 
 /** The caller, as STS names it. */
 export interface CallerIdentity {
@@ -34,6 +34,7 @@ export async function readCallerIdentity(options: ClientOptions & { readonly reg
   const client = new STSClient({
     region: options.region,
     maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: requestHandlerOptions(),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });

@@ -2,6 +2,7 @@
  * SDK clients, built once per container and one per Region: KMS is regional, and a request for
  * a key of Region B sent to Region A answers `NotFoundException` (`kms-facts.md` §8.1, [S7]).
  */
+import type { AgentOptions } from 'node:http';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { StandardRetryStrategy } from '@smithy/core/retry';
 import { observeSdkCalls, type SdkCallObserver } from './call-recorder.js';
@@ -54,13 +55,39 @@ export class QuotaAwareRetryStrategy extends StandardRetryStrategy {
   }
 }
 
+/**
+ * Longest time (ms) a pooled connection may sit idle before the client closes it, when the server
+ * announces no shorter `Keep-Alive: timeout`: under the 350 s after which a NAT gateway drops an
+ * idle connection without telling either end (Amazon VPC User Guide, "Troubleshoot NAT gateways",
+ * connection timeout; cited in aws/aws-sdk-js-v3#3624).
+ */
+export const IDLE_CONNECTION_MS = 300_000;
+
+/**
+ * The `requestHandler` options of every SDK client we build (a fresh object each call): the SDK's
+ * `NodeHttpHandler` pools connections in a keep-alive agent (`keepAlive: true`, `maxSockets: 50`,
+ * `@smithy/node-http-handler` 4.14.2, `resolveDefaultConfig`) that has no idle timeout, and Node's
+ * agent honours a server's `Keep-Alive: timeout=N` (closing the idle connection 1 s before the N s
+ * the server announced) only when the agent has a `timeout` of its own: `keepSocketAlive` in
+ * Node 20's `lib/_http_agent.js` takes `min(N s − 1 s, timeout)` and keeps 0 (never) when `timeout`
+ * is unset (same finding: microsoft/playwright#42698). Without it, a connection idle past the
+ * server's own timeout is reused as the server closes it: the request fails with `ECONNRESET`
+ * (a retry if any are left, else a failed call). With it, an idle connection is closed
+ * `N s − 1 s` after its last answer (Node's server closes its side at `N s + 1 s`, `lib/_http_server.js`),
+ * or after {@link IDLE_CONNECTION_MS} when the server announces nothing.
+ */
+export function requestHandlerOptions(): { httpAgent: AgentOptions; httpsAgent: AgentOptions } {
+  return { httpAgent: { timeout: IDLE_CONNECTION_MS }, httpsAgent: { timeout: IDLE_CONNECTION_MS } };
+}
+
 /** A function that returns the KMS client of a Region, the same object for the same Region. */
 export type KmsClientFor = (region: string) => KMSClient;
 
 /**
  * Creates a per-Region KMS client cache. Every client retries with a
  * {@link QuotaAwareRetryStrategy} of `maxAttempts` attempts (the SDK's standard mode, without
- * retrying `LimitExceededException`).
+ * retrying `LimitExceededException`) and closes idle connections before the server does
+ * ({@link requestHandlerOptions}).
  *
  * @param options - endpoint, credentials, retry attempts and call observer shared by every Region's client.
  * @returns `clientFor(region)`, which builds a client on first use and reuses it after.
@@ -76,6 +103,7 @@ export function createKmsClientFactory(options: ClientOptions = {}): KmsClientFo
         maxAttempts,
         // Same backoff and retry quota as the SDK's default standard strategy (its constructor's defaults).
         retryStrategy: new QuotaAwareRetryStrategy(maxAttempts),
+        requestHandler: requestHandlerOptions(),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });

@@ -9,7 +9,7 @@ import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrai
 import { TokenBucket } from 'limiter';
 import { RetryableError } from '../reconcile/errors.js';
 import { classifyAwsError } from './classify.js';
-import type { ClientOptions } from './clients.js';
+import { requestHandlerOptions, type ClientOptions } from './clients.js';
 
 /** Lookups per second per account and Region (API reference, `LookupEvents`). */
 export const LOOKUP_EVENTS_PER_SECOND = 2;
@@ -57,6 +57,7 @@ export function createEventHistoryReader(options: ClientOptions = {}): EventHist
       const client = new CloudTrailClient({
         region,
         maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: requestHandlerOptions(),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });

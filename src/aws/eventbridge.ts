@@ -5,7 +5,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { RetryableError, TerminalError } from '../reconcile/errors.js';
 import { OUTCOME_SOURCE, type OutcomeEvent, type OutcomePublisher } from '../lambda/outcome.js';
 import { classifyAwsError } from './classify.js';
-import type { ClientOptions } from './clients.js';
+import { requestHandlerOptions, type ClientOptions } from './clients.js';
 
 /** Where outcome events go. */
 export interface EventBridgePublisherOptions extends ClientOptions {
@@ -33,6 +33,7 @@ export function createEventBridgePublisher(options: EventBridgePublisherOptions)
   const client = new EventBridgeClient({
     region: options.region,
     maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: requestHandlerOptions(),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });

@@ -4,7 +4,7 @@
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { SweepContinuation } from '../sweep/ports.js';
-import type { StaticCredentials } from './clients.js';
+import { requestHandlerOptions, type StaticCredentials } from './clients.js';
 import { classifyAwsError } from './classify.js';
 
 /**
@@ -23,6 +23,7 @@ export function createLambdaSweepContinuation(options: { endpoint?: string; cred
     if (!client) {
       client = new LambdaClient({
         region,
+        requestHandler: requestHandlerOptions(),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });

@@ -8,7 +8,7 @@ import { GetQueueUrlCommand, SQSClient, SendMessageBatchCommand } from '@aws-sdk
 import { TerminalError } from '../reconcile/errors.js';
 import type { QueueSender, QueueSendResult } from '../lambda/queue-message.js';
 import { classifyAwsError } from './classify.js';
-import type { ClientOptions } from './clients.js';
+import { requestHandlerOptions, type ClientOptions } from './clients.js';
 
 /** Entries per `SendMessageBatch` call (the SQS maximum). */
 const BATCH = 10;
@@ -30,6 +30,7 @@ export function createSqsQueueSender(options: ClientOptions = {}): QueueSender {
       client = new SQSClient({
         region,
         maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: requestHandlerOptions(),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });

@@ -6,6 +6,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaFleet } from '../../chaos/lambda-fleet.js';
 import { installReplicateLedger, type ReplicateLedger } from '../../chaos/replicate-ledger.js';
+import { requestHandlerOptions } from '../../src/aws/clients.js';
 import { matchesKeyEventRule } from '../../src/local/key-event-rule.js';
 import { loadConfig } from '../../src/lambda/config.js';
 import { ManualClock, startEmbeddedKms, type EmbeddedKms, type EmbeddedKmsOptions } from '../../src/emulator/index.js';
@@ -78,7 +79,7 @@ export async function startReliabilityHarness(options: ReliabilityHarnessOptions
     fleet,
     outcomes,
     user(region) {
-      const client = new KMSClient({ region, endpoint: kms.endpoint, credentials: { accessKeyId: USER_KEY_ID, secretAccessKey: 'test' }, maxAttempts: 1 });
+      const client = new KMSClient({ region, endpoint: kms.endpoint, credentials: { accessKeyId: USER_KEY_ID, secretAccessKey: 'test' }, maxAttempts: 1, requestHandler: requestHandlerOptions() });
       users.push(client);
       return client;
     },
