@@ -10,6 +10,7 @@ import { ConfigError, LOG_LEVELS, loadConfig } from '../lambda/config.js';
 import { createKeyEventHandler } from '../lambda/key-event-handler.js';
 import { reconcile } from '../reconcile/reconcile.js';
 import { createRuntime, type Runtime } from '../lambda/runtime.js';
+import { isNoteworthy } from '../reconcile/statuses.js';
 import type { ReconcileOutcome } from '../reconcile/types.js';
 import { renderFamily } from './render.js';
 import { createSinkLogger, localLogLevel, parseLogLevelOption } from './target.js';
@@ -100,7 +101,7 @@ function describeDelivery(d: Delivery): { event: string; region: string; result:
     case 'forwarded':
       return { event, region, result: `forwarded to ${r.region}${r.delivered ? '' : ' (no stack there)'}` };
     case 'reconciled': {
-      const changed = r.outcome.regions.filter((s) => s.status !== 'present' && s.status !== 'creating');
+      const changed = r.outcome.regions.filter((s) => isNoteworthy(s.status));
       const summary = changed.length > 0 ? changed.map((s) => `${s.region} ${s.status}`).join(', ') : 'nothing to do';
       const writes = `${r.outcome.writes} write${r.outcome.writes === 1 ? '' : 's'}`;
       return { event, region, result: `${r.outcome.result}: ${summary} (${writes})` };

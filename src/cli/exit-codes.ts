@@ -2,7 +2,7 @@
  * Exit codes: the usage-error code every command of this project shares, and the codes of
  * `kms-replicas` (docs/CLI.md, "Exit codes of every command").
  */
-import type { Convergence } from '../sweep/guardrail.js';
+import { worstConvergence, type Convergence } from '../reconcile/statuses.js';
 
 /**
  * The exit code of a usage error, the same for every command of this project: `kms-replicas`,
@@ -40,11 +40,10 @@ export const EXIT_CODES = {
 
 /**
  * The exit code of `kms-replicas` findings: the worst convergence of the Regions (or the key)
- * decides; all converged but the listing not finished is `incomplete`.
+ * decides (`worstConvergence` of the status vocabulary; its code is `EXIT_CODES[convergence]`); all
+ * converged but the listing not finished is `incomplete`.
  */
 export function exitCodeOf(convergences: readonly Convergence[], incomplete: boolean): number {
-  if (convergences.includes('failed')) return EXIT_CODES.failed;
-  if (convergences.includes('blocked')) return EXIT_CODES.blocked;
-  if (convergences.includes('drift')) return EXIT_CODES.drift;
-  return incomplete ? EXIT_CODES.incomplete : EXIT_CODES.converged;
+  const worst = worstConvergence(convergences);
+  return worst === 'converged' && incomplete ? EXIT_CODES.incomplete : EXIT_CODES[worst];
 }

@@ -5,26 +5,9 @@
  */
 import Table from 'cli-table3';
 import type { GuardrailReport, ReportedKey } from '../sweep/guardrail.js';
+import { REGION_STATUSES, isProblemStatus } from '../reconcile/statuses.js';
 import type { ErrorSummary, ReconcileOutcome, RegionStatus, RegionStatusCode } from '../reconcile/types.js';
 import type { SweepResult } from '../sweep/sweep-region.js';
-
-/** Statuses meaning a replica exists in that Region. */
-const REPLICA_EXISTS: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>([
-  'present',
-  'creating',
-  'pending-import',
-  'material-pending',
-  'replica-disabled',
-  'blocked-pending-deletion',
-  'created',
-  'already-exists',
-  'restored',
-  'restore-planned',
-  'extra',
-]);
-
-/** Statuses of a desired Region that need nothing. */
-const FINE: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>(['present', 'creating', 'created', 'already-exists', 'restored']);
 
 /** The widest a table gets, borders included: a 120-column terminal shows it unbroken. */
 export const MAX_TABLE_WIDTH = 120;
@@ -131,7 +114,7 @@ export function renderPlan(region: string, outcomes: readonly ReconcileOutcome[]
       continue;
     }
     for (const status of outcome.regions) {
-      if (FINE.has(status.status)) continue;
+      if (!isProblemStatus(status.status)) continue;
       let plan = statusText(status);
       if (status.status === 'missing' && outcome.result === 'reconciled') {
         plan = 'ReplicateKey';
@@ -159,8 +142,8 @@ export function renderPlan(region: string, outcomes: readonly ReconcileOutcome[]
  */
 export function renderStatus(region: string, outcomes: readonly ReconcileOutcome[], result: SweepResult): string {
   const rows = outcomes.map((outcome) => {
-    const desired = outcome.regions.filter((s) => s.status !== 'extra').map((s) => s.region);
-    const actual = outcome.regions.filter((s) => REPLICA_EXISTS.has(s.status)).map((s) => s.region);
+    const desired = outcome.regions.filter((s) => REGION_STATUSES[s.status].tagNamed).map((s) => s.region);
+    const actual = outcome.regions.filter((s) => REGION_STATUSES[s.status].replicaExists).map((s) => s.region);
     return [outcome.keyId, desired.join(' ') || '-', actual.join(' ') || '-', statusSummary(outcome)];
   });
   const head = `Managed keys in ${region}: ${outcomes.length} of ${plural(result.report.keys, 'key')} listed${incompleteNote(result)}`;
@@ -176,7 +159,7 @@ function incompleteNote(result: SweepResult): string {
 
 function statusSummary(outcome: ReconcileOutcome): string {
   if (outcome.result === 'not-multi-region') return 'not-multi-region';
-  const problems = outcome.regions.filter((s: RegionStatus) => !FINE.has(s.status)).map((s) => `${s.region} ${statusText(s)}`);
+  const problems = outcome.regions.filter((s: RegionStatus) => isProblemStatus(s.status)).map((s) => `${s.region} ${statusText(s)}`);
   if (outcome.result === 'primary-not-enabled') problems.unshift(`primary-not-enabled (${outcome.primaryKeyState ?? 'not Enabled'})`);
   return problems.length > 0 ? problems.join(', ') : 'converged';
 }

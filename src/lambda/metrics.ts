@@ -3,7 +3,8 @@
  * Metrics (flushed once per invocation by its middy middleware).
  */
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { ReconcileOutcome, RegionStatusCode } from '../reconcile/types.js';
+import { metricOf } from '../reconcile/statuses.js';
+import type { ReconcileOutcome } from '../reconcile/types.js';
 
 /** CloudWatch namespace of every metric. */
 export const METRICS_NAMESPACE = 'KmsReplicaReconciler';
@@ -11,24 +12,10 @@ export const METRICS_NAMESPACE = 'KmsReplicaReconciler';
 /** The part of Powertools `Metrics` the reconciler uses (tests hand in a recorder). */
 export type MetricsSink = Pick<Metrics, 'addMetric'>;
 
-/** Metric name per status worth counting. */
-const STATUS_METRICS: Partial<Record<RegionStatusCode, string>> = {
-  created: 'ReplicasCreated',
-  'already-exists': 'ReplicasAlreadyExisting',
-  restored: 'ReplicasRestored',
-  'blocked-pending-deletion': 'ReplicasBlockedPendingDeletion',
-  'pending-import': 'ReplicasPendingImport',
-  'material-pending': 'ReplicasMaterialPending',
-  'replica-disabled': 'ReplicasDisabled',
-  'invalid-region': 'TagTokensInvalid',
-  'region-not-allowed': 'TagTokensNotAllowed',
-  failed: 'RegionsFailed',
-  extra: 'ReplicasExtra',
-};
-
 /**
  * Records one reconcile: `Reconciles` (1), `ReconcileDuration` (milliseconds), one count per
- * status of interest (e.g. `ReplicasCreated`, `ReplicasBlockedPendingDeletion`, `RegionsFailed`),
+ * status that has a metric in the status vocabulary (`REGION_STATUSES[status].metric`, e.g.
+ * `ReplicasCreated`, `ReplicasBlockedPendingDeletion`, `RegionsFailed`),
  * and `KeysNotMultiRegion` / `PrimariesNotEnabled` for those results. Zero counts are not written.
  *
  * @param metrics - Powertools `Metrics` (or a recorder).
@@ -40,7 +27,7 @@ export function recordReconcileMetrics(metrics: MetricsSink, outcome: ReconcileO
   metrics.addMetric('ReconcileDuration', MetricUnit.Milliseconds, durationMs);
   const counts = new Map<string, number>();
   for (const r of outcome.regions) {
-    const name = STATUS_METRICS[r.status];
+    const name = metricOf(r.status);
     if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   for (const [name, count] of counts) metrics.addMetric(name, MetricUnit.Count, count);

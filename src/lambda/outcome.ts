@@ -1,10 +1,13 @@
 /**
  * Outcome events: what the reconciler tells the people who run it, one EventBridge event per
  * reconcile that wrote something or found a problem (design §3). The schema is versioned and
- * shipped as `schemas/outcome-event.v1.json`; the README documents it.
+ * shipped as `schemas/outcome-event.v1.json`, generated from `outcome-schema.ts` (`npm run schema`);
+ * the README documents it.
  */
-import type { GuardrailReport } from '../sweep/guardrail.js';
+import { isProblemStatus } from '../reconcile/statuses.js';
 import type { ReconcileOutcome, ReconcileRequest, RegionStatusCode } from '../reconcile/types.js';
+import type { GuardrailReport } from '../sweep/guardrail.js';
+import type { OutcomeDetailV1, RejectedDetailV1, SweepSummaryDetailV1, UnpublishedKeys } from './outcome-schema.js';
 
 /** EventBridge `source` of every outcome event. */
 export const OUTCOME_SOURCE = 'kms-replica-reconciler';
@@ -17,46 +20,34 @@ export const SWEEP_SUMMARY_DETAIL_TYPE = 'KMS Replica Sweep Summary';
 /** Version of the `detail` schema; bumped on any incompatible change. */
 export const OUTCOME_SCHEMA_VERSION = '1';
 
-/** The trigger an outcome answers. */
-export interface OutcomeTrigger {
-  /** CloudTrail `eventID` of the triggering call (or a sweep/CLI id). */
-  readonly eventId?: string;
-  /** `CreateKey`, `TagResource`, ..., `Sweep`, `Manual`. */
-  readonly eventName?: string;
-  /** The Region the trigger named. */
-  readonly region?: string;
-}
+/** The trigger an outcome answers: `eventId`, `eventName`, `region` (each optional). */
+export type OutcomeTrigger = OutcomeDetail['trigger'];
 
-/** `detail` of a `KMS Replica Reconcile Outcome` event (schema v1). */
-export interface OutcomeDetail extends ReconcileOutcome {
-  readonly schemaVersion: typeof OUTCOME_SCHEMA_VERSION;
-  readonly trigger: OutcomeTrigger;
-  /** Counts of `regions` by status, for dashboards and rule patterns. */
-  readonly counts: Partial<Record<RegionStatusCode, number>>;
-}
+/**
+ * `detail` of a `KMS Replica Reconcile Outcome` event (schema v1): the `ReconcileOutcome` without
+ * its `description`, with `schemaVersion`, `trigger` and `counts` (of `regions` by status).
+ * Inferred from the zod schema that generates `schemas/outcome-event.v1.json`.
+ */
+export type OutcomeDetail = OutcomeDetailV1;
 
-/** `detail` of a `KMS Replica Reconcile Rejected` event (schema v1). */
-export interface RejectedDetail {
-  readonly schemaVersion: typeof OUTCOME_SCHEMA_VERSION;
-  readonly result: 'rejected';
-  readonly trigger: OutcomeTrigger;
-  /** `InvalidEvent` or the AWS error name (e.g. `AccessDeniedException`). */
-  readonly error: { readonly code: string; readonly message: string };
-}
+/** `detail` of a `KMS Replica Reconcile Rejected` event (schema v1); `error.code` is `InvalidEvent` or the AWS error name. */
+export type RejectedDetail = RejectedDetailV1;
 
-/** `detail` of a `KMS Replica Sweep Summary` event (schema v1): one per sweep run. */
-export interface SweepSummaryDetail {
-  readonly schemaVersion: typeof OUTCOME_SCHEMA_VERSION;
-  readonly result: 'sweep-summary';
-  /** The swept Region. */
-  readonly region: string;
-  /** False when the run stopped early (deadline); `resumeMarker` says where the next run starts. */
-  readonly complete: boolean;
-  readonly resumeMarker?: string;
-  /** `converged`, `drift`, `blocked` or `failed` (see `assessConvergence`). */
-  readonly convergence: string;
-  readonly report: GuardrailReport;
-}
+/**
+ * `detail` of a `KMS Replica Sweep Summary` event (schema v1), one per sweep run: the swept
+ * Region, whether the run completed (`resumeMarker` says where the next run starts), the
+ * convergence (`assessConvergence`) and the guardrail report.
+ */
+export type SweepSummaryDetail = SweepSummaryDetailV1;
+
+/**
+ * The fields of `ReconcileOutcome` (but its `description`) and of `GuardrailReport`, at any depth,
+ * that the schema does not name: none, or this does not compile (the events are built by
+ * spreading these objects, which TypeScript does not check for excess properties).
+ */
+type Unpublished = UnpublishedKeys<Omit<ReconcileOutcome, 'description'>, OutcomeDetail> | UnpublishedKeys<GuardrailReport, SweepSummaryDetail['report'], 'report.'>;
+const _everyFieldPublished: [Unpublished] extends [never] ? true : `not in the schema: ${Unpublished}` = true;
+void _everyFieldPublished;
 
 /** One event ready for `PutEvents`. */
 export interface OutcomeEvent {
@@ -78,31 +69,18 @@ export interface OutcomePublisher {
 /** A publisher that drops everything: `OUTCOME_EVENT_BUS` unset. */
 export const NO_OUTCOME_PUBLISHER: OutcomePublisher = { publish: async () => undefined };
 
-/** Statuses that are findings worth telling someone about. */
-const PROBLEM_STATUSES: ReadonlySet<RegionStatusCode> = new Set<RegionStatusCode>([
-  'missing',
-  'restore-planned',
-  'pending-import',
-  'material-pending',
-  'replica-disabled',
-  'blocked-pending-deletion',
-  'invalid-region',
-  'region-not-allowed',
-  'failed',
-  'extra',
-]);
-
 /**
  * Whether an outcome deserves an event: it wrote something, or it found a problem (a status in
- * the problem set, a single-Region key with the tag, a primary that is not `Enabled`). A clean
- * no-op (`present`/`creating` everywhere, or an unmanaged key) does not.
+ * the problem set of the status vocabulary, `isProblemStatus`; a single-Region key with the tag; a
+ * primary that is not `Enabled`). A clean no-op (`present`/`creating` everywhere, or an unmanaged
+ * key) does not.
  *
  * @param outcome - the reconcile's outcome.
  */
 export function isWorthReporting(outcome: ReconcileOutcome): boolean {
   if (outcome.writes > 0) return true;
   if (outcome.result === 'not-multi-region' || outcome.result === 'primary-not-enabled') return true;
-  return outcome.regions.some((r) => PROBLEM_STATUSES.has(r.status));
+  return outcome.regions.some((r) => isProblemStatus(r.status));
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The small vocabulary shared by the reconciler's modules. Names follow AWS KMS spelling.
  */
+import type { RegionStatusCode } from './statuses.js';
 
 /**
  * A KMS key state, spelled as the API spells it.
@@ -86,24 +87,9 @@ export interface ReconcileRequest {
 
 /**
  * The status of one desired Region (or one bad tag token, or one extra replica) after a
- * reconcile. Meanings: `design.md` §2.
+ * reconcile: a key of the status vocabulary (`statuses.ts`). Meanings: `design.md` §2.
  */
-export type RegionStatusCode =
-  | 'present'
-  | 'creating'
-  | 'pending-import'
-  | 'material-pending'
-  | 'replica-disabled'
-  | 'blocked-pending-deletion'
-  | 'missing'
-  | 'created'
-  | 'already-exists'
-  | 'restored'
-  | 'restore-planned'
-  | 'invalid-region'
-  | 'region-not-allowed'
-  | 'failed'
-  | 'extra';
+export type { RegionStatusCode } from './statuses.js';
 
 /** A classified error attached to a `failed` status. */
 export interface ErrorSummary {

@@ -5,7 +5,7 @@
  */
 import type { RegionStatusCode } from '../reconcile/types.js';
 import type { FleetFamily, FleetKeyList, FleetRegionStatus, FleetStatus } from './status-document.js';
-import { CONCERNS, RESULT_STYLE, STATUS_ORDER, STATUS_STYLE, worseConcern, type Concern } from './status-style.js';
+import { CONCERNS, RESULT_STYLE, STATUS_ORDER, STATUS_STYLE, concernOf, worseConcern, type Concern } from './status-style.js';
 
 /** One cell of the matrix: a replica-Region status, or the primary key's own Region. */
 export type FleetCell = { readonly kind: 'status'; readonly status: FleetRegionStatus } | { readonly kind: 'primary'; readonly keyState?: string };
@@ -94,7 +94,7 @@ export function buildFleetModel(status: FleetStatus): FleetModel {
       cells.set(status.region, { kind: 'status', status });
       statusCounts[status.status] += 1;
       count(status.region, status.status);
-      concern = worseConcern(concern, STATUS_STYLE[status.status].concern);
+      concern = worseConcern(concern, concernOf(status.status));
     }
     // The reconciler never reports the primary's own Region (design §1); a status there wins.
     if (!cells.has(primaryRegion)) {
@@ -152,7 +152,7 @@ function reasonsOf(family: FleetFamily): string[] {
     reasons.push(`${result.badge}${state}${family.message ? `: ${family.message}` : ''}`);
   }
   const worrying = family.regions
-    .filter((s) => STATUS_STYLE[s.status].concern === 'needs-person' || STATUS_STYLE[s.status].concern === 'failed')
+    .filter((s) => concernOf(s.status) === 'needs-person' || concernOf(s.status) === 'failed')
     .sort((a, b) => STATUS_STYLE[a.status].order - STATUS_STYLE[b.status].order || compare(a.region, b.region));
   for (const s of worrying) {
     const detail = detailOf(s);

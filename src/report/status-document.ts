@@ -5,7 +5,8 @@
  */
 import * as z from 'zod';
 import type { ReconcileResult, RegionStatusCode } from '../reconcile/types.js';
-import { RESULT_STYLE, STATUS_STYLE } from './status-style.js';
+import { REGION_STATUS_CODES } from '../reconcile/statuses.js';
+import { RESULT_STYLE } from './status-style.js';
 
 /** One Region of a family, as in `ReconcileOutcome.regions` (a `RegionStatus`). */
 export interface FleetRegionStatus {
@@ -74,7 +75,6 @@ export class StatusDocumentError extends Error {
   override readonly name = 'StatusDocumentError';
 }
 
-const statusCodes = Object.keys(STATUS_STYLE) as [RegionStatusCode, ...RegionStatusCode[]];
 const resultCodes = Object.keys(RESULT_STYLE) as [ReconcileResult, ...ReconcileResult[]];
 
 /** The message for a status or result this version does not know (or a missing one). */
@@ -114,7 +114,7 @@ const schema = z.object({
           regions: z.array(
             z.object({
               region: z.string().min(1),
-              status: z.enum(statusCodes, { error: (issue) => unknownCode(issue.input, 'status') }),
+              status: z.enum(REGION_STATUS_CODES, { error: (issue) => unknownCode(issue.input, 'status') }),
               keyState: z.string().optional(),
               deletionDate: z.string().optional(),
               message: z.string().optional(),

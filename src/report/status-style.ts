@@ -1,25 +1,18 @@
 /**
  * How the fleet report (`kms-replicas report --html`) draws each status: colour, glyph, label,
- * order and how much it matters. One table per vocabulary, each typed with `satisfies Record<…>`
- * over the product's own union, so a new status does not compile until it has a style here.
- * Kept apart so it can be folded into the one status vocabulary table (design: "One vocabulary").
+ * and order. How much a status matters (its concern) is not decided here: the status vocabulary
+ * (`src/reconcile/statuses.ts`) says it. Each table is typed with `satisfies Record<…>` over the
+ * product's own union, so a new status does not compile until it has a style here.
  *
  * Colours: the Okabe-Ito palette (Okabe & Ito, "Color Universal Design", 2008), chosen to stay
  * apart for protanopes, deuteranopes and tritanopes; the colour says how much a status matters,
  * the glyph says which status it is (colour is never the only signal). Every glyph colour meets
  * WCAG 2.x contrast 4.5:1 on its background (`test/unit/report-style.test.ts` checks both).
  */
+import { REGION_STATUSES, type Concern } from '../reconcile/statuses.js';
 import type { ReconcileResult, RegionStatusCode } from '../reconcile/types.js';
 
-/**
- * How much a status matters, worst first. Mirrors `assessConvergence` (src/sweep/guardrail.ts):
- * `failed` and `needs-person` (blocked) and `drift` as there; `note` is an `extra` replica (a
- * person may look, nothing is wrong); `converged` needs nothing.
- */
-export type Concern = 'failed' | 'needs-person' | 'drift' | 'note' | 'converged';
-
-/** Concerns from worst to best (the report's sort and summary order). */
-export const CONCERNS: readonly Concern[] = ['failed', 'needs-person', 'drift', 'note', 'converged'];
+export { CONCERNS, worseConcern, type Concern } from '../reconcile/statuses.js';
 
 /** What a person reads for each concern. */
 export const CONCERN_LABEL = {
@@ -44,7 +37,6 @@ export interface StatusStyle {
   readonly foreground: string;
   /** Legend and summary order (ascending: worst first). */
   readonly order: number;
-  readonly concern: Concern;
 }
 
 // Okabe-Ito colours, plus one tint of bluish green for the steady state (calmer at 1,000 rows).
@@ -68,7 +60,6 @@ export const STATUS_STYLE = {
     background: BLACK,
     foreground: WHITE,
     order: 0,
-    concern: 'failed',
   },
   'blocked-pending-deletion': {
     glyph: 'DEL',
@@ -77,7 +68,6 @@ export const STATUS_STYLE = {
     background: VERMILLION,
     foreground: BLACK,
     order: 1,
-    concern: 'needs-person',
   },
   'pending-import': {
     glyph: 'IMP',
@@ -86,7 +76,6 @@ export const STATUS_STYLE = {
     background: REDDISH_PURPLE,
     foreground: BLACK,
     order: 2,
-    concern: 'needs-person',
   },
   'material-pending': {
     glyph: 'MAT',
@@ -95,7 +84,6 @@ export const STATUS_STYLE = {
     background: REDDISH_PURPLE,
     foreground: BLACK,
     order: 3,
-    concern: 'needs-person',
   },
   'replica-disabled': {
     glyph: 'DIS',
@@ -104,7 +92,6 @@ export const STATUS_STYLE = {
     background: REDDISH_PURPLE,
     foreground: BLACK,
     order: 4,
-    concern: 'needs-person',
   },
   'invalid-region': {
     glyph: 'BAD',
@@ -113,7 +100,6 @@ export const STATUS_STYLE = {
     background: YELLOW,
     foreground: BLACK,
     order: 5,
-    concern: 'needs-person',
   },
   'region-not-allowed': {
     glyph: 'DENY',
@@ -122,7 +108,6 @@ export const STATUS_STYLE = {
     background: YELLOW,
     foreground: BLACK,
     order: 6,
-    concern: 'needs-person',
   },
   missing: {
     glyph: 'MIS',
@@ -131,7 +116,6 @@ export const STATUS_STYLE = {
     background: ORANGE,
     foreground: BLACK,
     order: 7,
-    concern: 'drift',
   },
   'restore-planned': {
     glyph: 'RSP',
@@ -140,7 +124,6 @@ export const STATUS_STYLE = {
     background: ORANGE,
     foreground: BLACK,
     order: 8,
-    concern: 'drift',
   },
   extra: {
     glyph: 'EXT',
@@ -149,7 +132,6 @@ export const STATUS_STYLE = {
     background: BLUE,
     foreground: WHITE,
     order: 9,
-    concern: 'note',
   },
   creating: {
     glyph: 'CRE',
@@ -158,7 +140,6 @@ export const STATUS_STYLE = {
     background: SKY_BLUE,
     foreground: BLACK,
     order: 10,
-    concern: 'converged',
   },
   created: {
     glyph: 'NEW',
@@ -167,7 +148,6 @@ export const STATUS_STYLE = {
     background: BLUISH_GREEN,
     foreground: BLACK,
     order: 11,
-    concern: 'converged',
   },
   'already-exists': {
     glyph: 'AEX',
@@ -176,7 +156,6 @@ export const STATUS_STYLE = {
     background: BLUISH_GREEN,
     foreground: BLACK,
     order: 12,
-    concern: 'converged',
   },
   restored: {
     glyph: 'RST',
@@ -185,7 +164,6 @@ export const STATUS_STYLE = {
     background: BLUISH_GREEN,
     foreground: BLACK,
     order: 13,
-    concern: 'converged',
   },
   present: {
     glyph: 'OK',
@@ -194,9 +172,13 @@ export const STATUS_STYLE = {
     background: BLUISH_GREEN_TINT,
     foreground: BLACK,
     order: 14,
-    concern: 'converged',
   },
 } as const satisfies Record<RegionStatusCode, StatusStyle>;
+
+/** How much a status matters: the status vocabulary's concern. */
+export function concernOf(status: RegionStatusCode): Concern {
+  return REGION_STATUSES[status].concern;
+}
 
 /** Every status, in legend order (worst first). */
 export const STATUS_ORDER: readonly RegionStatusCode[] = (Object.keys(STATUS_STYLE) as RegionStatusCode[]).sort(
@@ -238,8 +220,3 @@ export const RESULT_STYLE = {
   'key-not-found': { badge: 'key not found', concern: 'failed' },
   replica: { badge: 'replica key', concern: 'converged' },
 } as const satisfies Record<ReconcileResult, ResultStyle>;
-
-/** The worse of two concerns. */
-export function worseConcern(a: Concern, b: Concern): Concern {
-  return CONCERNS.indexOf(a) <= CONCERNS.indexOf(b) ? a : b;
-}

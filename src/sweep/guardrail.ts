@@ -3,12 +3,15 @@
  * whole-key result and by replica-Region status, with the keys that need a person listed.
  * Pure: the sweep feeds it one key result at a time; memory stays bounded by the list cap.
  */
+import { PROBLEM_STATUSES, REGION_STATUS_CODES, convergenceOf, worstConvergence, type Convergence } from '../reconcile/statuses.js';
 import type { ErrorSummary, ReconcileOutcome, ReconcileResult, RegionStatusCode } from '../reconcile/types.js';
+
+export type { Convergence } from '../reconcile/statuses.js';
 
 /** How one listed key fared in a sweep. */
 export type SweepKeyResult =
   | {
-      /** `reconcileKey` ran; see `outcome.result`. */
+      /** `reconcile` gave an outcome; see `outcome.result`. */
       readonly kind: 'reconciled';
       readonly keyId: string;
       readonly arn: string;
@@ -27,7 +30,7 @@ export type SweepKeyResult =
       readonly primaryRegion?: string;
     }
   | {
-      /** `reconcileKey` threw (access denied, throttling after the SDK's retries, ...). */
+      /** The reconcile had no outcome: its verdict `retry` or `terminal` (access denied, throttling after the SDK's retries, ...). */
       readonly kind: 'error';
       readonly keyId: string;
       readonly arn: string;
@@ -70,7 +73,7 @@ export interface GuardrailReport {
   readonly statuses: Readonly<Record<RegionStatusCode, number>>;
   /** The same statuses per replica Region (or bad tag token): only non-zero counts. */
   readonly byReplicaRegion: Readonly<Record<string, Readonly<Partial<Record<RegionStatusCode, number>>>>>;
-  /** Keys with a status that needs a person (see {@link ATTENTION_STATUSES}), per status. */
+  /** Keys with a problem status (see {@link ATTENTION_STATUSES}), per status. */
   readonly attention: Readonly<Partial<Record<RegionStatusCode, ReportedKeys>>>;
   /** Multi-Region primaries without the Region tag: unmanaged, maybe by mistake. */
   readonly untaggedMultiRegionPrimaries: ReportedKeys;
@@ -82,19 +85,11 @@ export interface GuardrailReport {
   readonly errors: ReportedKeys;
 }
 
-/** Replica-Region statuses that need a person; listed key by key in `attention`. */
-export const ATTENTION_STATUSES: readonly RegionStatusCode[] = [
-  'blocked-pending-deletion',
-  'pending-import',
-  'material-pending',
-  'replica-disabled',
-  'missing',
-  'restore-planned',
-  'invalid-region',
-  'region-not-allowed',
-  'failed',
-  'extra',
-];
+/**
+ * Replica-Region statuses whose keys are listed one by one in `attention`: the problem statuses of
+ * the status vocabulary (`PROBLEM_STATUSES`), in its order.
+ */
+export const ATTENTION_STATUSES: readonly RegionStatusCode[] = PROBLEM_STATUSES;
 
 const RESULT_CODES: readonly SweepResultCode[] = [
   'reconciled',
@@ -104,24 +99,6 @@ const RESULT_CODES: readonly SweepResultCode[] = [
   'key-not-found',
   'replica',
   'error',
-];
-
-const STATUS_CODES: readonly RegionStatusCode[] = [
-  'present',
-  'creating',
-  'pending-import',
-  'material-pending',
-  'replica-disabled',
-  'blocked-pending-deletion',
-  'missing',
-  'created',
-  'already-exists',
-  'restored',
-  'restore-planned',
-  'invalid-region',
-  'region-not-allowed',
-  'failed',
-  'extra',
 ];
 
 /** Default cap of each list in a report (counts stay exact). */
@@ -151,7 +128,7 @@ export class GuardrailTally {
   writes = 0;
   queued = 0;
   readonly results = Object.fromEntries(RESULT_CODES.map((c) => [c, 0])) as Record<SweepResultCode, number>;
-  readonly statuses = Object.fromEntries(STATUS_CODES.map((c) => [c, 0])) as Record<RegionStatusCode, number>;
+  readonly statuses = Object.fromEntries(REGION_STATUS_CODES.map((c) => [c, 0])) as Record<RegionStatusCode, number>;
   readonly byReplicaRegion = new Map<string, Partial<Record<RegionStatusCode, number>>>();
   readonly attention = new Map<RegionStatusCode, CappedList>();
   readonly untaggedMultiRegionPrimaries: CappedList;
@@ -246,7 +223,7 @@ export function buildGuardrailReport(tally: GuardrailTally): GuardrailReport {
   const byReplicaRegion = Object.fromEntries(
     [...tally.byReplicaRegion.entries()]
       .sort(([a], [b]) => compare(a, b))
-      .map(([region, counts]) => [region, Object.fromEntries(STATUS_CODES.flatMap((c) => (counts[c] ? [[c, counts[c]]] : [])))]),
+      .map(([region, counts]) => [region, Object.fromEntries(REGION_STATUS_CODES.flatMap((c) => (counts[c] ? [[c, counts[c]]] : [])))]),
   );
   return {
     region: tally.region,
@@ -266,28 +243,19 @@ export function buildGuardrailReport(tally: GuardrailTally): GuardrailReport {
 }
 
 /**
- * How far from converged a report is, worst first:
- * - `failed`: a key's reconcile or a call failed (retrying may help);
- * - `blocked`: something needs a person: a replica pending deletion, pending import, lacking the
- *   primary's pending key material (`material-pending`) or disabled,
- *   a bad tag token, a tagged single-Region key, a primary that is not `Enabled`;
- * - `drift`: replicas are `missing`, or a restore is planned (`restore-planned`), and nothing was
- *   written (a dry run);
- * - `converged`: every desired Region has a replica (`present`, `creating`, `created`,
- *   `already-exists`, `restored`). `extra` replicas and untagged keys do not count against it.
+ * How far from converged a report is ({@link Convergence}): the worst of what its statuses say
+ * (`convergenceOf` of the status vocabulary: `failed`; a status that needs a person blocks; `missing`
+ * and `restore-planned` are drift; every other status, `extra` included, is converged) and of its
+ * whole-key results: a key whose reconcile failed (`error`) is `failed`; a tagged single-Region key
+ * and a primary that is not `Enabled` are `blocked`. Untagged keys do not count against it.
  */
-export type Convergence = 'converged' | 'drift' | 'blocked' | 'failed';
-
-/** Assesses a report; see {@link Convergence}. */
 export function assessConvergence(report: GuardrailReport): Convergence {
-  const s = report.statuses;
   const r = report.results;
-  if (r.error > 0 || s.failed > 0) return 'failed';
-  const blocked =
-    r['not-multi-region'] + r['primary-not-enabled'] + s['blocked-pending-deletion'] + s['pending-import'] + s['material-pending'] + s['replica-disabled'] +
-    s['invalid-region'] + s['region-not-allowed'];
-  if (blocked > 0) return 'blocked';
-  return s.missing + s['restore-planned'] > 0 ? 'drift' : 'converged';
+  const fromStatuses = REGION_STATUS_CODES.filter((s) => report.statuses[s] > 0).map(convergenceOf);
+  const fromResults: Convergence[] = [];
+  if (r.error > 0) fromResults.push('failed');
+  if (r['not-multi-region'] + r['primary-not-enabled'] > 0) fromResults.push('blocked');
+  return worstConvergence([...fromStatuses, ...fromResults]);
 }
 
 function compare(a: string, b: string): number {

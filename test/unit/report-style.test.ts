@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GuardrailTally, assessConvergence, buildGuardrailReport, type Convergence } from '../../src/sweep/guardrail.js';
-import { CELL_STYLE, RESULT_STYLE, STATUS_ORDER, STATUS_STYLE, type Concern } from '../../src/report/status-style.js';
+import { CELL_STYLE, RESULT_STYLE, STATUS_ORDER, STATUS_STYLE, concernOf as concernOfStatus, type Concern } from '../../src/report/status-style.js';
 import type { ReconcileOutcome, ReconcileResult, RegionStatusCode } from '../../src/reconcile/types.js';
 
 /** sRGB `#rrggbb` → linear RGB (IEC 61966-2-1). */
@@ -90,7 +90,7 @@ describe('the fleet report status styles', () => {
 
   it('give one colour to the statuses of one concern only', () => {
     const concernOf = new Map<string, Set<Concern>>();
-    for (const s of STATUSES) concernOf.set(STATUS_STYLE[s].background, (concernOf.get(STATUS_STYLE[s].background) ?? new Set()).add(STATUS_STYLE[s].concern));
+    for (const s of STATUSES) concernOf.set(STATUS_STYLE[s].background, (concernOf.get(STATUS_STYLE[s].background) ?? new Set()).add(concernOfStatus(s)));
 
     expect([...concernOf.values()].filter((concerns) => concerns.size > 1)).toEqual([]);
   });
@@ -111,7 +111,7 @@ describe('the fleet report status styles', () => {
       return assessConvergence(buildGuardrailReport(tally));
     };
 
-    for (const status of STATUSES) expect([status, asConvergence[STATUS_STYLE[status].concern]]).toEqual([status, assess(outcome('reconciled', status))]);
+    for (const status of STATUSES) expect([status, asConvergence[concernOfStatus(status)]]).toEqual([status, assess(outcome('reconciled', status))]);
     for (const result of ['reconciled', 'not-multi-region', 'primary-not-enabled'] as const) {
       expect([result, asConvergence[RESULT_STYLE[result].concern]]).toEqual([result, assess(outcome(result))]);
     }
