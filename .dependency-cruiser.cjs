@@ -15,7 +15,7 @@ const LOCAL_TOOLING = '^src/(cli|local)/';
 /** An AWS SDK package, resolved (node_modules/...) or not. */
 const AWS_SDK = '(^|/)(node_modules/)?@(aws-sdk|smithy)/';
 /** The pure planner and what it reads: no I/O, no package, no Node built-in. */
-const PURE_PLANNING = '^src/reconcile/(plan|tag-contract|regions|key-ref|types|statuses)[.]ts$';
+const PURE_PLANNING = '^src/reconcile/(plan|tag-contract|regions|key-ref|types|statuses|errors)[.]ts$';
 
 /** @type {import('dependency-cruiser').IForbiddenRuleType[]} */
 const forbidden = [
@@ -37,7 +37,7 @@ const forbidden = [
   },
   {
     name: 'planner-is-pure',
-    comment: 'The planner (plan.ts) and what it reads (tag contract, Regions, key references, types, the status vocabulary) import nothing with I/O: only each other.',
+    comment: 'The planner (plan.ts) and what it reads (tag contract, Regions, key references, types, the status vocabulary, the two error kinds) import nothing with I/O: only each other.',
     severity: 'error',
     from: { path: PURE_PLANNING },
     to: { pathNot: PURE_PLANNING },

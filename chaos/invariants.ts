@@ -106,7 +106,7 @@ export interface MinimumCalls {
 /**
  * The minimum number of KMS calls: every record the users' actions caused delivered once and
  * reconciled once with the reads of a no-op reconcile (DescribeKey + ListResourceTags, plus a
- * DescribeKey per replica when the key is managed: `reconcileKey`'s documented cost), one
+ * DescribeKey per replica when the key is managed: `reconcile`'s documented cost), one
  * `ReplicateKey` per replica that had to exist, and one sweep reading every key that exists when it
  * starts once. The
  * reconciler's own CloudTrail echoes cost nothing (skipped by principal). Replica counts are those

@@ -9,6 +9,7 @@
  * run also stops so (and cleans up) when npm goes away (`watchLauncher`: npm passes its signals
  * only to the shell it runs the script in).
  */
+import { ignoreBrokenPipe } from '../src/support/broken-pipe.js';
 import { watchLauncher } from '../src/support/launcher.js';
 import { runSmoke } from '../src/cli/smoke/command.js';
 import { SMOKE_EXIT_CODES } from '../src/cli/smoke/report.js';
@@ -39,9 +40,10 @@ const stopWatching = watchLauncher(process.env, (launcher) => {
   process.stderr.write(`\nsmoke: its launcher, ${launcher}, exited: stopping; scheduling every key the run made for deletion first\n`);
   stop.abort(new Error(`launcher ${launcher} exited`));
 });
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-});
+// `npm run smoke -- --help | head -1`: a reader that goes away early is not worth a stack trace,
+// and does not stop the run: a run that made keys still schedules their deletion (only the
+// signals above interrupt it). It exits with its own code once done.
+ignoreBrokenPipe();
 
 const code = await runSmoke(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: stop.signal, abandon: abandon.signal });
 stopWatching();

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as z from 'zod/mini';
+import { isMultiRegionKeyId, isSingleRegionKeyId } from '../reconcile/key-ref.js';
 import { REGION_CODE_PATTERN, lookupRegion, partitionOf } from '../reconcile/regions.js';
 import { LOCAL_ACCOUNT_ID } from '../local/lambda-context.js';
 
@@ -36,8 +37,6 @@ export class FixtureError extends Error {
   }
 }
 
-const MULTI_REGION_KEY_ID = /^mrk-[0-9a-f]{32}$/;
-const SINGLE_REGION_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 
 const text = () => z.string({ error: 'missing or not a string' });
@@ -130,11 +129,11 @@ export function readFixture(path: string): { event: Record<string, unknown>; key
     );
   }
   const keyIdPath = 'detail.responseElements.keyMetadata.keyId';
-  if (multiRegion && !MULTI_REGION_KEY_ID.test(metadata.keyId)) {
+  if (multiRegion && !isMultiRegionKeyId(metadata.keyId)) {
     problems.push(`${keyIdPath}: '${metadata.keyId}' is not a multi-Region key id (mrk- and 32 hex digits), as multiRegion is true`);
-  } else if (!multiRegion && !SINGLE_REGION_KEY_ID.test(metadata.keyId)) {
+  } else if (!multiRegion && !isSingleRegionKeyId(metadata.keyId)) {
     problems.push(
-      MULTI_REGION_KEY_ID.test(metadata.keyId)
+      isMultiRegionKeyId(metadata.keyId)
         ? `${keyIdPath}: '${metadata.keyId}' is a multi-Region key id, but multiRegion is not true`
         : `${keyIdPath}: '${metadata.keyId}' is not a key id (a UUID such as 1234abcd-12ab-34cd-56ef-1234567890ab)`,
     );

@@ -7,8 +7,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
 import { ConfigError, LOG_LEVELS, loadConfig } from '../lambda/config.js';
-import { createKeyEventHandler, type KeyEventResult } from '../lambda/key-event-handler.js';
-import { reconcileKey } from '../reconcile/reconcile.js';
+import { createKeyEventHandler } from '../lambda/key-event-handler.js';
+import { reconcile } from '../reconcile/reconcile.js';
 import { createRuntime, type Runtime } from '../lambda/runtime.js';
 import { isNoteworthy } from '../reconcile/statuses.js';
 import type { ReconcileOutcome } from '../reconcile/types.js';
@@ -17,6 +17,7 @@ import { createSinkLogger, localLogLevel, parseLogLevelOption } from './target.j
 import { FixtureError, readFixture, type FixtureKey } from './demo-fixture.js';
 import { EX_USAGE } from './exit-codes.js';
 import { deliverUntilQuiet, type Delivery } from '../local/delivery.js';
+import { exitQuietlyOnBrokenPipe } from '../support/broken-pipe.js';
 import { stopWhenLauncherGone } from '../support/launcher.js';
 
 const ACCESS_KEY_ID = 'AKIAEMBEDDEDDEMO0001';
@@ -77,10 +78,12 @@ function parseMs(value: string): number {
 
 async function snapshot(runtime: Runtime, key: FixtureKey): Promise<ReconcileOutcome> {
   // A dry-run reconcile is exactly the reconciler's own view of the family: observe and plan.
-  return reconcileKey(
+  const { outcome, verdict } = await reconcile(
     { keyId: key.keyId, region: key.region, eventName: 'Manual', eventId: 'demo-snapshot' },
     { ...runtime, settings: { ...runtime.settings, dryRun: true } },
   );
+  if (!outcome) throw verdict.error; // the family could not be read: main reports it
+  return outcome;
 }
 
 function describeDelivery(d: Delivery): { event: string; region: string; result: string } {
@@ -203,10 +206,7 @@ async function main(): Promise<number> {
 stopWhenLauncherGone(process.env, 'npm start');
 
 // `npm start | head`: a reader that goes away early is not worth a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(process.exitCode ?? 0);
-});
+exitQuietlyOnBrokenPipe();
 
 main().then(
   (code) => {

@@ -11,6 +11,7 @@
 import { EXIT_CODES } from './exit-codes.js';
 import { runCli } from './kms-replicas.js';
 import { Interruption } from './kms-replicas/context.js';
+import { exitQuietlyOnBrokenPipe } from '../support/broken-pipe.js';
 import { watchLauncher } from '../support/launcher.js';
 
 const controller = new AbortController();
@@ -29,10 +30,7 @@ const stopWatching = watchLauncher(process.env, (launcher) => {
   if (!controller.signal.aborted) controller.abort(new Interruption(`its launcher, ${launcher}, exited`, false));
 });
 // `kms-replicas --help | head`: a reader that goes away early is not worth a stack trace.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(process.exitCode ?? 0);
-});
+exitQuietlyOnBrokenPipe();
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 

@@ -1,6 +1,6 @@
 /**
  * `kms-replicas`: the operators' command line (`plan`, `reconcile`, `sweep`, `status`, `report`;
- * one file each in `kms-replicas/`). The same code paths as the Lambda functions (`reconcileKey`,
+ * one file each in `kms-replicas/`). The same code paths as the Lambda functions (`reconcile`,
  * `sweepRegion`, the paced gateway) against real AWS, any KMS endpoint, or the embedded KMS.
  * This file is the program: global options, help, and how a command's target is connected and
  * what it throws becomes an exit code. Documented in `docs/CLI.md`.

@@ -4,6 +4,7 @@
  * embedded KMS (`--embedded`), seeded with the deterministic demo account (`--seed N`).
  */
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
+import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 import { InvalidArgumentError } from 'commander';
 import { LOG_LEVELS, loadConfig, type Config } from '../lambda/config.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../emulator/index.js';
@@ -151,13 +152,25 @@ export function parseLogLevelOption(value: string): string {
   return level;
 }
 
-/** A Powertools Logger whose JSON lines go to a sink (one line each) instead of the console. */
+/**
+ * A Powertools Logger whose JSON lines go to a sink (one line each) instead of the console. Its
+ * child loggers (`createChild`, one per key family in the key-event handler) write to the same sink.
+ */
 export class SinkLogger extends Logger {
   private readonly sink: LogSink;
 
-  constructor(sink: LogSink, logLevel: Config['logLevel'], serviceName: string) {
-    super({ serviceName, logLevel });
+  /**
+   * @param sink - where each JSON line is written.
+   * @param logLevel - the level, or the whole Powertools constructor options (a child's).
+   * @param serviceName - the `service` field of each line (ignored when `logLevel` is options).
+   */
+  constructor(sink: LogSink, logLevel: Config['logLevel'] | ConstructorOptions, serviceName?: string) {
+    super(typeof logLevel === 'string' ? { serviceName: serviceName ?? 'kms-replica-reconciler', logLevel } : logLevel);
     this.sink = sink;
+  }
+
+  protected override createLogger(options?: ConstructorOptions): Logger {
+    return new SinkLogger(this.sink, options ?? {});
   }
 
   protected override printLog(_logLevel: number, log: LogItem): void {

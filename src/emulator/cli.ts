@@ -8,6 +8,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pathToFileURL } from 'node:url';
+import { exitQuietlyOnBrokenPipe } from '../support/broken-pipe.js';
 import { stopWhenLauncherGone } from '../support/launcher.js';
 import { startEmbeddedKms, type EmbeddedKms, type FaultPlan } from './index.js';
 
@@ -189,6 +190,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // `npm run emulator -- --help | head -1`, `--events | head`: a reader that goes away early is not worth a stack trace.
+  exitQuietlyOnBrokenPipe();
   runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

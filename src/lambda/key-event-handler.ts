@@ -7,6 +7,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
@@ -16,10 +18,11 @@ import { describeTrigger } from '../reconcile/trigger.js';
 import { RetryableError, TerminalError } from '../reconcile/errors.js';
 import { buildReconcileRequest, familyOf, parseQueueMessage } from './queue-message.js';
 import { publishSideReport, recordReconcileMetrics } from './metrics.js';
-import { reportFailure, type RejectedResult } from './reconciler-errors.js';
+import { reportFailure, reportRejection, reportRetry, type ReconcilerErrorsOptions, type RejectedResult } from './reconciler-errors.js';
 import { NO_OUTCOME_PUBLISHER, buildOutcomeEvent, isWorthReporting } from './outcome.js';
 import { planKey } from '../reconcile/reconcile.js';
 import { reportBatchFindings, type FindingsReporter } from './finding-reports.js';
+import type { Reconciled } from '../reconcile/verdict.js';
 import type { Runtime } from './runtime.js';
 import type { ReconcileOutcome, ReconcileRequest } from '../reconcile/types.js';
 
@@ -77,9 +80,17 @@ export interface KeyEventHandlerOptions {
  * With `SECURITY_HUB_FINDINGS=on`, once every message is answered, the batch's reconciled families
  * are reported to Security Hub (`reportBatchFindings`, a side report too).
  *
- * The verdict is the reconcile's: a retryable Region failure or read failure marks the family's
- * messages failed (`batchItemFailures`); a terminal one is reported (`KMS Replica Reconcile
- * Rejected`, `EventsRejected`) and the messages succeed, never redelivered.
+ * The verdict is the reconcile's (`src/reconcile/verdict.ts`), switched on once: `retry` (a read
+ * failed for a passing reason, a Region failed for one, or the run was cut short) marks the
+ * family's messages failed (`batchItemFailures`) with the verdict's error; `terminal` is reported
+ * (`KMS Replica Reconcile Rejected`, `EventsRejected`) and the messages succeed, never redelivered.
+ * What is thrown instead (a forward SQS refused, a programming error) is mapped by `reportFailure`.
+ *
+ * Logging: `injectLambdaContext` (Powertools Logger's middy middleware, `resetKeys: true`) adds
+ * the invocation's Lambda context to every line. Records are processed at once (Powertools Batch
+ * processes in parallel), so the keys of a family (`keyId`, `eventId`, `eventName`,
+ * `triggerRegion`) and of a rejected message (`messageId`, `eventId`) go on a child logger of
+ * their own (`createChild`), never on the shared logger: no line carries another record's keys.
  *
  * @param runtime - from `createRuntime` (role `key-event` in a stack).
  * @returns `handler(event, context)` resolving to `{ batchItemFailures }`.
@@ -97,14 +108,18 @@ export function createKeyEventHandler(
   const margin = options.timeoutMarginMs ?? TIMEOUT_MARGIN_MS;
 
   return middy<SQSEvent, SQSBatchResponse, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .handler(async function handleKeyEvents(event, context, { signal: middySignal }): Promise<SQSBatchResponse> {
       // Our own deadline: in-flight calls abort TIMEOUT_MARGIN_MS before the Lambda timeout, so the
-      // unfinished messages are reported failed (not the whole batch) and metrics still flush.
+      // unfinished messages are reported failed (not the whole batch) and metrics still flush. The
+      // abort's reason is the retry's reason: the reconciles cut short by it say so in their verdict.
       const deadline = new AbortController();
       setMaxListeners(0, deadline.signal); // every KMS call of the batch listens on it
-      const timer = setTimeout(() => deadline.abort(), Math.max(0, context.getRemainingTimeInMillis() - margin));
-      const onMiddyAbort = (): void => deadline.abort();
+      const timeoutNear = (): void =>
+        deadline.abort(new RetryableError(`the Lambda timeout is near: in-flight calls were aborted ${margin} ms before it`, 'TimeoutError'));
+      const timer = setTimeout(timeoutNear, Math.max(0, context.getRemainingTimeInMillis() - margin));
+      const onMiddyAbort = timeoutNear;
       middySignal.addEventListener('abort', onMiddyAbort, { once: true });
       const signal = deadline.signal;
       const families = new Map<string, Promise<FamilyVerdict>>();
@@ -121,7 +136,7 @@ export function createKeyEventHandler(
       const familyVerdict = (family: string): Promise<FamilyVerdict> => {
         let verdict = families.get(family);
         if (!verdict) {
-          verdict = reconcileFamily(runtime, requests.get(family) ?? [], context, signal, report, margin);
+          verdict = reconcileFamily(runtime, family, requests.get(family) ?? [], context, signal, margin);
           families.set(family, verdict);
         }
         return verdict;
@@ -136,8 +151,9 @@ export function createKeyEventHandler(
           logger.debug('event skipped', { reason: trigger.reason, eventId: trigger.eventId, messageId: record.messageId });
           result = { status: 'skipped', reason: trigger.reason, ...(trigger.eventId ? { eventId: trigger.eventId } : {}) };
         } else if (trigger.kind === 'invalid') {
-          const rejected = await reportFailure(new TerminalError(trigger.problem, 'InvalidEvent'), describeRecord(record, trigger.eventId), report);
-          result = rejected as RejectedResult;
+          const described = describeRecord(record, trigger.eventId);
+          const log = logger.createChild({ persistentKeys: { messageId: record.messageId, ...described } });
+          result = await reportRejection(new TerminalError(trigger.problem, 'InvalidEvent'), described, { ...report, logger: log });
         } else {
           const verdict = await familyVerdict(familyOf(trigger.request.keyId));
           if (verdict.kind === 'retry') {
@@ -184,73 +200,85 @@ function representative(requests: readonly ReconcileRequest[]): ReconcileRequest
 
 async function reconcileFamily(
   runtime: Runtime,
+  family: string,
   requests: readonly ReconcileRequest[],
   context: Context,
   signal: AbortSignal,
-  report: Parameters<typeof reportFailure>[2],
   margin: number,
 ): Promise<FamilyVerdict> {
-  const { logger, metrics, config } = runtime;
+  const { metrics, config } = runtime;
   const request = representative(requests);
   const trigger = { eventId: request.eventId, eventName: request.eventName, region: request.region };
+  // The family's own logger: every line below carries its keys, and no other family's.
+  const log = runtime.logger.createChild({
+    persistentKeys: { keyId: family, eventId: request.eventId, eventName: request.eventName, triggerRegion: request.region },
+  });
+  const report: ReconcilerErrorsOptions = { logger: log, metrics, publisher: runtime.publisher };
   const started = runtime.now().getTime();
   try {
     const planned = await planKey(request, runtime, signal);
-    let outcome = planned.outcome;
-    const home = config.homeRegion;
-    const primaryRegion = outcome.primaryRegion;
-    if (planned.actions.length > 0 && runtime.queue && config.keyEventQueue && home && primaryRegion && primaryRegion !== home) {
-      return { kind: 'done', result: await forward(runtime, request, outcome, primaryRegion, signal) };
-    }
-    if (planned.actions.length > 0) {
+    let reconciled: Reconciled = planned;
+    if (planned.outcome && planned.actions.length > 0) {
+      const { outcome } = planned;
+      const home = config.homeRegion;
+      const primaryRegion = outcome.primaryRegion;
+      if (runtime.queue && config.keyEventQueue && home && primaryRegion && primaryRegion !== home) {
+        return { kind: 'done', result: await forward(runtime, log, request, outcome, primaryRegion, signal) };
+      }
       const waitMs = runtime.limiter.estimateWaitMs(chargesOf(planned.actions));
       const left = context.getRemainingTimeInMillis() - margin;
       if (waitMs + Math.min(WRITE_CALL_ALLOWANCE_MS, margin) > left) {
         // Nothing written: the family comes back after the visibility timeout, when this
         // container's write budget has room (a write cut off by the timeout would be half done).
         metrics.addMetric('RepairsDeferred', MetricUnit.Count, 1);
-        logger.info('family deferred: its writes cannot finish before the timeout', { keyId: outcome.keyId, waitMs: Math.round(waitMs), leftMs: left, ...trigger });
+        log.info('family deferred: its writes cannot finish before the timeout', { waitMs: Math.round(waitMs), leftMs: left });
         return { kind: 'retry', error: new RetryableError(`${planned.actions.length} writes would wait ${Math.round(waitMs)} ms for this container's budget; ${left} ms left`, 'WriteBudgetDeferred') };
       }
-      outcome = await planned.apply(signal);
+      reconciled = await planned.apply(signal);
     }
-    recordReconcileMetrics(metrics, outcome, runtime.now().getTime() - started);
-    logger.info('reconcile finished', {
-      keyId: outcome.keyId,
-      eventId: request.eventId,
-      eventName: request.eventName,
-      triggerRegion: request.region,
-      primaryRegion: outcome.primaryRegion,
-      result: outcome.result,
-      dryRun: outcome.dryRun,
-      writes: outcome.writes,
-      messages: requests.length,
-      regions: Object.fromEntries(outcome.regions.map((r) => [r.region, r.status])),
-    });
-    const published = isWorthReporting(outcome) && (await publishOutcome(runtime, outcome, request));
-    // The reconcile's own verdict decides: a retryable Region failure asks for another delivery.
-    const retryable = outcome.regions.find((r) => r.status === 'failed' && r.error?.retryable);
-    if (retryable?.error) {
-      const error = new RetryableError(`${retryable.region}: ${retryable.error.name}: ${retryable.error.message}`, retryable.error.name);
-      return { kind: 'retry', error: (await reportFailure(error, trigger, report)) as RetryableError };
+    const { outcome, verdict } = reconciled;
+    let published = false;
+    if (outcome) {
+      recordReconcileMetrics(metrics, outcome, runtime.now().getTime() - started);
+      log.info('reconcile finished', {
+        primaryRegion: outcome.primaryRegion,
+        result: outcome.result,
+        dryRun: outcome.dryRun,
+        writes: outcome.writes,
+        messages: requests.length,
+        regions: Object.fromEntries(outcome.regions.map((r) => [r.region, r.status])),
+      });
+      published = isWorthReporting(outcome) && (await publishOutcome(runtime, log, outcome, request));
     }
-    return { kind: 'done', result: { status: 'reconciled', eventId: request.eventId, outcome, published } };
+    // The reconcile's verdict decides, once.
+    switch (verdict.kind) {
+      case 'done':
+        // A done verdict always comes with its outcome (`Reconciled`).
+        return { kind: 'done', result: { status: 'reconciled', eventId: request.eventId, outcome: outcome as ReconcileOutcome, published } };
+      case 'retry':
+        reportRetry(verdict.error, report, verdict.regions.length > 0 ? { retryRegions: verdict.regions } : {});
+        return { kind: 'retry', error: verdict.error };
+      case 'terminal':
+        return { kind: 'done', result: await reportRejection(verdict.error, trigger, report) };
+    }
   } catch (caught) {
-    const timedOut = signal.aborted ? new RetryableError(`the Lambda timeout is near: ${(caught as Error).message}`, 'TimeoutError', { cause: caught }) : caught;
-    const verdict = await reportFailure(timedOut, trigger, report);
-    return verdict instanceof RetryableError ? { kind: 'retry', error: verdict } : { kind: 'done', result: verdict };
+    // Only what was thrown: a forward SQS refused, a programming error. Cut short by the deadline,
+    // it is the deadline's retry.
+    const failure = await reportFailure(signal.aborted ? signal.reason : caught, trigger, report);
+    return failure instanceof RetryableError ? { kind: 'retry', error: failure } : { kind: 'done', result: failure };
   }
 }
 
 /** Sends the family to its primary Region's key-event queue (that stack writes for it). */
 async function forward(
   runtime: Runtime,
+  log: Logger,
   request: ReconcileRequest,
   outcome: ReconcileOutcome,
   primaryRegion: string,
   signal: AbortSignal,
 ): Promise<KeyEventResult> {
-  const { logger, metrics, config } = runtime;
+  const { metrics, config } = runtime;
   const body = buildReconcileRequest({
     reason: 'forwarded',
     keyId: outcome.primaryArn ?? outcome.keyId,
@@ -264,7 +292,7 @@ async function forward(
     const sent = await (runtime.queue as NonNullable<Runtime['queue']>).send(primaryRegion, config.keyEventQueue as string, [body], signal);
     if (sent.failed.length > 0) throw new RetryableError(`SQS refused the forwarded request: ${sent.failed[0]?.code}: ${sent.failed[0]?.message}`, 'ForwardFailed');
     metrics.addMetric('EventsForwarded', MetricUnit.Count, 1);
-    logger.info('family forwarded to its primary Region', { keyId: outcome.keyId, toRegion: primaryRegion, eventId: request.eventId, eventName: request.eventName });
+    log.info('family forwarded to its primary Region', { toRegion: primaryRegion });
     return { status: 'forwarded', eventId: request.eventId, region: primaryRegion, delivered: true, outcome, published: false };
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'QueueDoesNotExist') throw error;
@@ -272,8 +300,8 @@ async function forward(
     const message = `no key-event queue ${config.keyEventQueue} in ${primaryRegion} (no stack there): the family's writes are made only by a stack in its primary Region; deploy one there`;
     const reported: ReconcileOutcome = { ...outcome, message };
     metrics.addMetric('ForwardsWithoutStack', MetricUnit.Count, 1);
-    logger.warn('family not forwarded: no stack in its primary Region', { keyId: outcome.keyId, toRegion: primaryRegion, eventId: request.eventId });
-    const published = await publishOutcome(runtime, reported, request);
+    log.warn('family not forwarded: no stack in its primary Region', { toRegion: primaryRegion });
+    const published = await publishOutcome(runtime, log, reported, request);
     return { status: 'forwarded', eventId: request.eventId, region: primaryRegion, delivered: false, outcome: reported, published };
   }
 }
@@ -282,13 +310,9 @@ async function forward(
  * Publishes a reconcile's outcome event as a side report.
  * @returns whether an event was accepted: false with no outcome bus (`OUTCOME_EVENT_BUS` unset) or when `PutEvents` failed.
  */
-async function publishOutcome(runtime: Runtime, outcome: ReconcileOutcome, request: ReconcileRequest): Promise<boolean> {
+async function publishOutcome(runtime: Runtime, log: Logger, outcome: ReconcileOutcome, request: ReconcileRequest): Promise<boolean> {
   if (runtime.publisher === NO_OUTCOME_PUBLISHER) return false;
-  return publishSideReport(() => runtime.publisher.publish(buildOutcomeEvent(outcome, request)), runtime, {
-    keyId: outcome.keyId,
-    eventId: request.eventId,
-    eventName: request.eventName,
-  });
+  return publishSideReport(() => runtime.publisher.publish(buildOutcomeEvent(outcome, request)), { logger: log, metrics: runtime.metrics }, {});
 }
 
 /** Whatever is known of a message's trigger, for the rejected outcome event and the log line. */

@@ -2,6 +2,7 @@
  * The scheduled sweep's handler logic: one invocation sweeps the deployment's Region (design §3).
  * `handlers/sweep.ts` wraps it for Lambda.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
@@ -109,6 +110,7 @@ export function createSweepHandler(
 ): MiddyfiedHandler<unknown, SweepInvocationResult | RejectedResult, Error, Context> {
   const { logger, metrics, publisher } = runtime;
   return middy<unknown, SweepInvocationResult | RejectedResult, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(reconcilerErrors({ logger, metrics, publisher }))
     .handler(async function handleSweep(event, context, { signal }): Promise<SweepInvocationResult> {
@@ -117,7 +119,9 @@ export function createSweepHandler(
     if (!region) throw new TerminalError('AWS_REGION is not set: the sweep does not know which Region to sweep', 'NoRegion');
     const run = input.continuation ?? 0;
     const sweepId = `sweep-${context.awsRequestId}`;
-    logger.info('sweep started', { region, marker: input.marker, run, sweepId });
+    // On every line of this run; `injectLambdaContext({ resetKeys: true })` removes them after it.
+    logger.appendKeys({ sweepId, region, run });
+    logger.info('sweep started', { marker: input.marker });
     const started = runtime.now().getTime();
     // Per-key outcome events only for drift the sweep repaired itself; everything else is in the
     // summary. Side reports: each publish is awaited at the end but never rejects (a failed
@@ -147,7 +151,7 @@ export function createSweepHandler(
           findings?.onKey(key);
           if (key.kind === 'reconciled' && key.outcome.writes > 0) {
             const trigger = { keyId: key.arn, region, eventName: 'Sweep', eventId: sweepId };
-            sideReport(() => publisher.publish(buildOutcomeEvent(key.outcome, trigger)), { keyId: key.keyId, eventId: sweepId });
+            sideReport(() => publisher.publish(buildOutcomeEvent(key.outcome, trigger)), { keyId: key.keyId });
           }
         },
         ...(options.safetyMarginMs !== undefined ? { safetyMarginMs: options.safetyMarginMs } : {}),
@@ -168,7 +172,7 @@ export function createSweepHandler(
         await options.continueSweep(context.invokedFunctionArn, { ...result.resume, continuation: run + 1 });
         continued = true;
       } else {
-        logger.warn('sweep made no progress; the chain stops and the next scheduled sweep starts from the beginning', { region, run, stoppedBy: result.stoppedBy });
+        logger.warn('sweep made no progress; the chain stops and the next scheduled sweep starts from the beginning', { stoppedBy: result.stoppedBy });
       }
     }
     const convergence = assessConvergence(result.report);
@@ -183,7 +187,7 @@ export function createSweepHandler(
             report: result.report,
           }),
         ),
-      { eventId: sweepId, detailType: 'sweep-summary' },
+      { detailType: 'sweep-summary' },
     );
     await Promise.all(reports);
     // A run that started at the first key and finished saw every key of the Region.
@@ -195,12 +199,10 @@ export function createSweepHandler(
     metrics.addMetric('SweepDuration', MetricUnit.Milliseconds, runtime.now().getTime() - started);
     if (!result.complete) metrics.addMetric('SweepIncomplete', MetricUnit.Count, 1);
     logger.info('sweep finished', {
-      region,
       complete: result.complete,
       resume: result.resume,
       stoppedBy: result.stoppedBy,
       continued,
-      run,
       convergence,
       report: result.report,
     });

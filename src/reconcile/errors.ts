@@ -2,6 +2,7 @@
  * The two kinds of failure the reconciler knows (design §4). Everything that goes wrong is
  * turned into one of these by `classifyAwsError` or at the edge where the input is read.
  */
+import type { ErrorSummary } from './types.js';
 
 /** What both error kinds carry: a message for humans and the AWS (or reconciler) error code. */
 abstract class ClassifiedError extends Error {
@@ -45,3 +46,17 @@ export class RetryableError extends ClassifiedError {
 
 /** Either of the reconciler's error kinds. */
 export type ReconcilerError = TerminalError | RetryableError;
+
+/** Whether a caught value is one of the reconciler's two error kinds (classified by `src/aws/` or the reconcile). */
+export function isReconcilerError(error: unknown): error is ReconcilerError {
+  return error instanceof TerminalError || error instanceof RetryableError;
+}
+
+/**
+ * The report form of a classified error, as outcome events carry it (`regions[].error`): its code
+ * as `name`, its message, and whether it was retryable. A projection for the report, not a new
+ * decision: whoever decides a retry holds the error itself.
+ */
+export function summarizeError(error: ReconcilerError): ErrorSummary {
+  return { name: error.code, message: error.message, retryable: error instanceof RetryableError };
+}

@@ -9,8 +9,11 @@
  * `arn:<partition>:kms:<region>:<account>:key/<key id>`.
  */
 
-/** The two forms of a key id: `mrk-` + 32 hex digits (multi-Region), or a dashed UUID. */
-export const KEY_ID_PATTERN = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** A multi-Region key id: `mrk-` and 32 lower-case hex digits. */
+export const MULTI_REGION_KEY_ID_PATTERN = /^mrk-[0-9a-f]{32}$/;
+
+/** A single-Region key id: a dashed UUID. */
+export const SINGLE_REGION_KEY_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The shape of a key ARN; the parts are checked by {@link parseKeyRef} (or, for messages, by the caller). */
 const KEY_ARN_SHAPE = /^arn:([a-z-]+):kms:([^:]*):(\d{12}):key\/(.*)$/;
@@ -30,9 +33,19 @@ export interface KeyRef {
   readonly arn?: KeyArnParts;
 }
 
-/** Whether `value` is a key id ({@link KEY_ID_PATTERN}). */
+/** Whether `value` is a key id of either form: `mrk-` + 32 hex digits (multi-Region), or a dashed UUID. */
 export function isKeyId(value: string): boolean {
-  return KEY_ID_PATTERN.test(value);
+  return isMultiRegionKeyId(value) || isSingleRegionKeyId(value);
+}
+
+/** Whether `value` is a multi-Region key id ({@link MULTI_REGION_KEY_ID_PATTERN}). */
+export function isMultiRegionKeyId(value: string): boolean {
+  return MULTI_REGION_KEY_ID_PATTERN.test(value);
+}
+
+/** Whether `value` is a single-Region key id ({@link SINGLE_REGION_KEY_ID_PATTERN}). */
+export function isSingleRegionKeyId(value: string): boolean {
+  return SINGLE_REGION_KEY_ID_PATTERN.test(value);
 }
 
 /**

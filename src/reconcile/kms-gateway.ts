@@ -75,7 +75,7 @@ export interface KmsGateway {
   untagResource(region: string, keyId: string, tagKeys: readonly string[], signal?: AbortSignal): Promise<void>;
   /**
    * `ListKeyRotations` with `IncludeKeyMaterial=ALL_KEY_MATERIAL`, every page: the key's materials,
-   * pending ones included [S2]. Read only for EXTERNAL families (see `reconcileKey`).
+   * pending ones included [S2]. Read only for EXTERNAL families (see `reconcile`).
    */
   listKeyMaterials(region: string, keyId: string, signal?: AbortSignal): Promise<KeyMaterialEntry[]>;
   /**

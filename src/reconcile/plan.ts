@@ -2,6 +2,7 @@
  * The pure planner (design §2.3–§2.6): desired Regions versus observed replicas, as data.
  * No I/O, no clock, no randomness: the same observation always gives the same plan.
  */
+import { summarizeError, type ReconcilerError } from './errors.js';
 import { parseReplicaRegionsTag } from './tag-contract.js';
 import type {
   ErrorSummary,
@@ -30,9 +31,10 @@ export type ReplicaObservation =
   | (RegionalKeyRef & { readonly exists: false })
   /**
    * `DescribeKey` in the replica's Region failed (e.g. `AccessDeniedException` from a service
-   * control policy denying that Region): its state is unknown. Only this Region is affected.
+   * control policy denying that Region): its state is unknown. Only this Region is affected; the
+   * error (as `src/aws/` classified it) is its Region's `failed` status, and retried when retryable.
    */
-  | (RegionalKeyRef & { readonly exists: 'unknown'; readonly readError: ErrorSummary });
+  | (RegionalKeyRef & { readonly exists: 'unknown'; readonly readError: ReconcilerError });
 
 /**
  * Prefix of the restore marker: the tag `<prefix><Region>` the reconciler puts on the primary
@@ -153,6 +155,24 @@ export interface ReplicationPlan {
 }
 
 /**
+ * Whether a key is managed, and so whether its replicas matter (design §1): the one place that
+ * decides it. A key is managed when its tags carry the Region tag (`settings.tagKey`, case-sensitive);
+ * a managed single-Region key can never be replicated. Only a managed multi-Region primary's
+ * replicas are read (`reconcile`) and planned ({@link planReplication}).
+ *
+ * @returns `unmanaged` (no Region tag), `not-multi-region`, or `managed` with the Region tag.
+ */
+export function familyScope(
+  primary: Pick<KeyDescription, 'multiRegion'>,
+  tags: readonly Tag[],
+  settings: Pick<PlanSettings, 'tagKey'>,
+): { readonly kind: 'unmanaged' } | { readonly kind: 'not-multi-region' } | { readonly kind: 'managed'; readonly tag: Tag } {
+  const tag = tags.find((t) => t.key === settings.tagKey);
+  if (!tag) return { kind: 'unmanaged' };
+  return primary.multiRegion ? { kind: 'managed', tag } : { kind: 'not-multi-region' };
+}
+
+/**
  * Plans the replication of one multi-Region key family.
  *
  * Only an `Enabled` primary gets actions (key-state table [S1 key-state.md]). Replicas listed in
@@ -179,9 +199,9 @@ export interface ReplicationPlan {
  */
 export function planReplication(observation: FamilyObservation, settings: PlanSettings): ReplicationPlan {
   const { primary } = observation;
-  const tag = observation.tags.find((t) => t.key === settings.tagKey);
-  if (!tag) return { result: 'unmanaged', actions: [], statuses: [] };
-  if (!primary.multiRegion) {
+  const scope = familyScope(primary, observation.tags, settings);
+  if (scope.kind === 'unmanaged') return { result: 'unmanaged', actions: [], statuses: [] };
+  if (scope.kind === 'not-multi-region') {
     return {
       result: 'not-multi-region',
       actions: [],
@@ -190,7 +210,7 @@ export function planReplication(observation: FamilyObservation, settings: PlanSe
     };
   }
 
-  const desired = parseReplicaRegionsTag(tag.value, {
+  const desired = parseReplicaRegionsTag(scope.tag.value, {
     primaryRegion: primary.region,
     ...(settings.allowedRegions ? { allowedRegions: settings.allowedRegions } : {}),
   });
@@ -345,13 +365,12 @@ function isInterruptedRestore(replica: ReplicaObservation, marker: string | unde
   return replica.exists === true && replica.keyState === 'Disabled' && marker !== undefined && marker === replica.creationDate?.toISOString();
 }
 
-function unreadableStatus(replica: RegionalKeyRef & { readonly readError: ErrorSummary }, where = ''): RegionStatus {
-  return {
-    region: replica.region,
-    status: 'failed',
-    message: `DescribeKey of the replica in ${replica.region} failed, so its state is unknown${where}: ${replica.readError.message}`,
-    error: replica.readError,
-  };
+function unreadableStatus(replica: RegionalKeyRef & { readonly readError: ReconcilerError }, where = ''): RegionStatus {
+  return failedStatus(
+    replica.region,
+    replica.readError,
+    `DescribeKey of the replica in ${replica.region} failed, so its state is unknown${where}: ${replica.readError.message}`,
+  );
 }
 
 function statusOfReplica(replica: ReplicaObservation, interruptedRestore: boolean): RegionStatus {
@@ -419,4 +438,86 @@ function replicateAction(
     ...(settings.copyTags ? { tags: tags.filter((t) => !t.key.toLowerCase().startsWith('aws:') && !t.key.startsWith(RESTORE_MARKER_PREFIX)) } : {}),
     copyPolicy: settings.replicaPolicy === 'primary',
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Region's status after its write. The executor (`reconcile.ts`) reports what each planned write
+// made of its Region as data; its status is assembled here, with the planner's other statuses.
+// ---------------------------------------------------------------------------------------------
+
+/** What the planned write of one Region came to (reported by the executor, turned into a status by {@link statusesAfterWrites}). */
+export type WriteResult =
+  /** `ReplicateKey` answered with the new replica (`keyState` normally `Creating` [S7]). */
+  | { readonly kind: 'created'; readonly keyState: KeyState }
+  /** `ReplicateKey` answered `AlreadyExistsException`: a concurrent reconcile or a lost response made it first [S2][S20]. */
+  | { readonly kind: 'already-exists' }
+  /** Every call of the restore succeeded. */
+  | { readonly kind: 'restored' }
+  /** A call failed; `step` is the restore's call that failed (absent for `ReplicateKey`). */
+  | { readonly kind: 'failed'; readonly error: ReconcilerError; readonly step?: RestoreStep };
+
+/**
+ * Added to the message of `LimitExceededException` from `ReplicateKey`: the replica Region's
+ * KMS keys resource quota is full (API_ReplicateKey [S2]; resource-limits [S1]: quota "AWS KMS
+ * keys", 100,000 customer managed keys per Region, adjustable). Retrying cannot help.
+ */
+const KEY_QUOTA_HINT =
+  'The Region holds as many KMS keys as its resource quota allows (AWS KMS quota "AWS KMS keys": ' +
+  '100,000 customer managed keys per Region by default, adjustable in Service Quotas): delete keys there or request a higher quota. Not retried.';
+
+/** What a restore that failed at a call leaves behind, for its failed status's message. */
+const RESTORE_LEFT: Readonly<Record<RestoreStep, string>> = {
+  TagResource: '; nothing was changed',
+  CancelKeyDeletion: '; the replica is still pending deletion',
+  EnableKey: '; the replica is Disabled until a later reconcile completes the restore (the marker on the primary says so)',
+  UntagResource: '; the replica is Enabled, and a later reconcile removes the marker from the primary',
+};
+
+/** What a finished restore reports, by the call it started from. */
+const RESTORED_MESSAGES: Readonly<Record<RestoreStep, string>> = {
+  TagResource: 'deletion cancelled and replica enabled',
+  CancelKeyDeletion: 'deletion cancelled and replica enabled',
+  EnableKey: 'an interrupted restore was completed: replica enabled',
+  UntagResource: 'the marker of a finished restore was removed from the primary',
+};
+
+/**
+ * The plan's statuses after its writes: each written Region's status is what its write came to
+ * (`created`, `already-exists`, `restored`, or `failed` with the error and, for a restore, what the
+ * failed call left behind); every other Region keeps its planned status.
+ *
+ * @param plan - the plan the writes were made for.
+ * @param results - per written Region (`replicaRegion` of its action), what its write came to.
+ * @returns the statuses, sorted by Region as the plan's.
+ */
+export function statusesAfterWrites(plan: ReplicationPlan, results: ReadonlyMap<string, WriteResult>): RegionStatus[] {
+  const actions = new Map(plan.actions.map((action) => [action.replicaRegion, action]));
+  return plan.statuses.map((planned) => {
+    const action = actions.get(planned.region);
+    const result = results.get(planned.region);
+    return action && result ? statusAfterWrite(action, result) : planned;
+  });
+}
+
+function statusAfterWrite(action: ReplicationAction, result: WriteResult): RegionStatus {
+  const region = action.replicaRegion;
+  switch (result.kind) {
+    case 'created':
+      return { region, status: 'created', keyState: result.keyState };
+    case 'already-exists':
+      return { region, status: 'already-exists', message: 'a replica already exists in this Region' };
+    case 'restored':
+      // Only a RestoreReplica write restores.
+      return { region, status: 'restored', keyState: 'Enabled', ...(action.kind === 'RestoreReplica' ? { message: RESTORED_MESSAGES[action.from] } : {}) };
+    case 'failed': {
+      const { error, step } = result;
+      if (step) return failedStatus(region, error, `${step} failed: ${error.message}${RESTORE_LEFT[step]}`);
+      if (error.code === 'LimitExceededException') return failedStatus(region, error, `${error.message} ${KEY_QUOTA_HINT}`);
+      return failedStatus(region, error);
+    }
+  }
+}
+
+function failedStatus(region: string, error: ReconcilerError, message = error.message): RegionStatus {
+  return { region, status: 'failed', message, error: summarizeError(error) };
 }

@@ -2,19 +2,24 @@
  * The only sequencer: resolve the primary, observe the family, plan (pure), apply the plan
  * (design §2). Level-triggered: the request names a key; everything else is read fresh.
  */
-import { RetryableError, TerminalError, type ReconcilerError } from './errors.js';
+import { RetryableError, TerminalError, isReconcilerError, summarizeError, type ReconcilerError } from './errors.js';
 import type { KmsGateway } from './kms-gateway.js';
 import {
   RESTORE_STEPS,
+  familyScope,
   planReplication,
+  statusesAfterWrites,
   type MaterialObservation,
   type PlanSettings,
   type ReplicaObservation,
   type ReplicationAction,
+  type ReplicationPlan,
   type RestoreStep,
+  type WriteResult,
 } from './plan.js';
-import type { ErrorSummary, KeyDescription, ReconcileOutcome, ReconcileRequest, RegionStatus, Tag } from './types.js';
+import type { KeyDescription, ReconcileOutcome, ReconcileRequest, Tag } from './types.js';
 import { settle, type Settled } from './settle.js';
+import { DONE, verdictOfFailure, verdictOfRegions, type DoneVerdict, type Reconciled, type RetryVerdict, type TerminalVerdict } from './verdict.js';
 
 /** Settings of one reconcile: the planner's plus `DRY_RUN`. */
 export interface ReconcileSettings extends PlanSettings {
@@ -39,32 +44,8 @@ export interface ReconcileDeps {
 const NOT_FOUND_GRACE_MS = 5 * 60_000;
 
 /**
- * Added to the message of `LimitExceededException` from `ReplicateKey`: the replica Region's
- * KMS keys resource quota is full (API_ReplicateKey [S2]; resource-limits [S1]: quota "AWS KMS
- * keys", 100,000 customer managed keys per Region, adjustable). Retrying cannot help.
- */
-const KEY_QUOTA_HINT =
-  'The Region holds as many KMS keys as its resource quota allows (AWS KMS quota "AWS KMS keys": ' +
-  '100,000 customer managed keys per Region by default, adjustable in Service Quotas): delete keys there or request a higher quota. Not retried.';
-
-/** What a restore that failed at a call leaves behind, for its failed status's message. */
-const RESTORE_LEFT: Readonly<Record<RestoreStep, string>> = {
-  TagResource: '; nothing was changed',
-  CancelKeyDeletion: '; the replica is still pending deletion',
-  EnableKey: '; the replica is Disabled until a later reconcile completes the restore (the marker on the primary says so)',
-  UntagResource: '; the replica is Enabled, and a later reconcile removes the marker from the primary',
-};
-
-/** What a finished restore reports, by the call it started from. */
-const RESTORED_MESSAGES: Readonly<Record<RestoreStep, string>> = {
-  TagResource: 'deletion cancelled and replica enabled',
-  CancelKeyDeletion: 'deletion cancelled and replica enabled',
-  EnableKey: 'an interrupted restore was completed: replica enabled',
-  UntagResource: 'the marker of a finished restore was removed from the primary',
-};
-
-/**
- * Reconciles the multi-Region key family of the key a request names.
+ * Reconciles the multi-Region key family of the key a request names, and says what should happen
+ * next (its verdict, `verdict.ts`).
  *
  * Calls: `DescribeKey` of the named key (at once with `ListResourceTags` when the event says it
  * is a primary), then `ListResourceTags` of the primary, or for a replica `DescribeKey` ∥
@@ -81,25 +62,24 @@ const RESTORED_MESSAGES: Readonly<Record<RestoreStep, string>> = {
  * @param request - the key and Region named by the trigger.
  * @param deps - the KMS gateway, settings and clock.
  * @param signal - aborts in-flight calls (Lambda timeout).
- * @returns the outcome: the whole-key result and one status per desired Region, bad tag token
- *   and extra replica. Per-Region write failures are reported in `regions` (status `failed`),
- *   not thrown.
- * @throws {RetryableError} when the observation itself cannot complete for a passing reason:
- *   throttling, a 5xx, the primary Region changing (`UpdatePrimaryRegion`, also when
- *   `ReplicateKey` answers `UnsupportedOperationException` and the named primary no longer reads
- *   as `PRIMARY`: code `PrimaryRegionChanging`), a key not yet visible (`NotFoundException` within
- *   5 minutes of the `CreateKey`/`ReplicateKey` that triggered the reconcile); and `AbortError`
- *   when `signal` aborted before any write was sent.
- * @throws {TerminalError} when a read of the named key or its primary fails for a lasting reason
- *   (e.g. `AccessDeniedException`).
+ * @returns `{ outcome, verdict }`. The outcome: the whole-key result and one status per desired
+ *   Region, bad tag token and extra replica; per-Region read and write failures are Regions
+ *   `failed` in it. The verdict: `done`; or `retry` naming the Regions that failed for a passing
+ *   reason (throttling, a 5xx, `NotFoundException` right after the triggering call), the error
+ *   `<Region>: <code>: <message>` of the first. Without an outcome, the family could not be
+ *   reconciled: `retry` when the observation failed for a passing reason (throttling, a 5xx, the
+ *   primary Region changing, `PrimaryRegionChanging` also when `ReplicateKey` answered
+ *   `UnsupportedOperationException` and the named primary no longer reads as `PRIMARY`; a key not
+ *   yet visible, `NotFoundException` within 5 minutes of the `CreateKey`/`ReplicateKey` that
+ *   triggered the reconcile; `AbortError`, or the signal's own `RetryableError` reason, when
+ *   `signal` aborted before any write was sent); `terminal` when a read of the named key or its
+ *   primary failed for a lasting reason (e.g. `AccessDeniedException`).
+ * @throws only what is neither a classified error nor explained by the signal (a programming
+ *   error): the gateway rejects with classified errors only.
  */
-export async function reconcileKey(
-  request: ReconcileRequest,
-  deps: ReconcileDeps,
-  signal?: AbortSignal,
-): Promise<ReconcileOutcome> {
+export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps, signal?: AbortSignal): Promise<Reconciled> {
   const planned = await planKey(request, deps, signal);
-  return planned.apply(signal);
+  return planned.outcome ? planned.apply(signal) : planned;
 }
 
 /**
@@ -140,7 +120,7 @@ function withinCreationGrace(request: ReconcileRequest, deps: ReconcileDeps): bo
 
 /** A `NotFoundException` within the creation grace becomes retryable; anything else is unchanged. */
 function graceNotFound(error: unknown, request: ReconcileRequest, deps: ReconcileDeps): unknown {
-  const failure = error as Partial<ReconcilerError> | null;
+  const failure = error;
   if (!(failure instanceof TerminalError) || failure.code !== 'NotFoundException' || !withinCreationGrace(request, deps)) return error;
   return new RetryableError(
     `${failure.message} (right after ${request.eventName}: taken for KMS eventual consistency and retried)`,
@@ -216,8 +196,8 @@ async function observeFamily(request: ReconcileRequest, deps: ReconcileDeps, sig
   if (primary.keyState === 'Updating') {
     throw new RetryableError(`primary key ${primary.arn} is Updating (primary Region change in progress)`, 'KeyUpdating');
   }
-  const managed = tags.some((t) => t.key === settings.tagKey);
-  const replicas = managed && primary.multiRegion ? await observeReplicas(primary, known, kms, signal) : [];
+  // Only a managed multi-Region primary's replicas matter (the planner's own test, familyScope).
+  const replicas = familyScope(primary, tags, settings).kind === 'managed' ? await observeReplicas(primary, known, kms, signal) : [];
   // Only EXTERNAL families hold material someone must import into each replica [S1 multi-region-keys-import.md].
   const materials = primary.origin === 'EXTERNAL' && replicas.length > 0 ? await observeMaterials(primary, replicas, kms, signal) : undefined;
   return { kind: 'found', primary, tags, replicas, ...(materials ? { materials } : {}) };
@@ -243,8 +223,8 @@ async function observeMaterials(
   try {
     entries = await kms.listKeyMaterials(primary.region, primary.arn, signal);
   } catch (error) {
-    if (signal?.aborted) throw error;
-    return { error: summarize(error as ReconcilerError) };
+    if (signal?.aborted || !isReconcilerError(error)) throw error;
+    return { error: summarizeError(error) };
   }
   const current = primary.currentKeyMaterialId ?? entries.find((entry) => entry.state === 'CURRENT')?.keyMaterialId;
   const withCurrent = current ? { currentKeyMaterialId: current } : {};
@@ -284,8 +264,8 @@ async function observeReplicas(
       try {
         replica = known.get(ref.region) ?? (await kms.describeKey(ref.region, ref.arn, signal));
       } catch (error) {
-        if (signal?.aborted) throw error;
-        return { ...ref, exists: 'unknown', readError: summarize(error as ReconcilerError) };
+        if (signal?.aborted || !isReconcilerError(error)) throw error;
+        return { ...ref, exists: 'unknown', readError: error };
       }
       if (!replica) return { ...ref, exists: false };
       return {
@@ -301,7 +281,8 @@ async function observeReplicas(
 }
 
 interface Applied {
-  readonly statuses: ReadonlyMap<string, RegionStatus>;
+  /** What each write came to, by its Region. */
+  readonly results: ReadonlyMap<string, WriteResult>;
   /** Write calls sent (a call that never left, `unsent`, is not counted). */
   readonly writes: number;
   /** Some `ReplicateKey` answered `UnsupportedOperationException` (see `checkStillPrimary`). */
@@ -314,6 +295,11 @@ interface ApplyContext {
   readonly graceNotFound: (error: unknown) => unknown;
 }
 
+/**
+ * Makes the planned writes, all at once, and reports what each came to as data (the statuses are
+ * assembled by the planner's `statusesAfterWrites`). A classified failure is its Region's result;
+ * anything else (a programming error) is thrown once every write has settled.
+ */
 async function applyPlan(
   actions: readonly ReplicationAction[],
   primary: KeyDescription,
@@ -322,6 +308,7 @@ async function applyPlan(
 ): Promise<Applied> {
   let writes = 0;
   let unsupported = false;
+  let unexpected: { readonly error: unknown } | undefined;
   let policy: Promise<string> | undefined;
   const primaryPolicy = (): Promise<string> => (policy ??= kms.getKeyPolicy(primary.region, primary.arn, signal));
   /** One write call, counted once it was sent (whatever KMS answered). */
@@ -335,13 +322,21 @@ async function applyPlan(
       throw error;
     }
   };
-  const classified = (error: unknown): ReconcilerError => grace(error) as ReconcilerError;
+  /** A failed write's result: the classified error (a `NotFoundException` within the creation grace made retryable). */
+  const failed = (error: unknown, step?: RestoreStep): WriteResult | undefined => {
+    const failure = grace(error);
+    if (!isReconcilerError(failure)) {
+      unexpected ??= { error };
+      return undefined;
+    }
+    return step ? { kind: 'failed', error: failure, step } : { kind: 'failed', error: failure };
+  };
 
-  const results = await Promise.all(
-    actions.map(async (action): Promise<RegionStatus> => {
+  const settled = await Promise.all(
+    actions.map(async (action): Promise<[string, WriteResult | undefined]> => {
+      const region = action.replicaRegion;
       switch (action.kind) {
         case 'ReplicateKey': {
-          const region = action.replicaRegion;
           try {
             const copied = action.copyPolicy ? await primaryPolicy() : undefined;
             const out = await send(() =>
@@ -357,20 +352,16 @@ async function applyPlan(
                 signal,
               ),
             );
-            return { region, status: 'created', keyState: out.keyState };
+            return [region, { kind: 'created', keyState: out.keyState }];
           } catch (error) {
-            const failure = classified(error);
-            if (failure.code === 'AlreadyExistsException') {
-              // A concurrent reconcile or a lost response made it first: success [S2][S20].
-              return { region, status: 'already-exists', message: 'a replica already exists in this Region' };
-            }
-            if (failure.code === 'UnsupportedOperationException') unsupported = true;
-            if (failure.code === 'LimitExceededException') return failedStatus(region, failure, `${failure.message} ${KEY_QUOTA_HINT}`);
-            return failedStatus(region, failure);
+            const code = (error as Partial<ReconcilerError>).code;
+            // A concurrent reconcile or a lost response made it first: success [S2][S20].
+            if (code === 'AlreadyExistsException' && isReconcilerError(error)) return [region, { kind: 'already-exists' }];
+            if (code === 'UnsupportedOperationException') unsupported = true;
+            return [region, failed(error)];
           }
         }
         case 'RestoreReplica': {
-          const region = action.replicaRegion;
           const steps = RESTORE_STEPS.slice(RESTORE_STEPS.indexOf(action.from));
           let step: RestoreStep = action.from;
           try {
@@ -392,62 +383,87 @@ async function applyPlan(
                   break;
               }
             }
-            return { region, status: 'restored', keyState: 'Enabled', message: RESTORED_MESSAGES[action.from] };
+            return [region, { kind: 'restored' }];
           } catch (error) {
-            const failure = classified(error);
-            return failedStatus(region, failure, `${step} failed: ${failure.message}${RESTORE_LEFT[step]}`);
+            return [region, failed(error, step)];
           }
         }
       }
     }),
   );
-  return { statuses: new Map(results.map((s) => [s.region, s])), writes, unsupported };
+  if (unexpected) throw unexpected.error;
+  const results = new Map<string, WriteResult>();
+  for (const [region, result] of settled) if (result) results.set(region, result);
+  return { results, writes, unsupported };
 }
 
-function summarize(error: ReconcilerError): ErrorSummary {
-  return { name: error.code, message: error.message, retryable: error instanceof RetryableError };
-}
-
-function failedStatus(region: string, error: ReconcilerError, message = error.message): RegionStatus {
-  return { region, status: 'failed', message, error: summarize(error) };
+/**
+ * The Regions of an observation or its writes that failed, each with its classified error: a
+ * replica whose `DescribeKey` failed, a write that failed.
+ */
+function regionFailures(plan: ReplicationPlan, replicas: readonly ReplicaObservation[], results?: ReadonlyMap<string, WriteResult>): Map<string, ReconcilerError> {
+  const failures = new Map<string, ReconcilerError>();
+  const listed = new Set(plan.statuses.map((status) => status.region));
+  for (const replica of replicas) if (replica.exists === 'unknown' && listed.has(replica.region)) failures.set(replica.region, replica.readError);
+  for (const [region, result] of results ?? []) if (result.kind === 'failed') failures.set(region, result.error);
+  return failures;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Plan first, write later (issue 10). `reconcileKey` is `planKey` then `apply`; the key-event
-// batch handler and the sweep read and plan a family, then decide whether to write here (time
-// left, the write budget), forward it to the primary's Region, or queue it for the key-event
-// containers.
+// Plan first, write later (issue 10). `reconcile` is `planKey` then `apply`; the key-event batch
+// handler and the sweep read and plan a family, then decide whether to write here (time left, the
+// write budget), forward it to the primary's Region, or queue it for the key-event containers.
 // ---------------------------------------------------------------------------------------------
 
 /** A reconcile that has read and planned the family and written nothing yet. */
 export interface PlannedReconcile {
   /**
-   * The outcome if nothing is written: as `reconcileKey` reports it when the plan is empty or
+   * The outcome if nothing is written: as `reconcile` reports it when the plan is empty or
    * `DRY_RUN` is on (statuses `missing` / `restore-planned` where writes are planned).
    */
   readonly outcome: ReconcileOutcome;
+  /** The verdict of {@link outcome}: `retry` when a replica could not be read for a passing reason. */
+  readonly verdict: DoneVerdict | RetryVerdict;
   /** The writes `apply` will make; empty when `outcome` is already final (nothing to write, or `DRY_RUN`). */
   readonly actions: readonly ReplicationAction[];
   /**
-   * Makes the planned writes (none under `DRY_RUN`) and returns the outcome `reconcileKey` would
-   * have returned. Per-Region write failures are statuses, not throws.
-   * @throws {RetryableError} `AbortError` when `signal` aborted before any write was sent;
-   *   `PrimaryRegionChanging` when `ReplicateKey` answered `UnsupportedOperationException` and the
-   *   named primary no longer reads as `PRIMARY`.
+   * Makes the planned writes (none under `DRY_RUN`) and returns what `reconcile` would have
+   * returned. Per-Region write failures are statuses (and, when retryable, the verdict's Regions).
+   * Without an outcome: `retry` with `AbortError` (or the signal's `RetryableError` reason) when
+   * `signal` aborted before any write was sent; `retry` with `PrimaryRegionChanging` when
+   * `ReplicateKey` answered `UnsupportedOperationException` and the named primary no longer reads
+   * as `PRIMARY`.
    */
-  apply(signal?: AbortSignal): Promise<ReconcileOutcome>;
+  apply(signal?: AbortSignal): Promise<Reconciled>;
+}
+
+/** A family that could not be read: no outcome, only the verdict. */
+export interface UnreadFamily {
+  readonly outcome?: undefined;
+  readonly verdict: RetryVerdict | TerminalVerdict;
 }
 
 /**
  * Observes and plans the family of the key a request names, without writing: the reads of
- * `reconcileKey`, the same errors.
+ * `reconcile`, the same verdicts.
  *
- * @throws {RetryableError | TerminalError} as `reconcileKey` does for the observation.
+ * @returns the planned reconcile, or (no `outcome`) the verdict of a family that could not be read.
+ * @throws only a programming error (see `reconcile`).
  */
-export async function planKey(request: ReconcileRequest, deps: ReconcileDeps, signal?: AbortSignal): Promise<PlannedReconcile> {
+export async function planKey(request: ReconcileRequest, deps: ReconcileDeps, signal?: AbortSignal): Promise<PlannedReconcile | UnreadFamily> {
   const { kms, settings } = deps;
-  const final = (outcome: ReconcileOutcome): PlannedReconcile => ({ outcome, actions: [], apply: async () => outcome });
-  const observed = await observeFamily(request, deps, signal);
+  const final = (outcome: ReconcileOutcome, verdict: DoneVerdict | RetryVerdict = DONE): PlannedReconcile => ({
+    outcome,
+    verdict,
+    actions: [],
+    apply: async () => ({ outcome, verdict }),
+  });
+  let observed: FamilyRead;
+  try {
+    observed = await observeFamily(request, deps, signal);
+  } catch (error) {
+    return { verdict: verdictOfFailure(error, signal) };
+  }
   if (observed.kind === 'replica') {
     const { replica } = observed;
     return final({
@@ -483,20 +499,28 @@ export async function planKey(request: ReconcileRequest, deps: ReconcileDeps, si
     ...(plan.keyMaterial ? { keyMaterial: plan.keyMaterial } : {}),
   };
   const unwritten: ReconcileOutcome = { ...base, result: plan.result, regions: plan.statuses, writes: 0 };
-  if (plan.actions.length === 0 || settings.dryRun) return final(unwritten);
+  const unwrittenVerdict = verdictOfRegions(regionFailures(plan, replicas));
+  if (plan.actions.length === 0 || settings.dryRun) return final(unwritten, unwrittenVerdict);
   return {
     outcome: unwritten,
+    verdict: unwrittenVerdict,
     actions: plan.actions,
-    async apply(applySignal?: AbortSignal): Promise<ReconcileOutcome> {
+    async apply(applySignal?: AbortSignal): Promise<Reconciled> {
       const writeSignal = applySignal ?? signal;
       const applied = await applyPlan(plan.actions, primary, { kms, graceNotFound: (error) => graceNotFound(error, request, deps) }, writeSignal);
       if (writeSignal?.aborted && applied.writes === 0) {
         // Cut short before anything was sent: not a result (a sweep resumes it, Lambda retries it).
-        throw new RetryableError(`the reconcile of ${primary.arn} was aborted before any write was sent`, 'AbortError');
+        return { verdict: verdictOfFailure(new RetryableError(`the reconcile of ${primary.arn} was aborted before any write was sent`, 'AbortError'), writeSignal) };
       }
-      if (applied.unsupported) await checkStillPrimary(primary, kms, writeSignal);
-      const regions = plan.statuses.map((status) => applied.statuses.get(status.region) ?? status);
-      return { ...base, result: plan.result, regions, writes: applied.writes };
+      if (applied.unsupported) {
+        try {
+          await checkStillPrimary(primary, kms, writeSignal);
+        } catch (error) {
+          return { verdict: verdictOfFailure(error, writeSignal) };
+        }
+      }
+      const outcome: ReconcileOutcome = { ...base, result: plan.result, regions: statusesAfterWrites(plan, applied.results), writes: applied.writes };
+      return { outcome, verdict: verdictOfRegions(regionFailures(plan, replicas, applied.results)) };
     },
   };
 }

@@ -11,7 +11,7 @@ export type { Convergence } from '../reconcile/statuses.js';
 /** How one listed key fared in a sweep. */
 export type SweepKeyResult =
   | {
-      /** `reconcileKey` ran; see `outcome.result`. */
+      /** `reconcile` gave an outcome; see `outcome.result`. */
       readonly kind: 'reconciled';
       readonly keyId: string;
       readonly arn: string;
@@ -30,7 +30,7 @@ export type SweepKeyResult =
       readonly primaryRegion?: string;
     }
   | {
-      /** `reconcileKey` threw (access denied, throttling after the SDK's retries, ...). */
+      /** The reconcile had no outcome: its verdict `retry` or `terminal` (access denied, throttling after the SDK's retries, ...). */
       readonly kind: 'error';
       readonly keyId: string;
       readonly arn: string;

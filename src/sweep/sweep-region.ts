@@ -1,6 +1,6 @@
 /**
  * The sweep (design §3): every managed primary key of one Region, reconciled with the same code
- * path as events (`reconcileKey`). Events are best effort; the sweep is what makes the guarantee.
+ * path as events (`reconcile`). Events are best effort; the sweep is what makes the guarantee.
  *
  * `ListKeys` is streamed page by page (at most two pages in memory: the one being reconciled
  * and the next one, read ahead), keys are reconciled with bounded concurrency, every KMS call is
@@ -8,13 +8,13 @@
  * sweep stops cleanly before a deadline, returning where to resume.
  */
 import pLimit from 'p-limit';
-import { RetryableError, type ReconcilerError } from '../reconcile/errors.js';
+import { isReconcilerError, summarizeError } from '../reconcile/errors.js';
 import type { RepairQueue } from './ports.js';
 import { GuardrailTally, buildGuardrailReport, type GuardrailReport, type SweepKeyResult } from './guardrail.js';
-import type { KeyListPage, KmsGateway } from '../reconcile/kms-gateway.js';
+import type { KeyListPage } from '../reconcile/kms-gateway.js';
 import type { ReplicationAction } from '../reconcile/plan.js';
 import { planKey, type ReconcileDeps } from '../reconcile/reconcile.js';
-import type { ReconcileOutcome } from '../reconcile/types.js';
+import type { RetryVerdict, TerminalVerdict } from '../reconcile/verdict.js';
 
 /** Keys a sweep reconciles at the same time by default (bench/REPORT.md, figure 3). */
 export const DEFAULT_SWEEP_CONCURRENCY = 32;
@@ -96,15 +96,16 @@ export interface SweepResult {
 /**
  * Sweeps one Region.
  *
- * Per listed key: `reconcileKey` with `eventName: 'Sweep'`, except that a key which reads as a
+ * Per listed key: `reconcile` with `eventName: 'Sweep'`, except that a key which reads as a
  * replica is not followed to its primary (the sweep of the primary's Region reconciles that
- * family); such a key costs one `DescribeKey`. A key whose reconcile
- * throws is reported as `error` (its `TerminalError`/`RetryableError` summarised) and the sweep
- * goes on. Keys of a page may be reconciled again by a resumed run (reconciling is
+ * family); such a key costs one `DescribeKey`. A key whose reconcile has no outcome (its verdict
+ * `retry` or `terminal`) is reported as `error` (the verdict's error summarised) and the sweep
+ * goes on; a retry is the next run's (the sweep never waits for one). Regions `failed` are in
+ * the key's outcome. Keys of a page may be reconciled again by a resumed run (reconciling is
  * level-triggered, so a converged key costs reads only).
  *
  * @param options - Region, resume marker, concurrency, deadline; see {@link SweepOptions}.
- * @param deps - the (paced) KMS gateway, reconcile settings and clock, as for `reconcileKey`.
+ * @param deps - the (paced) KMS gateway, reconcile settings and clock, as for `reconcile`.
  * @returns the guardrail report and, unless complete, where to resume.
  * @throws {ReconcilerError} only when `ListKeys` itself fails other than by the abort signal
  *   (the run cannot go on); results of the keys already reconciled are lost with it, and were
@@ -237,10 +238,12 @@ async function sweepKey(
   writesFit: (actions: readonly ReplicationAction[]) => boolean,
 ): Promise<SweepKeyResult | 'stopped'> {
   const eventId = `sweep:${region}:${key.keyId}`;
+  const failed = (verdict: RetryVerdict | TerminalVerdict): SweepKeyResult => ({ kind: 'error', keyId: key.keyId, arn: key.arn, error: summarizeError(verdict.error) });
   try {
     // A replica key stops after its first read: the sweep of its primary's Region covers it.
     const planned = await planKey({ keyId: key.arn, region, eventName: 'Sweep', eventId, stopAtReplica: true }, deps, signal);
-    const outcome: ReconcileOutcome = planned.outcome;
+    if (!planned.outcome) return failed(planned.verdict);
+    const { outcome } = planned;
     if (outcome.result === 'replica') {
       return { kind: 'replica', keyId: key.keyId, arn: key.arn, ...(outcome.primaryRegion ? { primaryRegion: outcome.primaryRegion } : {}) };
     }
@@ -251,18 +254,14 @@ async function sweepKey(
     }
     // Writes here (the CLI, a stack without a queue): only when they can finish before the deadline.
     if (!writesFit(planned.actions)) return 'stopped';
-    return { kind: 'reconciled', keyId: key.keyId, arn: key.arn, outcome: await planned.apply(signal) };
+    const applied = await planned.apply(signal);
+    return applied.outcome ? { kind: 'reconciled', keyId: key.keyId, arn: key.arn, outcome: applied.outcome } : failed(applied.verdict);
   } catch (error) {
-    const failure = error as ReconcilerError;
-    return {
-      kind: 'error',
-      keyId: key.keyId,
-      arn: key.arn,
-      error: {
-        name: typeof failure.code === 'string' ? failure.code : failure.name,
-        message: failure.message,
-        retryable: failure instanceof RetryableError,
-      },
-    };
+    // Queueing the repair failed (the SQS adapter classified it), or a programming error: this key's
+    // finding, and the sweep goes on.
+    const summary = isReconcilerError(error)
+      ? summarizeError(error)
+      : { name: error instanceof Error ? error.name : 'UnknownError', message: error instanceof Error ? error.message : String(error), retryable: false };
+    return { kind: 'error', keyId: key.keyId, arn: key.arn, error: summary };
   }
 }

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/lambda/config.js';
 import { startEmbeddedKms, type EmbeddedKms } from '../../src/emulator/index.js';
 import { RetryableError } from '../../src/reconcile/errors.js';
 import type { PacedOperation } from '../../src/pacing/kms-quotas.js';
-import { reconcileKey } from '../../src/reconcile/reconcile.js';
+import { reconcile } from '../../src/reconcile/reconcile.js';
 import { createRuntime, type Runtime } from '../../src/lambda/runtime.js';
 import { sweepRegion } from '../../src/sweep/sweep-region.js';
 
@@ -83,23 +83,22 @@ describe('writes of an interrupted run', () => {
     expect(result.report.statuses).toMatchObject({ created: 3, failed: 0 });
   });
 
-  it('a reconcile whose only write was aborted before it was sent throws a retryable AbortError, reporting no write', async () => {
+  it('a reconcile whose only write was aborted before it was sent has no outcome and a retry verdict (AbortError), reporting no write', async () => {
     const { kms: k, runtime } = await start(0);
     k.seedKey({ region: 'us-east-1', keyId: `mrk-${'0'.repeat(32)}`, multiRegion: true, tags: { 'replica-regions': 'us-west-2 eu-west-1' } });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
 
-    const failure = await reconcileKey(
+    const reconciled = await reconcile(
       { keyId: `mrk-${'0'.repeat(32)}`, region: 'us-east-1', eventName: 'Manual', eventId: 'manual-1' },
       runtime,
       controller.signal,
-    ).then(
-      (outcome) => outcome,
-      (error: unknown) => error,
     );
 
-    expect(failure).toBeInstanceOf(RetryableError);
-    expect(failure).toMatchObject({ code: 'AbortError' });
+    expect(reconciled.outcome).toBeUndefined();
+    expect(reconciled.verdict).toMatchObject({ kind: 'retry', regions: [] });
+    expect(reconciled.verdict.kind === 'done' ? undefined : reconciled.verdict.error).toBeInstanceOf(RetryableError);
+    expect(reconciled.verdict).toMatchObject({ error: { code: 'AbortError' } });
     expect(replicateKeyCalls(k)).toBe(0);
   });
 });

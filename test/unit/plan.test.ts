@@ -9,6 +9,7 @@ import {
   type ReplicaObservation,
   type ReplicationAction,
 } from '../../src/reconcile/plan.js';
+import { TerminalError } from '../../src/reconcile/errors.js';
 import type { KeyDescription, KeyState, Tag } from '../../src/reconcile/types.js';
 
 const KEY = 'mrk-1234abcd12ab34cd56ef1234567890ab';
@@ -185,8 +186,9 @@ describe('planReplication', () => {
   });
 
   it("makes a replica that could not be read its Region's failed status and plans the other Regions", () => {
+    const readError = new TerminalError('explicit deny in a service control policy', 'AccessDeniedException');
     const denied = { name: 'AccessDeniedException', message: 'explicit deny in a service control policy', retryable: false };
-    const unreadable = (region: string): ReplicaObservation => ({ arn: arn(region), region, exists: 'unknown', readError: denied });
+    const unreadable = (region: string): ReplicaObservation => ({ arn: arn(region), region, exists: 'unknown', readError });
     const plan = planReplication(observe('us-west-2 eu-west-1 ap-south-1', [unreadable('ap-south-1'), unreadable('ap-southeast-2')]), restoring);
 
     expect(plan.actions.map((a) => [a.kind, a.kind === 'ReplicateKey' ? a.replicaRegion : a.replicaRegion])).toEqual([
@@ -332,7 +334,7 @@ const replicaArbitrary = (region: string): fc.Arbitrary<ReplicaObservation | und
     fc.constant(undefined),
     fc.constantFrom<KeyState>('Enabled', 'Disabled', 'PendingDeletion', 'Creating', 'PendingImport').map((state) => replica(region, state)),
     fc.constant<ReplicaObservation>({ arn: arn(region), region, exists: false }),
-    fc.constant<ReplicaObservation>({ arn: arn(region), region, exists: 'unknown', readError: { name: 'AccessDeniedException', message: 'denied', retryable: false } }),
+    fc.constant<ReplicaObservation>({ arn: arn(region), region, exists: 'unknown', readError: new TerminalError('denied', 'AccessDeniedException') }),
   );
 const familyArbitrary: fc.Arbitrary<FamilyObservation> = fc
   .record({

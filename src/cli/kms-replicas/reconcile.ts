@@ -1,8 +1,7 @@
 /** `kms-replicas reconcile --key`: reconciles the multi-Region key family of one key. */
 import type { Command } from 'commander';
-import { RetryableError, TerminalError, type ReconcilerError } from '../../reconcile/errors.js';
-import { reconcileKey } from '../../reconcile/reconcile.js';
-import type { ReconcileOutcome } from '../../reconcile/types.js';
+import type { ReconcilerError } from '../../reconcile/errors.js';
+import { reconcile } from '../../reconcile/reconcile.js';
 import { GuardrailTally, assessConvergence, buildGuardrailReport } from '../../sweep/guardrail.js';
 import { EXIT_CODES, exitCodeOf } from '../exit-codes.js';
 import { UsageError, checkKey, checkRegion } from '../options.js';
@@ -38,14 +37,11 @@ async function reconcileCommand(target: Target, global: GlobalOptions, options: 
   if (keyRegion === undefined) checkRegion(region, 'AWS_REGION', target);
   announce(target, global, io);
   const { logger } = target.runtime;
-  let outcome: ReconcileOutcome;
-  try {
-    outcome = await reconcileKey({ keyId: options.key, region, eventName: 'Manual', eventId: `kms-replicas:${Date.now()}` }, target.runtime, io.signal);
-  } catch (error) {
-    // reconcileKey throws only the two classified kinds; anything else is a bug (exit 70).
-    if (!(error instanceof RetryableError || error instanceof TerminalError)) throw error;
-    return reconcileFailed(error, options.key, region, target, global, io);
-  }
+  // A programming error is thrown (exit 70); everything else is in the verdict.
+  const { outcome, verdict } = await reconcile({ keyId: options.key, region, eventName: 'Manual', eventId: `kms-replicas:${Date.now()}` }, target.runtime, io.signal);
+  // No outcome: the family could not be read. A retry verdict with an outcome (a Region failed for a
+  // passing reason) is the outcome's finding, as the sweep reports it.
+  if (!outcome) return reconcileFailed(verdict.error, options.key, region, target, global, io);
   if (outcome.result === 'unmanaged' || outcome.result === 'key-not-found') {
     logger.debug(`key ${outcome.result === 'unmanaged' ? 'unmanaged' : 'not found'}`, { region, keyId: outcome.keyId });
   } else {
@@ -59,7 +55,7 @@ async function reconcileCommand(target: Target, global: GlobalOptions, options: 
 }
 
 /**
- * The result of a reconcile that threw (the family could not be read: throttling, the primary
+ * The result of a reconcile without an outcome (the family could not be read: throttling, the primary
  * Region changing, access denied...): printed like any other result, `result: "error"` with the
  * error, as the sweep reports a key that failed. Exit 3 (failed: the key's reconcile failed), 70
  * when KMS could not be reached at all (no credentials, no connection; with a hint), 130 when

@@ -173,20 +173,6 @@ export class SqsProtocol {
   }
 }
 
-function parseInput(body: string): Input {
-  if (body.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw new SqsApiError('SerializationException', 'The request body is not valid JSON', 'SerializationException');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new SqsApiError('SerializationException', 'The request body must be a JSON object', 'SerializationException');
-  }
-  return parsed as Input;
-}
-
 function invalidParameter(message: string): SqsApiError {
   return new SqsApiError('InvalidParameterValue', message, 'InvalidParameterValue');
 }
