@@ -259,7 +259,7 @@ describe('the packaged stack: events and schedule', () => {
     const rules = resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => r.Properties.EventPattern !== undefined && isCreated(defaults, r));
     expect(rules).toHaveLength(1);
     expect(rules[0]?.Properties).toEqual({
-      Name: 'kms-replica-reconciler-prod-key-events',
+      Name: 'kms-replica-reconciler-prod-key-event-intake',
       Description: 'Successful KMS calls that can change what a multi-Region key family needs (design §3)',
       State: 'ENABLED',
       EventPattern: {
@@ -353,14 +353,21 @@ describe('the packaged stack: events and schedule', () => {
     ];
     expect(policies).toEqual({
       KeyEventQueue: expect.any(Array),
-      KeyEventRuleDeadLetterQueue: deadLetters('KeyEventRuleDeadLetterQueue', 'kms-replica-reconciler-prod-key-events'),
+      KeyEventRuleDeadLetterQueue: deadLetters('KeyEventRuleDeadLetterQueue', 'kms-replica-reconciler-prod-key-event-intake'),
       SweepRuleDeadLetterQueue: deadLetters('SweepRuleDeadLetterQueue', 'kms-replica-reconciler-prod-sweep-schedule'),
     });
     // The names in the conditions are the rules' own.
     expect(resourcesOfType(defaults, 'AWS::Events::Rule').filter((r) => isCreated(defaults, r)).map((r) => r.Properties.Name)).toEqual([
       'kms-replica-reconciler-prod-sweep-schedule',
-      'kms-replica-reconciler-prod-key-events',
+      'kms-replica-reconciler-prod-key-event-intake',
     ]);
+  });
+
+  it('names no rule as the async-invoke design named its generated key-event rule, so an upgrade in place does not collide (docs/DEPLOY.md, Upgrade)', () => {
+    const names = resourcesOfType(defaults, 'AWS::Events::Rule').map((r) => r.Properties.Name);
+
+    expect(names).not.toContain('kms-replica-reconciler-prod-key-events');
+    expect(names).toContain('kms-replica-reconciler-prod-key-event-intake');
   });
 });
 
