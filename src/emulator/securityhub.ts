@@ -336,7 +336,8 @@ export function getFindings(ctx: SecurityHubCallContext, input: RequestInput): R
     if (!token || token.query !== query) throw invalidInput('The NextToken is not valid for this query.');
     offset = token.offset;
   }
-  const all = ctx.store.list().filter((f) => tests.every((t) => t(f)));
+  // Findings are regional: GetFindings answers the findings of the Region it is sent to (without cross-Region aggregation).
+  const all = ctx.store.list().filter((f) => f['Region'] === ctx.region && tests.every((t) => t(f)));
   const page = all.slice(offset, offset + max);
   const next = offset + max < all.length ? Buffer.from(JSON.stringify({ query, offset: offset + max })).toString('base64') : undefined;
   return { Findings: page, ...(next ? { NextToken: next } : {}) };
@@ -345,7 +346,7 @@ export function getFindings(ctx: SecurityHubCallContext, input: RequestInput): R
 function decodeToken(token: string): { query: string; offset: number } | undefined {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { query?: unknown; offset?: unknown };
-    return typeof parsed.query === 'string' && Number.isInteger(parsed.offset) ? { query: parsed.query, offset: parsed.offset as number } : undefined;
+    return typeof parsed.query === 'string' && Number.isInteger(parsed.offset) && (parsed.offset as number) >= 0 ? { query: parsed.query, offset: parsed.offset as number } : undefined;
   } catch {
     return undefined;
   }

@@ -158,6 +158,29 @@ describe('embedded Security Hub: BatchImportFindings and GetFindings over REST-J
     expect(second.NextToken).toBeUndefined();
   });
 
+  it("answers GetFindings with the findings of the Region it is sent to only (findings are regional), and refuses a NextToken with a negative offset", async () => {
+    // Prepare
+    const westProduct = `arn:aws:securityhub:eu-west-1:${ACCOUNT}:product/${ACCOUNT}/default`;
+    const west = new SecurityHubClient({ endpoint: kms.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'AKIDHUB', secretAccessKey: 'x' }, maxAttempts: 1 });
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('east')] }));
+    await west.send(new BatchImportFindingsCommand({ Findings: [finding('west', { ProductArn: westProduct })] }));
+    const forged = Buffer.from(JSON.stringify({ query: '{}', offset: -1 })).toString('base64');
+
+    // Act
+    const fromEast = await client.send(new GetFindingsCommand({}));
+    const fromWest = await west.send(new GetFindingsCommand({}));
+    const negative = await client.send(new GetFindingsCommand({ NextToken: forged })).then(
+      () => 'answered',
+      (error: Error) => error.name,
+    );
+    west.destroy();
+
+    // Assess
+    expect(fromEast.Findings?.map((f) => [f.Id, f.Region])).toEqual([['east', 'us-east-1']]);
+    expect(fromWest.Findings?.map((f) => [f.Id, f.Region])).toEqual([['west', 'eu-west-1']]);
+    expect(negative).toBe('InvalidInputException');
+  });
+
   it('answers an injected fault on BatchImportFindings with the error, storing nothing', async () => {
     kms.setFaults({ rules: [{ operation: 'BatchImportFindings', error: { code: 'AccessDeniedException', message: 'not authorized', httpStatus: 403 } }] });
 
