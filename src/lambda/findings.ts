@@ -241,8 +241,17 @@ const STATUS_PHRASES: Partial<Record<RegionStatusCode, string>> = {
   extra: 'replica not named by the tag',
 };
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/**
+ * `text` cut to at most `max` UTF-16 code units (the strictest way to count ASFF lengths), ending
+ * in `…` when cut; never between the two halves of a surrogate pair (a lone surrogate is not
+ * valid UTF-8 in the JSON sent).
+ */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
 }
 
 function titleOf(outcome: ReconcileOutcome, state: 'problem' | 'resolved'): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asffProblem } from '../../src/emulator/index.js';
-import { familyFinding, findingStateOf, findingToSend, FINDING_REFRESH_MS, orphanResolved, severityOf, type FindingScope } from '../../src/lambda/findings.js';
+import { familyFinding, findingStateOf, findingToSend, FINDING_REFRESH_MS, orphanResolved, severityOf, truncate, type FindingScope } from '../../src/lambda/findings.js';
 import type { ReconcileOutcome } from '../../src/reconcile/types.js';
 
 const SCOPE: FindingScope = { account: '111122223333', region: 'us-east-1', partition: 'aws' };
@@ -134,5 +134,21 @@ describe('what to send for a family', () => {
     expect(sent).toEqual(orphanResolved(open, 'family-not-found', NOW));
     expect(sent).toMatchObject({ Resources: open.Resources, RecordState: 'ARCHIVED', ProductFields: { 'kms-replica-reconciler/Resolution': 'family-not-found' } });
     expect(asffProblem(sent)).toBeUndefined();
+  });
+});
+
+describe('truncate (ASFF length limits)', () => {
+  it('keeps a text that fits, and cuts a longer one to the limit ending in …', () => {
+    expect(truncate('abc', 3)).toBe('abc');
+    expect(truncate('abcdef', 4)).toBe('abc…');
+  });
+
+  it('never cuts between the halves of a surrogate pair: the emoji goes whole', () => {
+    const text = `${'a'.repeat(1022)}😀b`;
+
+    const cut = truncate(text, 1024);
+
+    expect(cut).toBe(`${'a'.repeat(1022)}…`);
+    expect(cut.length).toBe(1023);
   });
 });
