@@ -175,7 +175,9 @@ export function planOrgDeploy(options: OrgDeployOptions, codeVersion: string): O
   if (targetOus.length > MAX_OUS_PER_OPERATION) problems.push(`--target-ous: ${targetOus.length} OUs; one operation takes at most ${MAX_OUS_PER_OPERATION}: name their parent OU instead`);
 
   const organizationId = options.organizationId ?? '';
-  if (!/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
+  if (organizationId === '') {
+    problems.push('--organization-id: required with --org: the organization (o-...) whose accounts may read the bundles (aws organizations describe-organization --query Organization.Id)');
+  } else if (!/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
     problems.push(`--organization-id: '${organizationId}' is not an organization id such as o-a1b2c3d4e5 (aws organizations describe-organization --query Organization.Id)`);
   }
   const stage = options.stage;
