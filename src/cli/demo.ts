@@ -20,6 +20,9 @@ import { deliverUntilQuiet, type Delivery } from '../local/delivery.js';
 import { exitQuietlyOnBrokenPipe } from '../support/broken-pipe.js';
 import { stopWhenLauncherGone } from '../support/launcher.js';
 
+/** The embedded account: the demo's events, keys and (with SECURITY_HUB_FINDINGS=on) findings are its. */
+const DEMO_ACCOUNT = '111122223333';
+
 const ACCESS_KEY_ID = 'AKIAEMBEDDEDDEMO0001';
 const ROLE_NAME = 'kms-replica-reconciler-local-lambdaRole';
 
@@ -109,6 +112,13 @@ function describeDelivery(d: Delivery): { event: string; region: string; result:
   }
 }
 
+/** A finding as the demo shows it: id, title, `Compliance.Status` and severity label. */
+function findingLine(finding: Record<string, unknown>): { id: string; title: string; complianceStatus: string; severity: string } {
+  const compliance = finding['Compliance'] as { Status?: string } | undefined;
+  const severity = finding['Severity'] as { Label?: string } | undefined;
+  return { id: String(finding['Id']), title: String(finding['Title']), complianceStatus: compliance?.Status ?? '', severity: severity?.Label ?? '' };
+}
+
 function familyTable(outcome: ReconcileOutcome, title: string): string {
   return renderFamily(outcome, title);
 }
@@ -121,19 +131,30 @@ async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Every setting of the environment is checked before anything starts, LOG_LEVEL included (also
   // with --log-level), except those the demo sets itself: the endpoints and the reconciler's role.
-  const { AWS_ENDPOINT_URL_KMS: _kms, AWS_ENDPOINT_URL_EVENTBRIDGE: _eventBridge, RECONCILER_PRINCIPAL_ARN: _principal, ...settings } = process.env;
+  // ACCOUNT_ID is the embedded account's, and Security Hub is the embedded one too: nothing leaves 127.0.0.1.
+  const {
+    AWS_ENDPOINT_URL_KMS: _kms,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: _eventBridge,
+    AWS_ENDPOINT_URL_SECURITYHUB: _securityHub,
+    RECONCILER_PRINCIPAL_ARN: _principal,
+    ACCOUNT_ID: _account,
+    ...environment
+  } = process.env;
+  const { event, key } = readFixture(options.fixture);
+  // With SECURITY_HUB_FINDINGS=on, the findings are the stack's of the fixture key's Region unless AWS_REGION says another.
+  const settings = { ...environment, ACCOUNT_ID: DEMO_ACCOUNT, AWS_REGION: environment.AWS_REGION ?? key.region };
   loadConfig(settings);
   const logLevel = localLogLevel(options.logLevel, settings);
-  const { event, key } = readFixture(options.fixture);
   let kms: EmbeddedKms | undefined;
   try {
     kms = await startEmbeddedKms({
+      account: DEMO_ACCOUNT,
       replicaDelayMs: options.replicaDelayMs,
       callerIdentities: {
         [ACCESS_KEY_ID]: {
           type: 'AssumedRole',
           principalId: 'AROAEMBEDDEDDEMO:keyEvent',
-          arn: `arn:aws:sts::111122223333:assumed-role/${ROLE_NAME}/keyEvent`,
+          arn: `arn:aws:sts::${DEMO_ACCOUNT}:assumed-role/${ROLE_NAME}/keyEvent`,
         },
       },
     });
@@ -145,6 +166,7 @@ async function main(): Promise<number> {
       ...settings,
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: kms.endpoint,
+      AWS_ENDPOINT_URL_SECURITYHUB: kms.endpoint,
       ...(logLevel !== undefined ? { LOG_LEVEL: logLevel, POWERTOOLS_LOG_LEVEL: undefined } : {}),
       RECONCILER_PRINCIPAL_ARN: options.skipOwnEvents ? `arn:aws:iam::${kms.account}:role/${ROLE_NAME}` : undefined,
     });
@@ -180,6 +202,8 @@ async function main(): Promise<number> {
     const byOperation: Record<string, number> = {};
     for (const c of calls) byOperation[c.operation] = (byOperation[c.operation] ?? 0) + 1;
     const after = await snapshot(runtime, key);
+    // SECURITY_HUB_FINDINGS=on: what the embedded Security Hub holds for the family (one finding, or none when it converged).
+    const findings = config.securityHubFindings ? kms.securityHub.list({ recordState: 'ACTIVE' }).map(findingLine) : undefined;
 
     if (options.json) {
       const summary = {
@@ -189,11 +213,16 @@ async function main(): Promise<number> {
         deliveries: deliveries.map((d) => ({ index: d.index, ...describeDelivery(d) })),
         kmsCalls: { total: calls.length, byOperation },
         after,
+        ...(findings ? { securityHubFindings: findings } : {}),
       };
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     } else {
       const ops = Object.entries(byOperation).map(([op, n]) => `${op} ${n}`).join(', ');
       process.stdout.write(`\nKMS calls made by the handler: ${calls.length} (${ops})\n\n${familyTable(after, 'After')}\n`);
+      if (findings) {
+        const lines = findings.map((f) => `  ${f.complianceStatus.padEnd(7)} ${f.severity.padEnd(13)} ${f.id}: ${f.title}`);
+        process.stdout.write(`\nSecurity Hub findings (embedded), active: ${findings.length}\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`);
+      }
     }
     const failed = deliveries.some((d) => d.error !== undefined || d.result?.status === 'rejected');
     return failed ? 1 : 0;

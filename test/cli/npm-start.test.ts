@@ -243,3 +243,45 @@ describe('npm start: exit codes', () => {
     expect(result.code).toBe(0);
   });
 });
+
+describe('npm start with SECURITY_HUB_FINDINGS=on', () => {
+  const badTag = (): string =>
+    fixtureWith('bad-tag.json', (event) => {
+      const tags = event.detail.requestParameters.tags as { tagKey: string; tagValue: string }[];
+      const tag = tags.find((t) => t.tagKey === 'replica-regions') as { tagValue: string };
+      tag.tagValue = 'us-west-2 eu-wset-1';
+    });
+  const finding = {
+    id: 'kms-replica-reconciler/111122223333/mrk-1234abcd12ab34cd56ef1234567890ab',
+    title: 'KMS multi-Region key mrk-1234abcd12ab34cd56ef1234567890ab is not replicated as its tag asks',
+    complianceStatus: 'WARNING',
+    severity: 'LOW',
+  };
+
+  it('imports the family that needs attention into the embedded Security Hub and shows it (no ACCOUNT_ID or AWS_REGION needed)', { timeout: 30_000 }, async () => {
+    const result = await demo(['--fixture', badTag(), '--json'], { SECURITY_HUB_FINDINGS: 'on' });
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).securityHubFindings).toEqual([finding]);
+  });
+
+  it('uses the embedded Security Hub and account whatever the environment names: nothing leaves 127.0.0.1, no import fails', { timeout: 30_000 }, async () => {
+    const result = await demo(['--fixture', badTag(), '--json', '--log-level', 'WARN'], {
+      SECURITY_HUB_FINDINGS: 'on',
+      ACCOUNT_ID: '999988887777',
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_SECURITYHUB: 'http://127.0.0.1:9',
+    });
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).securityHubFindings).toEqual([finding]);
+    expect(result.stderr).toBe('');
+  });
+
+  it('a converged family: no active finding', { timeout: 30_000 }, async () => {
+    const result = await demo(['--json'], { SECURITY_HUB_FINDINGS: 'on' });
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).securityHubFindings).toEqual([]);
+  });
+});
