@@ -62,7 +62,7 @@ export function createDeployProgram(): Command {
     )
     .option('--dry-run', 'print the commands instead of running them (with --org: also write the StackSet template)')
     // Organization-wide install as one service-managed StackSet (scripts/org-plan.ts, docs/ORGANIZATIONS.md).
-    .option('--org', 'install in every account of --target-ous as one service-managed StackSet (docs/ORGANIZATIONS.md)')
+    .option('--org', 'install in every account of --target-ous as one service-managed StackSet; needs --target-ous and --organization-id (docs/ORGANIZATIONS.md)')
     .option('--target-ous <list>', '--org: OU ids (or the root id) separated by spaces or commas')
     .option('--organization-id <id>', '--org: the organization (o-...) whose accounts may read the bundles')
     .option('--artifact-bucket-prefix <prefix>', '--org: bundle buckets are <prefix>-<Region> (default kms-replica-reconciler-<stage>-<organization id without o->)')
@@ -72,6 +72,23 @@ export function createDeployProgram(): Command {
     .option('--delegated-admin', '--org: run the StackSet commands as the delegated administrator (--call-as DELEGATED_ADMIN)')
     .option('--hub-region <region>', '--org: Region of the hub stack (default: the first of --regions)')
     .allowExcessArguments(false);
+}
+
+/** The options only `--org` reads (commander attribute names). */
+const ORG_ONLY_OPTIONS = ['targetOus', 'organizationId', 'artifactBucketPrefix', 'out', 'failureTolerancePercentage', 'maxConcurrentPercentage', 'delegatedAdmin', 'hubRegion'];
+
+/**
+ * The organization options given on the command line without `--org`, one problem each
+ * (`--target-ous needs --org`): without `--org` they would be ignored and a plain stack deployed
+ * to the account of the credentials (the management account, when it runs an organization install).
+ *
+ * @param program - {@link createDeployProgram} after `parse`.
+ */
+export function orgOptionsWithoutOrg(program: Command): string[] {
+  if (program.opts().org === true) return [];
+  return program.options
+    .filter((option) => ORG_ONLY_OPTIONS.includes(option.attributeName()) && program.getOptionValueSource(option.attributeName()) === 'cli')
+    .map((option) => `${option.long ?? option.flags} needs --org`);
 }
 
 /**

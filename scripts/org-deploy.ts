@@ -6,12 +6,13 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildHubTemplate } from './hub-template.js';
-import { BUNDLES, formatOrgDryRun, OPERATION_ID, planOrgDeploy, shellLine, type OrgDeployOptions, type OrgDeployPlan } from './org-plan.js';
+import { BUNDLES, formatOrgDryRun, PACKAGED_FILES, OPERATION_ID, planOrgDeploy, shellLine, type OrgDeployOptions, type OrgDeployPlan } from './org-plan.js';
 import { toStackSetTemplate, type CfnTemplate } from './stackset-template.js';
 
 /** `TemplateBody` is at most 51,200 bytes (CloudFormation API reference, CreateStackSet). */
@@ -49,19 +50,28 @@ export function runOrgDeploy(options: OrgDeployOptions, write: (text: string) =>
   }
 
   const outDir = isAbsolute(options.out) ? options.out : join(projectRoot, options.out);
-  mkdirSync(outDir, { recursive: true });
   const unversioned = planOrgDeploy(options, 'unpackaged');
-  const serverless = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
-  // Serverless's own output is shown only when it fails: the plan is what a dry run prints.
-  const packaged = spawnSync(process.execPath, [serverless, ...unversioned.packageCommand], {
-    cwd: projectRoot,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1', ...process.env },
-  });
-  if (packaged.status !== 0) {
-    writeError(`${packaged.stdout ?? ''}${packaged.stderr ?? ''}npm run deploy --org: serverless package failed (${packaged.error?.message ?? `exit code ${packaged.status ?? packaged.signal}`}). Nothing was deployed.\n`);
-    return 1;
+  // `serverless package --package <folder>` empties the folder first: package into a fresh
+  // private folder and copy only our files to --out, which may hold anything (even be the home folder).
+  const packageDir = mkdtempSync(join(tmpdir(), 'kms-replica-reconciler-package-'));
+  try {
+    const serverless = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
+    const [verb = 'package', ...rest] = unversioned.packageCommand;
+    // Serverless's own output is shown only when it fails: the plan is what a dry run prints.
+    const packaged = spawnSync(process.execPath, [serverless, verb, '--package', packageDir, ...rest], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1', ...process.env },
+    });
+    if (packaged.status !== 0) {
+      writeError(`${packaged.stdout ?? ''}${packaged.stderr ?? ''}npm run deploy --org: serverless package failed (${packaged.error?.message ?? `exit code ${packaged.status ?? packaged.signal}`}). Nothing was deployed.\n`);
+      return 1;
+    }
+    mkdirSync(outDir, { recursive: true });
+    for (const file of PACKAGED_FILES) copyFileSync(join(packageDir, file), join(outDir, file));
+  } finally {
+    rmSync(packageDir, { recursive: true, force: true });
   }
 
   const hash = createHash('sha256');

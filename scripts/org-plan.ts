@@ -41,6 +41,12 @@ import { HUB_STACK_NAME } from './hub-template.js';
 /** The bundles `serverless package` writes, one per function (`package.individually`). */
 export const BUNDLES = ['keyEvent.zip', 'sweep.zip'] as const;
 
+/**
+ * What is copied from the package folder to `--out`: the bundles and the single-stack template
+ * the StackSet template is made from (kept for review).
+ */
+export const PACKAGED_FILES = [...BUNDLES, 'cloudformation-template-update-stack.json'] as const;
+
 /** The service name of `serverless.yml`: the StackSet is `<service>-<stage>`. */
 const SERVICE = 'kms-replica-reconciler';
 
@@ -115,7 +121,12 @@ export interface OrgDeployPlan {
   /** `ArtifactBucketPrefix` and `ArtifactKeyPrefix`. */
   readonly artifactBucketPrefix: string;
   readonly artifactKeyPrefix: string;
-  /** Serverless arguments of the package step (`serverless <args>`). */
+  /**
+   * Serverless arguments of the package step (`serverless <args>`), without `--package <folder>`:
+   * Serverless empties that folder first (osls `lib/plugins/aws/common/lib/artifacts.js`), so the
+   * caller packages into a fresh temporary folder of its own and copies {@link PACKAGED_FILES} to
+   * {@link outDir}, never deleting anything there.
+   */
   readonly packageCommand: readonly string[];
   readonly artifacts: readonly ArtifactRegion[];
   /** `describe-stack-set`: success means the StackSet exists (the update path). */
@@ -164,7 +175,9 @@ export function planOrgDeploy(options: OrgDeployOptions, codeVersion: string): O
   if (targetOus.length > MAX_OUS_PER_OPERATION) problems.push(`--target-ous: ${targetOus.length} OUs; one operation takes at most ${MAX_OUS_PER_OPERATION}: name their parent OU instead`);
 
   const organizationId = options.organizationId ?? '';
-  if (!/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
+  if (organizationId === '') {
+    problems.push('--organization-id: required with --org: the organization (o-...) whose accounts may read the bundles (aws organizations describe-organization --query Organization.Id)');
+  } else if (!/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
     problems.push(`--organization-id: '${organizationId}' is not an organization id such as o-a1b2c3d4e5 (aws organizations describe-organization --query Organization.Id)`);
   }
   const stage = options.stage;
@@ -220,7 +233,7 @@ export function planOrgDeploy(options: OrgDeployOptions, codeVersion: string): O
     hubTemplateFile,
     artifactBucketPrefix,
     artifactKeyPrefix,
-    packageCommand: ['package', '--package', out, '--stage', stage, '--region', homeRegion, ...base.params.map(([name, value]) => `--param=${name}=${value}`)],
+    packageCommand: ['package', '--stage', stage, '--region', homeRegion, ...base.params.map(([name, value]) => `--param=${name}=${value}`)],
     artifacts: regions.map((region) => artifactRegion(region, `${artifactBucketPrefix}-${region}`, organizationId, artifactKeyPrefix, out)),
     describeStackSet: cfn('describe-stack-set'),
     create: [
@@ -337,8 +350,8 @@ export function shellLine(argv: readonly string[]): string {
 export function formatOrgDryRun(plan: OrgDeployPlan): string {
   const lines = [
     `# dry run: npm run deploy -- --org would run (StackSet ${plan.stackSetName}, service-managed; ${plan.targetOus.length} OUs: ${plan.targetOus.join(' ')}; ${plan.regions.length} Regions: ${plan.regions.join(' ')}):`,
-    `# 1. package the stack offline, then write ${plan.templateFile} (the StackSet template), ${plan.hubTemplateFile} and one bucket policy per Region`,
-    `npx ${shellLine(['serverless', ...plan.packageCommand])}`,
+    `# 1. package the stack offline into a new empty folder (serverless package empties its --package folder), copy ${PACKAGED_FILES.join(', ')} from it to ${plan.outDir}, then write ${plan.templateFile} (the StackSet template), ${plan.hubTemplateFile} and one bucket policy per Region`,
+    `npx serverless ${shellLine([plan.packageCommand[0] ?? 'package'])} --package "$(mktemp -d)" ${shellLine(plan.packageCommand.slice(1))}`,
     `# 2. artifacts, in this account: a bucket per Region that the organization ${plan.organizationId} may read, and the bundles under ${plan.artifactKeyPrefix}/`,
   ];
   for (const a of plan.artifacts) {

@@ -153,7 +153,8 @@ const ENVIRONMENT_OF: Partial<Record<StackParamName, string>> = {
  * @param region - the Region the stack is deployed to, e.g. `eu-west-1` (its partition bounds
  *   the default `kms:ReplicaRegion` list).
  * @returns the settings `serverless.yml` uses.
- * @throws {StackSettingsError} naming every bad param and what it accepts: a value the
+ * @throws {StackSettingsError} naming every bad param and what it accepts: a value holding `${`
+ *   (a Serverless variable, which Serverless would resolve on the deploying machine), a value the
  *   reconciler's `loadConfig` refuses (with the environment variable it sets), an unknown param,
  *   an allowed Region outside the deployment's partition, a bad schedule, retention, topic or bus.
  */
@@ -161,7 +162,16 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
   const problems: string[] = [];
   const unknown = Object.keys(params).filter((name) => !(name in STACK_PARAM_DEFAULTS));
   for (const name of unknown) problems.push(`unknown param '${name}'; the params are ${STACK_PARAM_NAMES.join(', ')}`);
-  const p = { ...STACK_PARAM_DEFAULTS, ...Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) } as Record<StackParamName, string>;
+  // Serverless resolves `${...}` in a param value as a variable (`${env:HOME}`, `${file(...)}`) on
+  // the deploying machine and writes the result into the template: refuse it, check the rest as unset.
+  const variables = Object.entries(params).filter((entry): entry is [string, string] => entry[1]?.includes('${') === true);
+  for (const [name, value] of variables) {
+    problems.push(`${name}: '${value}' holds '\${': Serverless would resolve it as a variable on the deploying machine and write the result into the template; give the value itself`);
+  }
+  const p = {
+    ...STACK_PARAM_DEFAULTS,
+    ...Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && !v.includes('${'))),
+  } as Record<StackParamName, string>;
 
   const partition = REGION_CODE_PATTERN.test(region) ? partitionOf(region) : undefined;
   if (!partition) problems.push(`the deployment Region '${region}' is not a Region code of a known partition`);
@@ -290,6 +300,12 @@ export async function settings({ options, resolveVariable }: ServerlessResolverI
     params[name] = value === null || value === undefined ? '' : String(value);
   }
   for (const name of unknown) params[name] = '';
+  // Serverless has already resolved a variable in a `--param` value by now: check the value as given.
+  for (const pair of given) {
+    const separator = pair.indexOf('=');
+    const name = pair.slice(0, separator);
+    if (separator > 0 && name in STACK_PARAM_DEFAULTS && pair.includes('${', separator)) params[name] = pair.slice(separator + 1);
+  }
   const region = String(await resolveVariable('self:provider.region'));
   return resolveStackSettings(params, region);
 }

@@ -83,6 +83,16 @@ describe('npm run deploy: the plan', () => {
   });
 });
 
+describe('npm run deploy --help', () => {
+  it('says which options --org needs', () => {
+    const org = createDeployProgram().options.find((option) => option.long === '--org');
+
+    expect(org?.description).toBe(
+      'install in every account of --target-ous as one service-managed StackSet; needs --target-ous and --organization-id (docs/ORGANIZATIONS.md)',
+    );
+  });
+});
+
 describe('npm run deploy: the command', () => {
   it('--dry-run prints the serverless commands, quoted for a shell, and deploys nothing', async () => {
     const { code, stdout, stderr } = await deployScript('--regions', 'us-east-1 eu-west-1 ap-southeast-2', '--dry-run', '--param', 'alarmTopicArn=arn:aws:sns:us-east-1:111122223333:ops');
@@ -134,6 +144,65 @@ describe('npm run deploy: the command', () => {
 
     expect([code, stdout]).toEqual([64, '']);
     expect(stderr).toBe('npm run deploy: --target-ous: name at least one OU id (or the root id), e.g. --target-ous ou-ab12-11111111,ou-ab12-22222222\n');
+  });
+
+  it('refuses a --param value holding a Serverless variable, which would be resolved on this machine, with exit 64', async () => {
+    const { code, stdout, stderr } = await deployScript('--regions', 'us-east-1', '--param', 'alarmTopicArn=${env:HOME}', '--param', 'logLevel=DEBUG', '--dry-run');
+
+    expect([code, stdout]).toEqual([64, '']);
+    expect(stderr).toBe(
+      "npm run deploy: --param alarmTopicArn: '${env:HOME}' holds '${': Serverless would resolve it as a variable on the deploying machine and write the result into the template; give the value itself\n",
+    );
+  });
+
+  it('--org refuses a --param value holding a Serverless variable with exit 64, before packaging', async () => {
+    const { code, stdout, stderr } = await deployScript(
+      '--org', '--dry-run', '--target-ous', 'ou-ab12-11111111', '--organization-id', 'o-a1b2c3d4e5', '--regions', 'us-east-1', '--param', 'outcomeEventBus=${file(/etc/hostname)}', '--out', 'never-written',
+    );
+
+    expect([code, stdout]).toEqual([64, '']);
+    expect(stderr).toBe(
+      "npm run deploy: --param outcomeEventBus: '${file(/etc/hostname)}' holds '${': Serverless would resolve it as a variable on the deploying machine and write the result into the template; give the value itself\n",
+    );
+    expect(existsSync(join(projectRoot, 'never-written'))).toBe(false);
+  });
+
+  it('refuses organization options without --org (a plain stack would go to the account of the credentials) with exit 64', async () => {
+    const { code, stdout, stderr } = await deployScript(
+      '--regions', 'us-east-1', '--target-ous', 'ou-ab12-11111111', '--organization-id', 'o-a1b2c3d4e5', '--delegated-admin', '--artifact-bucket-prefix', 'b', '--hub-region', 'eu-west-1', '--out', 'x', '--dry-run',
+    );
+
+    expect([code, stdout]).toEqual([64, '']);
+    expect(stderr).toBe(
+      [
+        '--target-ous needs --org',
+        '--organization-id needs --org',
+        '--artifact-bucket-prefix needs --org',
+        '--out needs --org',
+        '--delegated-admin needs --org',
+        '--hub-region needs --org',
+      ].map((line) => `npm run deploy: ${line}\n`).join(''),
+    );
+  });
+
+  it('--org says that --organization-id is required when it is missing', async () => {
+    const { code, stdout, stderr } = await deployScript('--org', '--dry-run', '--regions', 'us-east-1', '--target-ous', 'ou-ab12-11111111');
+
+    expect([code, stdout]).toEqual([64, '']);
+    expect(stderr).toBe(
+      'npm run deploy: --organization-id: required with --org: the organization (o-...) whose accounts may read the bundles (aws organizations describe-organization --query Organization.Id)\n',
+    );
+  });
+
+  it('prints the first 20 problems of a long list, then how many more, all of it before exiting 64', async () => {
+    const regions = Array.from({ length: 25 }, (_, i) => `bad${i}`);
+
+    const { code, stdout, stderr } = await deployScript('--regions', regions.join(' '), '--dry-run');
+
+    expect([code, stdout]).toEqual([64, '']);
+    expect(stderr).toBe(
+      [...regions.slice(0, 20).map((r) => `npm run deploy: --regions: '${r}' is not a Region code such as eu-west-1`), 'npm run deploy: ... and 5 more problems'].join('\n') + '\n',
+    );
   });
 
   it('formats a one-Region dry run', () => {

@@ -36,7 +36,7 @@ describe('npm run deploy -- --org: the plan for 3 OUs and 4 Regions', () => {
   it('packages once, in the first Region, with the Region list as the allowed Regions and the stacks the budget counts', () => {
     const p = sample();
 
-    expect(p.packageCommand).toEqual(['package', '--package', '.serverless', '--stage', 'prod', '--region', 'us-east-1', `--param=allowedRegions=${ALL}`, `--param=stackRegions=${ALL}`]);
+    expect(p.packageCommand).toEqual(['package', '--stage', 'prod', '--region', 'us-east-1', `--param=allowedRegions=${ALL}`, `--param=stackRegions=${ALL}`]);
     expect([p.stackSetName, p.homeRegion, p.templateFile, p.hubTemplateFile]).toEqual(['kms-replica-reconciler-prod', 'us-east-1', '.serverless/stackset-template.json', '.serverless/hub-template.json']);
     expect([p.artifactBucketPrefix, p.artifactKeyPrefix]).toEqual([BUCKET, KEY]);
   });

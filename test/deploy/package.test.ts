@@ -4,7 +4,7 @@
 // serverless-esbuild builds in the project's .esbuild folder.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -65,6 +65,8 @@ let dryRun: Packaged;
 let hub: Packaged;
 /** `npm run deploy -- --org --dry-run` for 3 OUs and 4 Regions: its output and the files it wrote. */
 let org: { code: number; stdout: string; stderr: string; dir: string };
+/** The TMPDIR of that run. */
+const orgTmp = join(scratch, 'org-tmp');
 /** The same command without --dry-run, against a stand-in `aws` that logs its arguments (a first install). */
 let orgRun: { code: number; stdout: string; stderr: string; dir: string; log: string };
 /** The same, with a stand-in `aws` whose credentials may not read the StackSet. */
@@ -126,10 +128,16 @@ beforeAll(async () => {
   // Every setting that adds a write asks for it; dryRun must still leave all of them out.
   dryRun = await packageStack('dry-run', DRY_RUN_PARAMS.map((p) => `--param=${p}`));
   hub = await packageStack('hub', [`--param=outcomeEventBus=default`, `--param=hubEventBusArn=${HUB_BUS_ARN}`]);
+  // --out names a folder that already holds files of its own, which must survive (serverless
+  // package empties its --package folder); the run's temporary folders go to a TMPDIR of its own.
   const orgDir = join(scratch, 'org');
+  mkdirSync(join(orgDir, 'notes'), { recursive: true });
+  writeFileSync(join(orgDir, 'sentinel.txt'), 'keep me\n');
+  writeFileSync(join(orgDir, 'notes', 'todo.md'), 'also keep me\n');
+  mkdirSync(orgTmp);
   org = await run(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), 'scripts/deploy.ts', ...ORG_ARGS, '--out', orgDir], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: scratch, SLS_TELEMETRY_DISABLED: '1', AWS_EC2_METADATA_DISABLED: 'true' },
+    env: { PATH: process.env.PATH ?? '', HOME: scratch, TMPDIR: orgTmp, SLS_TELEMETRY_DISABLED: '1', AWS_EC2_METADATA_DISABLED: 'true' },
     timeout: 120_000,
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr, dir: orgDir }),
@@ -1129,6 +1137,27 @@ describe('npm run deploy -- --org --dry-run (3 OUs, 4 Regions)', () => {
     expect(JSON.stringify(stackSet.template.Resources).match(/\d{12}/g)).toEqual(
       Array.from({ length: 2 * resourcesOfType(stackSet, 'AWS::CloudWatch::Alarm').length }, () => '111122223333'),
     );
+  });
+
+  it('keeps every file already in --out, adds only its own, and leaves no package folder behind', () => {
+    expect(readdirSync(org.dir).sort()).toEqual([
+      'artifact-bucket-policy-ap-southeast-2.json',
+      'artifact-bucket-policy-eu-central-1.json',
+      'artifact-bucket-policy-eu-west-1.json',
+      'artifact-bucket-policy-us-east-1.json',
+      'cloudformation-template-update-stack.json',
+      'hub-template.json',
+      'keyEvent.zip',
+      'notes',
+      'sentinel.txt',
+      'stackset-template.json',
+      'sweep.zip',
+    ]);
+    expect(readFileSync(join(org.dir, 'sentinel.txt'), 'utf8')).toBe('keep me\n');
+    expect(readdirSync(join(org.dir, 'notes'))).toEqual(['todo.md']);
+    expect(readFileSync(join(org.dir, 'notes', 'todo.md'), 'utf8')).toBe('also keep me\n');
+    // Serverless and tsx keep their own leftovers there; the package folder of the run is gone.
+    expect(readdirSync(orgTmp).filter((name) => name.startsWith('kms-replica-reconciler-package-'))).toEqual([]);
   });
 
   it('writes the hub template and one bucket policy per Region', () => {

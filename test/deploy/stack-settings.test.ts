@@ -191,4 +191,15 @@ describe('the Serverless variable resolver of custom.settings', () => {
       settings({ options: { param: ['onPendingDeletion=restore', 'allowedRegion=eu-west-1'] }, resolveVariable: resolverOver({}, 'us-east-1') }),
     ).rejects.toThrow(`invalid stack params:\n  - unknown param 'allowedRegion'; the params are ${Object.keys(STACK_PARAM_DEFAULTS).join(', ')}`);
   });
+  it('refuses a --param value holding a Serverless variable, which Serverless has already resolved on the deploying machine', async () => {
+    await expect(
+      settings({
+        options: { param: ['alarmTopicArn=${env:HOME}', 'logLevel=DEBUG'] },
+        // Serverless resolves ${env:HOME} before the resolver reads the param.
+        resolveVariable: resolverOver({ alarmTopicArn: '/home/deployer', logLevel: 'DEBUG' }, 'us-east-1'),
+      }),
+    ).rejects.toThrow(
+      "invalid stack params:\n  - alarmTopicArn: '${env:HOME}' holds '${': Serverless would resolve it as a variable on the deploying machine and write the result into the template; give the value itself",
+    );
+  });
 });
