@@ -54,6 +54,8 @@ const SERVICE = 'kms-replica-reconciler';
 const MAX_OUS_PER_OPERATION = 50;
 
 /** The longest Region code a bucket name must leave room for (`ap-southeast-5`, `us-gov-west-1`: 14). */
+/** Bucket name prefixes S3 refuses (Amazon S3 User Guide, "General purpose bucket naming rules"). */
+const RESERVED_BUCKET_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'] as const;
 const LONGEST_REGION = 15;
 
 /** The options `npm run deploy -- --org` adds to those of `npm run deploy`. */
@@ -186,6 +188,10 @@ export function planOrgDeploy(options: OrgDeployOptions, codeVersion: string): O
     problems.push(
       `--artifact-bucket-prefix: '${artifactBucketPrefix}' must be lower-case letters, digits and hyphens, at most ${63 - 1 - LONGEST_REGION} characters (the bucket is <prefix>-<Region>, at most 63)`,
     );
+  } else {
+    // Prefixes S3 reserves ("General purpose bucket naming rules", Amazon S3 User Guide, bucketnamingrules.html).
+    const reserved = RESERVED_BUCKET_PREFIXES.find((r) => artifactBucketPrefix.startsWith(r));
+    if (reserved !== undefined) problems.push(`--artifact-bucket-prefix: '${artifactBucketPrefix}' starts with '${reserved}', which S3 reserves for bucket names`);
   }
   const failureTolerance = percentage(options.failureTolerancePercentage, 0, '--failure-tolerance-percentage', problems);
   const maxConcurrent = percentage(options.maxConcurrentPercentage, 1, '--max-concurrent-percentage', problems);

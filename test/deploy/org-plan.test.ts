@@ -207,6 +207,16 @@ describe('npm run deploy -- --org: a bad command line', () => {
     ]);
   });
 
+  it.each([
+    ['xn--evil', 'xn--'],
+    ['sthree-bundles', 'sthree-'],
+    ['amzn-s3-demo-bundles', 'amzn-s3-demo-'],
+  ])('refuses the bucket prefix %s, which starts with %s that S3 reserves', (prefix, reserved) => {
+    expect(problemsOf('--org', '--target-ous', OUS, '--organization-id', 'o-a1b2c3d4e5', '--regions', REGIONS, '--artifact-bucket-prefix', prefix)).toEqual([
+      `--artifact-bucket-prefix: '${prefix}' starts with '${reserved}', which S3 reserves for bucket names`,
+    ]);
+  });
+
   it('refuses a hub Region of another partition, and a Region list of two partitions', () => {
     expect(problemsOf('--org', '--target-ous', OUS, '--organization-id', 'o-a1b2c3d4e5', '--regions', REGIONS, '--hub-region', 'cn-north-1')).toEqual([
       "--hub-region: 'cn-north-1' is not a Region of the partition of --regions",
