@@ -63,6 +63,14 @@ export function formatChaosReport(verdict: ChaosVerdict): string {
           `  at the end: ${f.restore.enabledAtEnd} Enabled and unmarked, ${f.restore.leftToNextSweep} reported failed by the sweep (${list(f.restore.failedBy)}; left to the next sweep); at most ${f.restore.maxEnableKeyCallsPerReplica} EnableKey calls for one replica`,
         ]
       : []),
+    ...(f.securityHub
+      ? [
+          'Security Hub findings (SECURITY_HUB_FINDINGS=on; BatchImportFindings and GetFindings failing, then a clean sweep)',
+          `  calls: ${list(f.securityHub.callsByOperation)}; failed: ${list(f.securityHub.failuresByError)}; FindingsNotImported ${f.securityHub.findingsNotImported}, every one a side report: logged, counted, never a verdict`,
+          `  clean last sweep: ${f.securityHub.finalSweep.problemFamilies} families with a problem, ${f.securityHub.finalSweep.convergedFamilies} converged, ${f.securityHub.finalSweep.unknownFamilies} key errors; ${f.securityHub.finalSweep.writes} writes; calls: ${list(f.securityHub.finalSweep.calls)}`,
+          `  findings at the end: ${f.securityHub.findings.active} ACTIVE, ${f.securityHub.findings.archived} ARCHIVED (${f.securityHub.findings.movedPrimary} of them for a family whose primary moved)`,
+        ]
+      : []),
     verdict.violations.length === 0 ? 'Invariants: all hold' : `Invariants: ${verdict.violations.length} broken`,
     ...verdict.violations.slice(0, MAX_VIOLATIONS_SHOWN).map((v) => `  - ${v}`),
     ...(verdict.violations.length > MAX_VIOLATIONS_SHOWN ? [`  ... and ${verdict.violations.length - MAX_VIOLATIONS_SHOWN} more`] : []),

@@ -24,10 +24,13 @@ import {
   type FaultRule,
   type FaultStats,
 } from '../src/emulator/index.js';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { StoredFinding } from '../src/emulator/index.js';
 import type { SweepKeyResult } from '../src/sweep/guardrail.js';
+import { SweepFindings } from '../src/lambda/finding-reports.js';
 import { createKeyEventHandler } from '../src/lambda/key-event-handler.js';
 import { NO_OUTCOME_PUBLISHER, type OutcomeEvent, type OutcomePublisher } from '../src/lambda/outcome.js';
-import { createRuntime } from '../src/lambda/runtime.js';
+import { createRuntime, type Runtime } from '../src/lambda/runtime.js';
 import { sweepRegion, type SweepResume } from '../src/sweep/sweep-region.js';
 import { chargesOf } from '../src/pacing/paced-gateway.js';
 import { AccountUsers, type PerformedAction } from './account-users.js';
@@ -56,6 +59,10 @@ export const SWEEP_CALL_MS = 25;
 const SWEEP_MARGIN_CALLS = 160;
 /** Simulated time between the last delivery and the sweep (ms): every replica has left `Creating`. */
 export const SWEEP_AFTER_MS = 15 * 60_000;
+/** Security Hub: simulated time between the sweep and the clean last sweep (the next hourly one). */
+export const FINAL_SWEEP_AFTER_MS = 60 * 60_000;
+/** Security Hub: the clean last sweep's deadline per run (simulated ms): it sees every key of its Region in one run. */
+export const FINAL_SWEEP_RUN_MS = 24 * 60 * 60_000;
 
 /** The reconciler's credentials and role (its own CloudTrail echoes are skipped by principal). */
 export const RECONCILER_ACCESS_KEY_ID = 'AKIACHAOSRECONCILER1';
@@ -119,7 +126,26 @@ export interface ChaosFaultProfile {
    * with `ON_PENDING_DELETION=restore` (`npm run chaos -- --restore`).
    */
   readonly enableKey?: Pick<CallFaultRates, 'throttleRate' | 'internalErrorRate' | 'accessDeniedRate'>;
+  /**
+   * Security Hub refusing the reconciler's findings (`npm run chaos -- --security-hub`): faults of
+   * every `BatchImportFindings` and `GetFindings` call, while events are delivered and during the
+   * sweep (Security Hub answers throttling as `LimitExceededException` 429 and a server fault as
+   * `InternalException` 500; the denial is `AccessDeniedException` 403). Lifted for the last, clean
+   * sweep. Only the reconciler calls Security Hub.
+   */
+  readonly securityHub?: Pick<CallFaultRates, 'throttleRate' | 'internalErrorRate' | 'accessDeniedRate'>;
 }
+
+/**
+ * The Security Hub faults of `npm run chaos -- --security-hub`. The SDK retries throttling and 5xx
+ * (3 attempts), so about 0.1 + 0.3 × 0.1 + 0.09 × 0.1 ≈ 14 % of the reads and imports fail
+ * denied, and 0.3³ ≈ 2.7 % throttled or 5xx after every attempt: each one a side report (logged,
+ * counted in `FindingsNotImported`), never a verdict.
+ */
+export const SECURITY_HUB_FAULTS: NonNullable<ChaosFaultProfile['securityHub']> = { throttleRate: 0.2, internalErrorRate: 0.1, accessDeniedRate: 0.1 };
+
+/** The Security Hub operations the reconciler calls (docs/SECURITY-HUB.md). */
+export const FINDING_OPERATIONS: ReadonlySet<string> = new Set(['BatchImportFindings', 'GetFindings']);
 
 /**
  * The `EnableKey` faults of `npm run chaos -- --restore`. The SDK retries throttling and 5xx (3
@@ -175,6 +201,33 @@ export interface ChaosOptions {
    * resume point, while runs make progress. Default 15 minutes.
    */
   readonly sweepRunMs?: number;
+  /**
+   * `SECURITY_HUB_FINDINGS=on` (`--security-hub`): the key-event fleet reports to Security Hub as
+   * the us-east-1 stack (its queue's Region: the families whose primary lives there), each
+   * Region's sweep as that Region's stack; after the sweep, a last sweep of every Region with
+   * every fault lifted, whose findings {@link ChaosRun.securityHub} holds. Default off.
+   */
+  readonly securityHub?: boolean;
+}
+
+/** The Security Hub side of a run with {@link ChaosOptions.securityHub}. */
+export interface SecurityHubRun {
+  /** The account whose default product the findings are imported under. */
+  readonly account: string;
+  /** Every finding stored at the end (both record states), read in process (`kms.securityHub.list()`). */
+  readonly findings: readonly StoredFinding[];
+  /** The clean last sweep, per `<region>/<keyId>`, and per Region. */
+  readonly finalSweep: SweepResults;
+  readonly finalSweepRegions: readonly SweepRegionRuns[];
+  /** Sum of the `FindingsNotImported` metric of every container and sweep run. */
+  readonly findingsNotImported: number;
+  /** Of it, the last (clean) sweep's. */
+  readonly findingsNotImportedByFinalSweep: number;
+  /** Security Hub calls before the clean sweep (faulted ones included), and those of the clean sweep. */
+  readonly calls: readonly CallRecord[];
+  readonly finalSweepCalls: readonly CallRecord[];
+  /** KMS writes (`ReplicateKey`) the clean sweep made: the repairs left to the next sweep. */
+  readonly finalSweepWrites: number;
 }
 
 /** One Region's sweep across its runs. */
@@ -196,7 +249,11 @@ export type SweepResults = ReadonlyMap<string, SweepKeyResult>;
 
 /** Everything the invariants and the report need. */
 export interface ChaosRun {
-  readonly options: Required<Omit<ChaosOptions, 'log' | 'environment' | 'storm' | 'backlog' | 'sweepRunMs'>> & { readonly storm: number; readonly backlog: number; readonly sweepRunMs: number };
+  readonly options: Required<Omit<ChaosOptions, 'log' | 'environment' | 'storm' | 'backlog' | 'sweepRunMs' | 'securityHub'>> & {
+    readonly storm: number;
+    readonly backlog: number;
+    readonly sweepRunMs: number;
+  };
   readonly scenario: Scenario;
   /** Key id of every family (KMS chose those of `api-created` families). */
   readonly keyIds: readonly string[];
@@ -243,6 +300,8 @@ export interface ChaosRun {
   readonly realMs: number;
   /** Unhandled rejections and uncaught exceptions seen while the run was going. */
   readonly processErrors: readonly string[];
+  /** With {@link ChaosOptions.securityHub}: the findings and the clean last sweep. */
+  readonly securityHub?: SecurityHubRun;
 }
 
 /**
@@ -292,6 +351,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const env = { ...chaosEnvironment(kms.endpoint), ...options.environment };
     const restoreMode = loadConfig(env).onPendingDeletion === 'restore';
     const credentials = { accessKeyId: RECONCILER_ACCESS_KEY_ID, secretAccessKey: 'chaos' };
+    // Security Hub (--security-hub): the settings a stack in `region` reports findings with.
+    const hubEnv = (region: string): Record<string, string> =>
+      options.securityHub ? { SECURITY_HUB_FINDINGS: 'on', ACCOUNT_ID: kms.account, AWS_REGION: region, AWS_ENDPOINT_URL_SECURITYHUB: kms.endpoint } : {};
+    const notImported = new MetricTally('FindingsNotImported');
     let outcomesPublished = 0;
     const outcomePublishFailures: { writes: number; error: string }[] = [];
     const containers: ContainerFactory[] = Array.from({ length: settings.concurrency }, () => {
@@ -311,7 +374,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
         },
       };
       // One container of M: its slice of the stack's budget (src/pacing/budget.ts), its own SDK clients and buckets.
-      const runtime = createRuntime(config, { credentials, now: clock.date, publisher, role: 'key-event' });
+      const metrics = options.securityHub ? notImported.metrics() : undefined;
+      const kmsRuntime = createRuntime(config, { credentials, now: clock.date, publisher, role: 'key-event', ...(metrics ? { metrics } : {}) });
+      // The fleet has no home Region (it paces every Region's writes); its findings are those of the
+      // stack of its queue's Region, us-east-1: the families whose primary lives there.
+      const findings = options.securityHub ? createRuntime(loadConfig({ ...env, ...hubEnv('us-east-1') }), { credentials, now: clock.date }).findings : undefined;
+      const runtime = findings ? { ...kmsRuntime, findings } : kmsRuntime;
       return (onResult) => createKeyEventHandler(runtime, { onResult });
     });
     const fleet = new LambdaFleet({
@@ -372,53 +440,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const sweep = new Map<string, SweepKeyResult>();
     // One Region after the other: each run's clock is the KMS calls it made (see SWEEP_CALL_MS).
     const sweepRegions: SweepRegionRuns[] = [];
+    const sweepOf = (region: string, runMs: number, results: Map<string, SweepKeyResult>): Promise<SweepRegionRuns> => {
+      const metrics = options.securityHub ? notImported.metrics() : undefined;
+      const runtime = createRuntime(loadConfig({ ...env, ...hubEnv(region), AWS_REGION: region }), { credentials, now: clock.date, publisher: NO_OUTCOME_PUBLISHER, ...(metrics ? { metrics } : {}) });
+      return sweepChain(kms, region, runtime, runMs, (key) => results.set(`${region}/${key.keyId}`, key));
+    };
     for (const region of ALLOWED_REGIONS) {
-      sweepRegions.push(await (async (): Promise<SweepRegionRuns> => {
-        const runtime = createRuntime(loadConfig({ ...env, AWS_REGION: region }), { credentials, now: clock.date, publisher: NO_OUTCOME_PUBLISHER });
-        // The sweep as a chain of runs, each with a deadline (the Lambda timeout, scaled): it stops
-        // taking keys before it, writes only what fits, and the next run resumes at the first key
-        // not finished, while runs make progress (src/lambda/sweep-handler.ts).
-        let resume: SweepResume | undefined = {};
-        let runs = 0;
-        let runsTimedOut = 0;
-        let stalled = false;
-        let complete = false;
-        let keys = 0;
-        let writes = 0;
-        let errors = 0;
-        while (resume !== undefined) {
-          runs += 1;
-          const callsAtStart = kms.calls().length;
-          // Simulated time, reproducible on a loaded machine: every KMS call of the run takes SWEEP_CALL_MS.
-          const elapsed = (): number => (kms.calls().length - callsAtStart) * SWEEP_CALL_MS;
-          const result = await sweepRegion(
-            {
-              region,
-              ...(resume.marker !== undefined ? { marker: resume.marker } : {}),
-              ...(resume.startAfter !== undefined ? { startAfter: resume.startAfter } : {}),
-              remainingTimeMs: () => settings.sweepRunMs - elapsed(),
-              // What the keys in flight may still need: 32 keys × (2 reads + 3 replicas) calls.
-              safetyMarginMs: SWEEP_MARGIN_CALLS * SWEEP_CALL_MS,
-              writeMarginMs: SWEEP_CALL_MS * 4,
-              writeWait: (actions) => runtime.limiter.estimateWaitMs(chargesOf(actions)),
-              onKey: (key) => sweep.set(`${region}/${key.keyId}`, key),
-            },
-            runtime,
-          );
-          if (elapsed() > settings.sweepRunMs) runsTimedOut += 1;
-          keys += result.report.keys;
-          writes += result.report.writes;
-          errors += result.report.errors.count;
-          complete = result.complete;
-          resume = result.complete ? undefined : result.resume;
-          if (!result.complete && (result.finished ?? 0) === 0) {
-            stalled = true;
-            resume = undefined;
-          }
-        }
-        log(`swept ${region} (${Math.round(performance.now() - started)} ms): ${keys} keys, ${writes} writes, ${runs} runs`);
-        return { region, complete, keys, writes, errors, runs, runsTimedOut, stalled };
-      })());
+      const runs = await sweepOf(region, settings.sweepRunMs, sweep);
+      log(`swept ${region} (${Math.round(performance.now() - started)} ms): ${runs.keys} keys, ${runs.writes} writes, ${runs.runs} runs`);
+      sweepRegions.push(runs);
     }
     // The sweep's own ReplicateKey calls leave records too; they go nowhere (the run is over).
     kms.releaseDelayedEvents();
@@ -427,12 +457,46 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       if (event.detail.eventName === 'DeleteKey') deleteKeyEvents += 1;
     }
     log(`swept ${sweepRegions.length} Regions: ${sweepRegions.reduce((n, r) => n + r.keys, 0)} keys, ${sweepRegions.reduce((n, r) => n + r.writes, 0)} writes`);
+    const calls = [...kms.calls()];
+    const faultStats = kms.faultStats();
+    const throttledCount = kms.throttledCount();
+    const attempts = [...ledger.attempts];
+
+    // Security Hub: the next hourly sweep, every fault lifted (the Region whose reads are denied
+    // stays denied: that is a policy, not a fault). Whatever it writes is left out of the figures
+    // above, and the invariants read the keys as they were before it (`kmsView`).
+    let securityHub: SecurityHubRun | undefined;
+    let kmsView: ChaosRun['kms'] = { describe: kms.describe.bind(kms), tags: kms.tags.bind(kms) };
+    if (options.securityHub) {
+      kmsView = snapshotKeys(kms, scenario, keyIds, attempts);
+      clock.advance(FINAL_SWEEP_AFTER_MS);
+      kms.setFaults(faultPlan({ ...NO_FAULT_PROFILE, ...(settings.faults.deniedReadRegion ? { deniedReadRegion: settings.faults.deniedReadRegion } : {}) }, settings.seed, -2).plan);
+      const notImportedBefore = notImported.total;
+      const finalSweep = new Map<string, SweepKeyResult>();
+      const finalSweepRegions: SweepRegionRuns[] = [];
+      for (const region of ALLOWED_REGIONS) finalSweepRegions.push(await sweepOf(region, FINAL_SWEEP_RUN_MS, finalSweep));
+      kms.releaseDelayedEvents();
+      kms.takeEvents();
+      const finalCalls = kms.calls().slice(calls.length);
+      securityHub = {
+        account: kms.account,
+        findings: kms.securityHub.list(),
+        finalSweep,
+        finalSweepRegions,
+        findingsNotImported: notImported.total,
+        findingsNotImportedByFinalSweep: notImported.total - notImportedBefore,
+        calls: calls.filter((c) => FINDING_OPERATIONS.has(c.operation)),
+        finalSweepCalls: finalCalls.filter((c) => FINDING_OPERATIONS.has(c.operation)),
+        finalSweepWrites: finalSweepRegions.reduce((n, r) => n + r.writes, 0),
+      };
+      log(`swept again with every fault lifted: ${securityHub.findings.filter((f) => f['RecordState'] === 'ACTIVE').length} active findings of ${securityHub.findings.length}`);
+    }
 
     return {
       options: settings,
       scenario,
       keyIds,
-      kms: { describe: kms.describe.bind(kms), tags: kms.tags.bind(kms) },
+      kms: kmsView,
       performed,
       userCallsByOperation: users.callsByOperation,
       userRecords: users.records,
@@ -441,12 +505,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       eventsAfterSweep,
       eventsFilteredByRule,
       deleteKeyEvents,
-      attempts: ledger.attempts,
-      calls: [...kms.calls()],
+      attempts,
+      calls,
       sweepCallsFrom,
       sweepAttemptsFrom,
-      faultStats: kms.faultStats(),
-      throttledCount: kms.throttledCount(),
+      faultStats,
+      throttledCount,
       sweep,
       sweepRegions,
       restoreMode,
@@ -459,6 +523,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       simulatedMs: clock.now() - startedAt,
       realMs: Math.round(performance.now() - started),
       processErrors,
+      ...(securityHub ? { securityHub } : {}),
     };
   } finally {
     users.close();
@@ -468,6 +533,115 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtExceptionMonitor', onException);
   }
+}
+
+/**
+ * One Region's sweep as a chain of runs, each with a deadline of `runMs` simulated ms (the Lambda
+ * timeout, scaled): it stops taking keys before it, writes only what fits, and the next run resumes
+ * at the first key not finished, while runs make progress (src/lambda/sweep-handler.ts). With
+ * Security Hub on (`runtime.findings`), each run reports its findings as the sweep handler does
+ * (`SweepFindings`: read the open ones, decide per key, resolve the orphans when the run saw
+ * every key).
+ */
+async function sweepChain(kms: EmbeddedKms, region: string, runtime: Runtime, runMs: number, onKey: (key: SweepKeyResult) => void): Promise<SweepRegionRuns> {
+  let resume: SweepResume | undefined = {};
+  let runs = 0;
+  let runsTimedOut = 0;
+  let stalled = false;
+  let complete = false;
+  let keys = 0;
+  let writes = 0;
+  let errors = 0;
+  while (resume !== undefined) {
+    runs += 1;
+    const callsAtStart = kms.calls().length;
+    // Simulated time, reproducible on a loaded machine: every KMS call of the run takes SWEEP_CALL_MS.
+    const elapsed = (): number => (kms.calls().length - callsAtStart) * SWEEP_CALL_MS;
+    const findings = runtime.findings
+      ? new SweepFindings({ findings: runtime.findings, logger: runtime.logger, metrics: runtime.metrics, now: runtime.now }, { eventId: `sweep-${region}-${runs}`, source: 'sweep' })
+      : undefined;
+    await findings?.start();
+    const result = await sweepRegion(
+      {
+        region,
+        ...(resume.marker !== undefined ? { marker: resume.marker } : {}),
+        ...(resume.startAfter !== undefined ? { startAfter: resume.startAfter } : {}),
+        remainingTimeMs: () => runMs - elapsed(),
+        // What the keys in flight may still need: 32 keys × (2 reads + 3 replicas) calls.
+        safetyMarginMs: SWEEP_MARGIN_CALLS * SWEEP_CALL_MS,
+        writeMarginMs: SWEEP_CALL_MS * 4,
+        writeWait: (actions) => runtime.limiter.estimateWaitMs(chargesOf(actions)),
+        onKey: (key) => {
+          onKey(key);
+          findings?.onKey(key);
+        },
+      },
+      runtime,
+    );
+    // A run that started at the first key and finished saw every key of the Region.
+    await findings?.finish(result.complete && runs === 1);
+    if (elapsed() > runMs) runsTimedOut += 1;
+    keys += result.report.keys;
+    writes += result.report.writes;
+    errors += result.report.errors.count;
+    complete = result.complete;
+    resume = result.complete ? undefined : result.resume;
+    if (!result.complete && (result.finished ?? 0) === 0) {
+      stalled = true;
+      resume = undefined;
+    }
+  }
+  return { region, complete, keys, writes, errors, runs, runsTimedOut, stalled };
+}
+
+/** Counts one metric over every `Metrics` it hands out (the containers' and the sweep runs'). */
+class MetricTally {
+  total = 0;
+  constructor(private readonly name: string) {}
+
+  /** A Powertools `Metrics` whose `addMetric` of this tally's metric also adds to {@link MetricTally.total}. */
+  metrics(): Metrics {
+    const tally = this;
+    return new (class extends Metrics {
+      override addMetric(...args: Parameters<Metrics['addMetric']>): this {
+        if (args[0] === tally.name) tally.total += args[2];
+        return super.addMetric(...args);
+      }
+    })({ namespace: 'KmsReplicaReconcilerChaos', serviceName: 'kms-replica-reconciler' });
+  }
+}
+
+/**
+ * The keys as they are now, for the invariants (the clean sweep that follows may still write):
+ * every family's key in every Region the scenario or a `ReplicateKey` names, copied.
+ */
+function snapshotKeys(kms: EmbeddedKms, scenario: Scenario, keyIds: readonly string[], attempts: readonly ReplicateAttempt[]): ChaosRun['kms'] {
+  const regions = new Set<string>(ALLOWED_REGIONS);
+  for (const plan of scenario.families) {
+    for (const region of [plan.primaryRegion, plan.finalPrimaryRegion, ...plan.desiredRegions, ...plan.replicas.map((r) => r.region)]) regions.add(region);
+  }
+  for (const attempt of attempts) regions.add(attempt.replicaRegion);
+  const described = new Map<string, ReturnType<EmbeddedKms['describe']>>();
+  const tagged = new Map<string, ReturnType<EmbeddedKms['tags']>>();
+  const ids = new Set([...keyIds, ...attempts.map((a) => a.keyId)]);
+  for (const keyId of ids) {
+    for (const region of regions) {
+      described.set(`${region}/${keyId}`, structuredClone(kms.describe(region, keyId)));
+      tagged.set(`${region}/${keyId}`, structuredClone(kms.tags(region, keyId)));
+    }
+  }
+  return {
+    describe: (region, keyId) => {
+      const key = `${region}/${keyId}`;
+      if (!described.has(key)) throw new Error(`chaos: ${keyId} in ${region} was not snapshotted before the clean sweep`);
+      return described.get(key);
+    },
+    tags: (region, keyId) => {
+      const key = `${region}/${keyId}`;
+      if (!tagged.has(key)) throw new Error(`chaos: the tags of ${keyId} in ${region} were not snapshotted before the clean sweep`);
+      return tagged.get(key);
+    },
+  };
 }
 
 /** The key-event function's environment in the chaos deployment. */
@@ -523,6 +697,27 @@ export function faultPlan(profile: ChaosFaultProfile, seed: number, round: numbe
           }
         : {}),
     });
+  }
+  if (profile.securityHub !== undefined) {
+    // Only the reconciler calls Security Hub (its findings: a side report).
+    const { throttleRate, internalErrorRate, accessDeniedRate } = profile.securityHub;
+    for (const operation of FINDING_OPERATIONS) {
+      rules.push({
+        operation,
+        throttleRate,
+        internalErrorRate,
+        ...(accessDeniedRate
+          ? {
+              error: {
+                code: 'AccessDeniedException',
+                message: `User: ${RECONCILER_SESSION_ARN} is not authorized to perform: securityhub:${operation} because no identity-based policy allows the securityhub:${operation} action`,
+                httpStatus: 403,
+              },
+              errorRate: accessDeniedRate,
+            }
+          : {}),
+      });
+    }
   }
   if (inBrownout) {
     for (const operation of Object.keys(profile.calls)) {

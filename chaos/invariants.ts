@@ -6,7 +6,7 @@
 import type { KeyMetadataView } from '../src/emulator/index.js';
 import type { KeyEventResult } from '../src/lambda/key-event-handler.js';
 import type { ReconcileResult, RegionStatusCode } from '../src/reconcile/types.js';
-import { RESTORE_MARKER_PREFIX, restoreRegions, type ChaosRun } from './chaos-run.js';
+import { FINDING_OPERATIONS, RESTORE_MARKER_PREFIX, restoreRegions, type ChaosRun, type SecurityHubRun } from './chaos-run.js';
 import { DEFAULT_SWEEP_CONCURRENCY } from '../src/sweep/sweep-region.js';
 import { KIND_WEIGHTS, type FamilyKind, type FamilyPlan } from './scenario.js';
 
@@ -260,7 +260,35 @@ export interface ChaosFigures {
   readonly deniedReads?: { readonly region: string; readonly families: number; readonly primaryThere: number; readonly reported: number };
   /** Restore mode (`--restore`): the replicas to revive and what became of them. */
   readonly restore?: RestoreFigures;
+  /** Security Hub findings (`--security-hub`): the faults, what was not imported, the end state. */
+  readonly securityHub?: SecurityHubFigures;
 }
+
+/** What became of the Security Hub findings of a run with `--security-hub`. */
+export interface SecurityHubFigures {
+  /** `BatchImportFindings` and `GetFindings` calls before the clean last sweep (every attempt). */
+  readonly callsByOperation: Readonly<Record<string, number>>;
+  /** Their answers other than success, by error code (injected: throttled, 5xx, denied). */
+  readonly failuresByError: Readonly<Record<string, number>>;
+  /** Sum of the `FindingsNotImported` metric over the run (the clean sweep's part: 0, checked). */
+  readonly findingsNotImported: number;
+  /** The clean last sweep: the families it reported as their primary's stack, with a problem, converged, or a key error (state unknown). */
+  readonly finalSweep: { readonly problemFamilies: number; readonly convergedFamilies: number; readonly unknownFamilies: number; readonly writes: number; readonly calls: Readonly<Record<string, number>> };
+  /** Findings stored at the end: active, archived (resolved); of the archived, those whose family has an active finding in another Region (its primary moved). */
+  readonly findings: { readonly active: number; readonly archived: number; readonly movedPrimary: number };
+}
+
+/**
+ * Region statuses of a family that converged (every desired Region holds a usable replica),
+ * restated from docs/SECURITY-HUB.md rather than imported, so the run checks the product against
+ * its contract: any other status is a problem, and so is a result of `not-multi-region` (a
+ * single-Region key carrying the tag) or `primary-not-enabled`.
+ */
+export const CONVERGED_STATUSES: ReadonlySet<RegionStatusCode> = new Set(['present', 'creating', 'created', 'already-exists', 'restored']);
+/** Results that are a problem whatever the Regions say. */
+const PROBLEM_RESULTS: ReadonlySet<ReconcileResult> = new Set(['not-multi-region', 'primary-not-enabled']);
+/** Security Hub's error codes: none may be thrown, redeliver an event or fail a key (side reports). */
+export const FINDING_ERROR_CODES: ReadonlySet<string> = new Set(['LimitExceededException', 'InternalException', 'InvalidAccessException', 'InvalidInputException']);
 
 /** What became of the restores of a run in restore mode. */
 export interface RestoreFigures {
@@ -460,6 +488,7 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
   const restoreCallsByOperation: Record<string, number> = {};
   for (const [operation, n] of Object.entries(byOperation)) {
     if (RECONCILER_OPERATIONS.has(operation) || operation === 'PutEvents') continue;
+    if (run.securityHub !== undefined && FINDING_OPERATIONS.has(operation)) continue;
     const byUsers = run.userCallsByOperation.get(operation) ?? 0;
     if (run.restoreMode && RESTORE_OPERATIONS.has(operation) && n >= byUsers) {
       // The reconciler's restore calls; bounded by the restore invariants below.
@@ -553,7 +582,8 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
   const familiesByKind = Object.fromEntries(KIND_WEIGHTS.map(([kind]) => [kind, run.scenario.families.filter((f) => f.kind === kind).length])) as Record<FamilyKind, number>;
   const seeded = run.scenario.families.reduce((n, f) => n + f.replicas.length, 0);
   const sweepKeys = run.sweepRegions.reduce((n, r) => n + r.keys, 0);
-  const figures: ChaosFigures = {
+  const hubFaults = (fault: string): number => (run.securityHub?.calls ?? []).filter((c) => c.fault === fault).length;
+  let figures: ChaosFigures = {
     seed: run.options.seed,
     families: run.scenario.families.length,
     concurrency: run.options.concurrency,
@@ -582,9 +612,10 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
       longestInvocationMs: Math.max(0, ...run.deliveries.flatMap((d) => d.invocations.map((i) => i.durationMs))),
     },
     faults: {
-      throttled: run.faultStats.throttle,
-      throttledByQuota: run.throttledCount - run.faultStats.throttle,
-      internalError: run.faultStats.internalError,
+      // Security Hub's injected faults are counted in its own figures (they answer LimitExceededException, not ThrottlingException).
+      throttled: run.faultStats.throttle - hubFaults('throttle'),
+      throttledByQuota: run.throttledCount - (run.faultStats.throttle - hubFaults('throttle')),
+      internalError: run.faultStats.internalError - hubFaults('internalError'),
       droppedConnection: run.faultStats.dropConnection,
       delayedCalls: run.faultStats.latency,
     },
@@ -637,6 +668,14 @@ export function checkChaosRun(run: ChaosRun, bounds: CallBounds = DEFAULT_CALL_B
       ? { deniedReads: { region: denied, families: touchingFamilies.length, primaryThere: blockedFamilies.length, reported: blockedReported } }
       : {}),
   };
+  if (run.securityHub !== undefined) {
+    // Side reports never change the work: no Security Hub error was thrown (a Lambda retry), parked an event or failed a key.
+    for (const code of Object.keys(thrownByError)) if (FINDING_ERROR_CODES.has(code)) fail(`Security Hub's ${code} was thrown by the handler ${thrownByError[code]} times (a side report must never cause a retry)`);
+    for (const code of Object.keys(deadLetteredByError)) if (FINDING_ERROR_CODES.has(code)) fail(`${deadLetteredByError[code]} events were dead-lettered with Security Hub's ${code}`);
+    for (const error of sweepErrors) if ([...FINDING_ERROR_CODES].some((code) => error.includes(code))) fail(`the sweep failed a key with a Security Hub error: ${error}`);
+  }
+  const securityHub = run.securityHub !== undefined ? checkFindings(run.securityHub, run.options.faults.securityHub !== undefined, fail) : undefined;
+  if (securityHub !== undefined) figures = { ...figures, securityHub };
   if (!figures.sweep.complete) fail('the sweep did not complete');
   for (const r of run.sweepRegions) {
     if (r.runsTimedOut > 0) fail(`the sweep of ${r.region}: ${r.runsTimedOut} of ${r.runs} runs were still going at their deadline (a Lambda timeout)`);
@@ -796,6 +835,76 @@ export function eventKeyId(event: unknown): string | undefined {
 function eventName(event: unknown): string {
   const detail = (event as { detail?: { eventName?: unknown; awsRegion?: unknown } }).detail;
   return `${String(detail?.eventName)} in ${String(detail?.awsRegion)}`;
+}
+
+/**
+ * The Security Hub invariants (`--security-hub`), on the findings read back in process after the
+ * clean last sweep (every fault lifted, one run per Region that saw every key):
+ * - every family that sweep reported, as its primary Region's stack, with a problem (a Region
+ *   status outside {@link CONVERGED_STATUSES}, or a result in `PROBLEM_RESULTS`) has exactly one
+ *   `ACTIVE` finding, `Id` `kms-replica-reconciler/<account>/<key id>`, under the default product
+ *   of its primary Region; every converged family has none;
+ * - every `ACTIVE` finding is such a family's (none for a family that converged, moved its primary
+ *   away or is gone), and no two `ACTIVE` findings share a family, across every Region's product;
+ * - with Security Hub faults, the reports they failed were counted: `FindingsNotImported` is at
+ *   least the calls answered `AccessDeniedException` (each one a failed report: the SDK does not
+ *   retry a denial), so more than 0 whenever one was; the clean sweep's calls all succeeded and
+ *   counted nothing.
+ */
+function checkFindings(hub: SecurityHubRun, faulted: boolean, fail: (message: string) => void): SecurityHubFigures {
+  const idOf = (keyId: string): string => `kms-replica-reconciler/${hub.account}/${keyId}`;
+  const productOf = (region: string): string => `arn:aws:securityhub:${region}:${hub.account}:product/${hub.account}/default`;
+  const active = hub.findings.filter((f) => (f['RecordState'] ?? 'ACTIVE') === 'ACTIVE');
+  const activeById = new Map<string, (typeof active)[number][]>();
+  for (const finding of active) activeById.set(finding.Id, [...(activeById.get(finding.Id) ?? []), finding]);
+  const problems = new Map<string, string>();
+  let converged = 0;
+  let unknown = 0;
+  for (const [where, key] of hub.finalSweep) {
+    const region = where.slice(0, where.indexOf('/'));
+    if (key.kind === 'error') {
+      unknown += 1;
+      continue;
+    }
+    if (key.kind !== 'reconciled' || key.outcome.primaryRegion !== region) continue;
+    const { outcome } = key;
+    const id = idOf(outcome.keyId);
+    const problem = PROBLEM_RESULTS.has(outcome.result) || outcome.regions.some((r) => !CONVERGED_STATUSES.has(r.status));
+    const open = activeById.get(id) ?? [];
+    if (problem) {
+      problems.set(id, region);
+      if (open.length !== 1) fail(`findings: ${outcome.keyId} (${outcome.result}; ${outcome.regions.map((r) => `${r.region} ${r.status}`).join(', ')}) has ${open.length} ACTIVE findings, expected exactly 1`);
+      else if (open[0]?.ProductArn !== productOf(region)) fail(`findings: the ACTIVE finding of ${outcome.keyId} is under ${open[0]?.ProductArn}, expected ${productOf(region)} (its primary Region's)`);
+    } else {
+      converged += 1;
+      if (open.length > 0) fail(`findings: ${outcome.keyId} converged (${outcome.result}) but has ${open.length} ACTIVE finding(s)`);
+    }
+  }
+  for (const [id, findings] of activeById) {
+    if (findings.length > 1) fail(`findings: ${findings.length} ACTIVE findings share the family ${id} (${findings.map((f) => f.ProductArn).join(', ')})`);
+    if (!problems.has(id)) fail(`findings: ${id} is ACTIVE but the last sweep reported no problem for its family (${findings.map((f) => f.ProductArn).join(', ')})`);
+  }
+  const failed = hub.calls.filter((c) => c.errorCode !== undefined);
+  const denied = failed.filter((c) => c.errorCode === 'AccessDeniedException').length;
+  if (hub.findingsNotImported < denied) fail(`findings: FindingsNotImported ${hub.findingsNotImported}, fewer than the ${denied} Security Hub calls denied`);
+  if (faulted && denied > 0 && hub.findingsNotImported === 0) fail('findings: Security Hub refused calls but FindingsNotImported is 0');
+  for (const call of hub.finalSweepCalls) if (call.errorCode !== undefined) fail(`findings: ${call.operation} failed with ${call.errorCode} in the clean last sweep (${call.region})`);
+  if (hub.findingsNotImportedByFinalSweep !== 0) fail(`findings: the clean last sweep counted ${hub.findingsNotImportedByFinalSweep} FindingsNotImported`);
+  for (const r of hub.finalSweepRegions) if (!r.complete || r.runs !== 1) fail(`findings: the clean last sweep of ${r.region} took ${r.runs} runs${r.complete ? '' : ' and did not complete'} (it must see every key in one run)`);
+  const archived = hub.findings.filter((f) => f['RecordState'] === 'ARCHIVED');
+  return {
+    callsByOperation: countBy(hub.calls, (c) => c.operation),
+    failuresByError: countBy(failed, (c) => c.errorCode ?? 'unknown'),
+    findingsNotImported: hub.findingsNotImported,
+    finalSweep: {
+      problemFamilies: problems.size,
+      convergedFamilies: converged,
+      unknownFamilies: unknown,
+      writes: hub.finalSweepWrites,
+      calls: countBy(hub.finalSweepCalls, (c) => c.operation),
+    },
+    findings: { active: active.length, archived: archived.length, movedPrimary: archived.filter((f) => activeById.has(f.Id)).length },
+  };
 }
 
 function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {

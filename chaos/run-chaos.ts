@@ -5,7 +5,8 @@
  * `process.exit`, so a handle left open would show as a run that does not end.
  *
  *   npm run chaos -- [--seed N] [--families N] [--concurrency N] [--no-faults] [--setting NAME=value]
- *                    [--storm N] [--backlog N] [--sweep-run-ms MS] [--deny-reads REGION] [--restore] [--json FILE] [--quiet]
+ *                    [--storm N] [--backlog N] [--sweep-run-ms MS] [--deny-reads REGION] [--restore] [--security-hub]
+ *                    [--json FILE] [--quiet]
  */
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -16,7 +17,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const { DEFAULT_FAULT_PROFILE, ENABLE_KEY_FAULTS, NO_FAULT_PROFILE, chaosEnvironment, runChaos } = await import('./chaos-run.js');
+const { DEFAULT_FAULT_PROFILE, ENABLE_KEY_FAULTS, NO_FAULT_PROFILE, SECURITY_HUB_FAULTS, chaosEnvironment, runChaos } = await import('./chaos-run.js');
 const { ConfigError, loadConfig } = await import('../src/lambda/config.js');
 const { checkChaosRun } = await import('./invariants.js');
 const { formatChaosReport } = await import('./chaos-report.js');
@@ -96,6 +97,10 @@ const program = new Command()
   .option('--sweep-run-ms <ms>', 'real time each sweep run may take before its deadline (the chain continues it)', positiveInteger)
   .option('--deny-reads <region>', "deny the reconciler's DescribeKey and ListResourceTags in this Region (an SCP)")
   .option('--restore', 'ON_PENDING_DELETION=restore, with EnableKey failing after CancelKeyDeletion (throttled, 5xx, AccessDenied)')
+  .option(
+    '--security-hub',
+    'SECURITY_HUB_FINDINGS=on, with BatchImportFindings and GetFindings failing (throttled, 5xx, AccessDenied) during events and the sweep; then a clean sweep',
+  )
   .option('--json <file>', 'also write the figures and violations as JSON')
   .option('--quiet', 'no progress lines')
   .addHelpText('after', '\nExit codes: 0 every invariant holds, 1 an invariant is broken, 64 usage error (bad option, --setting or --json file).\n')
@@ -113,6 +118,7 @@ type Options = {
   sweepRunMs?: number;
   denyReads?: string;
   restore?: boolean;
+  securityHub?: boolean;
   json?: string;
   quiet?: boolean;
 };
@@ -136,6 +142,7 @@ async function main(): Promise<number> {
     ...(opts.faults ? DEFAULT_FAULT_PROFILE : NO_FAULT_PROFILE),
     ...(opts.denyReads ? { deniedReadRegion: opts.denyReads } : {}),
     ...(opts.restore && opts.faults ? { enableKey: ENABLE_KEY_FAULTS } : {}),
+    ...(opts.securityHub && opts.faults ? { securityHub: SECURITY_HUB_FAULTS } : {}),
   };
   const run = await runChaos({
     seed: opts.seed,
@@ -145,6 +152,7 @@ async function main(): Promise<number> {
     ...(opts.storm ? { storm: opts.storm } : {}),
     ...(opts.backlog ? { backlog: opts.backlog } : {}),
     ...(opts.sweepRunMs ? { sweepRunMs: opts.sweepRunMs } : {}),
+    ...(opts.securityHub ? { securityHub: true } : {}),
     environment: { ...(opts.restore ? { ON_PENDING_DELETION: 'restore' } : {}), ...opts.setting },
     ...(opts.quiet ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
   });
