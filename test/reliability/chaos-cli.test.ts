@@ -62,4 +62,18 @@ describe('npm run chaos with good options', () => {
     expect(verdict.violations).toEqual([]);
     expect(verdict.figures).toMatchObject({ seed: 7, families: 5 });
   }, 30_000);
+
+  it('runs 5 families with --security-hub, exits 0 and reports the findings figures', async () => {
+    const file = join(scratch, 'chaos-security-hub.json');
+
+    const result = await runChaosCli(['--families', '5', '--quiet', '--security-hub', '--json', file]);
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Security Hub findings (SECURITY_HUB_FINDINGS=on;');
+    const verdict = JSON.parse(readFileSync(file, 'utf8')) as { violations: unknown[]; figures: { securityHub?: { finalSweep: { problemFamilies: number; convergedFamilies: number } } } };
+    expect(verdict.violations).toEqual([]);
+    const final = verdict.figures.securityHub?.finalSweep;
+    expect((final?.problemFamilies ?? 0) + (final?.convergedFamilies ?? 0)).toBe(5);
+  }, 30_000);
 });
