@@ -67,7 +67,7 @@ export function formatChaosReport(verdict: ChaosVerdict): string {
       ? [
           'Security Hub findings (SECURITY_HUB_FINDINGS=on; BatchImportFindings and GetFindings failing, then a clean sweep)',
           `  calls: ${list(f.securityHub.callsByOperation)}; failed: ${list(f.securityHub.failuresByError)}; FindingsNotImported ${f.securityHub.findingsNotImported}, every one a side report: logged, counted, never a verdict`,
-          `  clean last sweep: ${f.securityHub.finalSweep.problemFamilies} families with a problem, ${f.securityHub.finalSweep.convergedFamilies} converged, ${f.securityHub.finalSweep.unknownFamilies} key errors; ${f.securityHub.finalSweep.writes} writes; calls: ${list(f.securityHub.finalSweep.calls)}`,
+          `  clean last sweep: ${f.securityHub.finalSweep.problemFamilies} families with a problem, ${f.securityHub.finalSweep.convergedFamilies} converged, ${f.securityHub.finalSweep.keyErrors} key errors; ${f.securityHub.finalSweep.writes} writes; calls: ${list(f.securityHub.finalSweep.calls)}`,
           `  findings at the end: ${f.securityHub.findings.active} ACTIVE, ${f.securityHub.findings.archived} ARCHIVED (${f.securityHub.findings.movedPrimary} of them for a family whose primary moved)`,
         ]
       : []),

@@ -272,8 +272,8 @@ export interface SecurityHubFigures {
   readonly failuresByError: Readonly<Record<string, number>>;
   /** Sum of the `FindingsNotImported` metric over the run (the clean sweep's part: 0, checked). */
   readonly findingsNotImported: number;
-  /** The clean last sweep: the families it reported as their primary's stack, with a problem, converged, or a key error (state unknown). */
-  readonly finalSweep: { readonly problemFamilies: number; readonly convergedFamilies: number; readonly unknownFamilies: number; readonly writes: number; readonly calls: Readonly<Record<string, number>> };
+  /** The clean last sweep: the families it reported as their primary Region's stack, with a problem or converged; the keys it could not read (state unknown: neither raised nor resolved). */
+  readonly finalSweep: { readonly problemFamilies: number; readonly convergedFamilies: number; readonly keyErrors: number; readonly writes: number; readonly calls: Readonly<Record<string, number>> };
   /** Findings stored at the end: active, archived (resolved); of the archived, those whose family has an active finding in another Region (its primary moved). */
   readonly findings: { readonly active: number; readonly archived: number; readonly movedPrimary: number };
 }
@@ -899,7 +899,7 @@ function checkFindings(hub: SecurityHubRun, faulted: boolean, fail: (message: st
     finalSweep: {
       problemFamilies: problems.size,
       convergedFamilies: converged,
-      unknownFamilies: unknown,
+      keyErrors: unknown,
       writes: hub.finalSweepWrites,
       calls: countBy(hub.finalSweepCalls, (c) => c.operation),
     },

@@ -58,7 +58,7 @@ describe(`the chaos run with Security Hub findings failing (seed ${SEED}, ${FAMI
     expect(active.map((f) => f.Id).sort()).toEqual(expected);
     const primaryOf = new Map(run.scenario.families.map((plan) => [`kms-replica-reconciler/${ACCOUNT}/${run.keyIds[plan.index]}`, plan.finalPrimaryRegion]));
     expect(active.map((f) => f.ProductArn).sort()).toEqual(active.map((f) => `arn:aws:securityhub:${primaryOf.get(f.Id)}:${ACCOUNT}:product/${ACCOUNT}/default`).sort());
-    expect(verdict.figures.securityHub?.finalSweep).toMatchObject({ problemFamilies: 19, convergedFamilies: 21, unknownFamilies: 0 });
+    expect(verdict.figures.securityHub?.finalSweep).toMatchObject({ problemFamilies: 19, convergedFamilies: 21, keyErrors: 0 });
   });
 
   it('counts the reports Security Hub refused (every kind of failure occurred) and never retries, parks or fails work for them', () => {
