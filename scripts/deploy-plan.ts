@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { join as joinShellWords } from 'shlex';
-import { partitionOf, REGION_CODE_PATTERN } from '../src/reconcile/regions.js';
+import { lookupRegion, nearestKnownRegions, partitionOf, REGION_CODE_PATTERN } from '../src/reconcile/regions.js';
 import { resolveStackSettings, STACK_PARAM_NAMES, StackSettingsError, type StackParamName } from './stack-settings.js';
 
 /** What one `npm run deploy` will do. */
@@ -107,7 +107,15 @@ export function planDeploy(options: DeployOptions): DeployPlan {
   for (const region of regions.filter((r) => !REGION_CODE_PATTERN.test(r))) {
     problems.push(`--regions: '${region}' is not a Region code such as eu-west-1`);
   }
-  const partitions = [...new Set(regions.filter((r) => REGION_CODE_PATTERN.test(r)).map((r) => partitionOf(r) ?? `unknown (${r})`))];
+  // A well-formed code KMS has no endpoint for (a typo) would fail only in that Region's deploy, after the others.
+  for (const region of regions.filter((r) => REGION_CODE_PATTERN.test(r) && !lookupRegion(r))) {
+    const near = nearestKnownRegions(region);
+    problems.push(
+      `--regions: '${region}' is not a Region where AWS KMS is available (src/reconcile/regions.ts)${near.length > 0 ? `; did you mean ${near.join(' or ')}?` : ''}`,
+    );
+  }
+  // Each unknown code is a problem of its own above.
+  const partitions = [...new Set(regions.filter((r) => lookupRegion(r)).map((r) => partitionOf(r)))];
   if (partitions.length > 1) {
     problems.push(`--regions: the Regions are in more than one partition (${partitions.join(', ')}); deploy each partition with its own credentials and command`);
   }

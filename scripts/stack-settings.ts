@@ -194,8 +194,9 @@ export function resolveStackSettings(params: Readonly<Record<string, string | un
   if (elsewhere.length > 0) {
     problems.push(`allowedRegions: ${elsewhere.join(', ')} ${elsewhere.length === 1 ? 'is' : 'are'} not in the partition of the deployment (${partition}); replicas stay in their primary's partition`);
   }
-  if (!/^(rate|cron)\(.+\)$/.test(p.sweepSchedule.trim())) {
-    problems.push(`sweepSchedule must be an EventBridge schedule expression such as 'rate(1 hour)' or 'cron(0 * * * ? *)', got '${p.sweepSchedule}'`);
+  const scheduleProblem = scheduleExpressionProblem(p.sweepSchedule.trim());
+  if (scheduleProblem !== undefined) {
+    problems.push(`sweepSchedule must be an EventBridge schedule expression such as 'rate(1 hour)' or 'cron(0 * * * ? *)', got '${p.sweepSchedule}': ${scheduleProblem}`);
   }
   const retention = Number(p.logRetentionInDays);
   if (!LOG_RETENTION_DAYS.includes(retention)) {
@@ -308,4 +309,33 @@ export async function settings({ options, resolveVariable }: ServerlessResolverI
   }
   const region = String(await resolveVariable('self:provider.region'));
   return resolveStackSettings(params, region);
+}
+
+/**
+ * What is wrong with an EventBridge schedule expression, or `undefined` ("Using cron and rate
+ * expressions to schedule rules", EventBridge User Guide, eb-scheduled-rule-pattern.html):
+ * `rate(<positive whole number> <minute|hour|day>)`, the unit singular for 1 and plural above;
+ * `cron(<six fields>)` where one of Day-of-month and Day-of-week is `?`. Field values are left to
+ * CloudFormation: this catches the shapes that would fail every stack of a deploy.
+ */
+function scheduleExpressionProblem(expression: string): string | undefined {
+  const rate = /^rate\((.*)\)$/.exec(expression);
+  if (rate) {
+    const match = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(rate[1] ?? '');
+    if (!match) return 'a rate is rate(<whole number> <minute|minutes|hour|hours|day|days>)';
+    const value = Number(match[1]);
+    const plural = (match[2] ?? '').endsWith('s');
+    if (value < 1) return 'a rate must be at least 1';
+    if (value === 1 && plural) return `1 takes the singular unit (rate(1 ${(match[2] ?? '').slice(0, -1)}))`;
+    if (value > 1 && !plural) return `${value} takes the plural unit (rate(${value} ${match[2]}s))`;
+    return undefined;
+  }
+  const cron = /^cron\((.*)\)$/.exec(expression);
+  if (cron) {
+    const fields = (cron[1] ?? '').trim().split(/\s+/);
+    if (fields.length !== 6) return `a cron expression has six fields (minutes hours day-of-month month day-of-week year), this one has ${fields.length}`;
+    if (fields[2] !== '?' && fields[4] !== '?') return 'one of day-of-month and day-of-week must be ?';
+    return undefined;
+  }
+  return 'it is neither rate(...) nor cron(...)';
 }

@@ -104,3 +104,31 @@ export function partitionOf(code: string): Partition | undefined {
 export function regionsOfPartition(partition: Partition): string[] {
   return [...REGION_TABLE.values()].filter((r) => r.partition === partition).map((r) => r.code);
 }
+
+/**
+ * The Region codes of the built-in table nearest to a code it does not hold, for a "did you mean":
+ * those at the smallest edit distance (insertions, deletions, substitutions) when that distance
+ * is at most 2, else none.
+ *
+ * @param code - a Region code the table does not hold, e.g. `eu-wset-1`.
+ * @returns e.g. `['eu-west-1']`; `[]` when nothing is near.
+ */
+export function nearestKnownRegions(code: string): string[] {
+  const known = [...REGION_TABLE.keys()];
+  const distance = (candidate: string): number => editDistance(candidate, code.toLowerCase());
+  const best = Math.min(...known.map(distance));
+  return best <= 2 ? known.filter((candidate) => distance(candidate) === best) : [];
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

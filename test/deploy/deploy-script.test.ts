@@ -78,6 +78,13 @@ describe('npm run deploy: the plan', () => {
     ]);
   });
 
+  it('refuses a well-formed Region code KMS has no endpoint for (a typo), with the Region it was likely meant to be, before any Region is deployed', () => {
+    expect(problemsOf('--regions', 'us-east-1 eu-wset-1 zz-nowhere-9')).toEqual([
+      "--regions: 'eu-wset-1' is not a Region where AWS KMS is available (src/reconcile/regions.ts); did you mean eu-west-1?",
+      "--regions: 'zz-nowhere-9' is not a Region where AWS KMS is available (src/reconcile/regions.ts)",
+    ]);
+  });
+
   it('refuses an empty --regions', () => {
     expect(problemsOf('--regions', ' , ')).toEqual(['--regions: name at least one Region, e.g. --regions "us-east-1 eu-west-1"']);
   });

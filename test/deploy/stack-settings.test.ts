@@ -151,11 +151,28 @@ describe('resolveStackSettings', () => {
       "copyTags (COPY_TAGS): COPY_TAGS must be true or false, got 'yes'",
       "quotaShare (QUOTA_SHARE): QUOTA_SHARE must be a number greater than 0 and at most 1, got '2'",
       "allowedRegions: cn-north-1 is not in the partition of the deployment (aws); replicas stay in their primary's partition",
-      "sweepSchedule must be an EventBridge schedule expression such as 'rate(1 hour)' or 'cron(0 * * * ? *)', got 'every hour'",
+      "sweepSchedule must be an EventBridge schedule expression such as 'rate(1 hour)' or 'cron(0 * * * ? *)', got 'every hour': it is neither rate(...) nor cron(...)",
       "logRetentionInDays must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (days), got '31'",
       "alarmTopicArn must be an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:ops-alarms (or arn:aws:sns::111122223333:ops-alarms for the topic of that name in each Region), got 'ops-alarms'",
       "outcomeEventBus must be an event bus name or an event bus ARN such as arn:aws:events:us-east-1:111122223333:event-bus/ops, got 'arn:aws:events:eu-west-1:444455556666:rule/not-a-bus'",
     ]);
+  });
+
+  it.each([
+    ['rate(garbage)', 'a rate is rate(<whole number> <minute|minutes|hour|hours|day|days>)'],
+    ['rate(0 minutes)', 'a rate must be at least 1'],
+    ['rate(1 hours)', '1 takes the singular unit (rate(1 hour))'],
+    ['rate(5 minute)', '5 takes the plural unit (rate(5 minutes))'],
+    ['cron(0 * * * *)', 'a cron expression has six fields (minutes hours day-of-month month day-of-week year), this one has 5'],
+    ['cron(0 * * * MON *)', 'one of day-of-month and day-of-week must be ?'],
+  ])('refuses the sweepSchedule %s, which would fail every stack of the deploy: %s', (schedule, why) => {
+    expect(problemsOf(() => resolveStackSettings({ sweepSchedule: schedule }, 'us-east-1'))).toEqual([
+      `sweepSchedule must be an EventBridge schedule expression such as 'rate(1 hour)' or 'cron(0 * * * ? *)', got '${schedule}': ${why}`,
+    ]);
+  });
+
+  it.each(['rate(1 hour)', 'rate(15 minutes)', 'rate(2 days)', 'cron(0 * * * ? *)', 'cron(0 3 ? * MON-FRI *)'])('accepts the sweepSchedule %s', (schedule) => {
+    expect(problemsOf(() => resolveStackSettings({ sweepSchedule: schedule }, 'us-east-1'))).toEqual([]);
   });
 
   it('refuses a deployment Region it cannot place in a partition', () => {

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS } from '../../lambda/config.js';
-import { lookupRegion, partitionOf, regionsOfPartition } from '../../reconcile/regions.js';
+import { lookupRegion, nearestKnownRegions, partitionOf } from '../../reconcile/regions.js';
 
 export interface SmokeCliOptions {
   readonly regions: string;
@@ -97,9 +97,7 @@ export function checkRegions(regions: readonly string[], cleanupOnly: boolean): 
   if (regions.length === 0) return '--regions names no Region';
   for (const region of regions) {
     if (!lookupRegion(region)) {
-      const distance = (known: string): number => editDistance(known, region.toLowerCase());
-      const best = Math.min(...KNOWN_REGIONS.map(distance));
-      const near = best <= 2 ? KNOWN_REGIONS.filter((known) => distance(known) === best) : [];
+      const near = nearestKnownRegions(region);
       return `'${region}' is not a Region where AWS KMS is available (codes are lower case, e.g. us-east-1)${near.length > 0 ? `; did you mean ${near.join(' or ')}?` : ''}`;
     }
   }
@@ -111,17 +109,3 @@ export function checkRegions(regions: readonly string[], cleanupOnly: boolean): 
   return undefined;
 }
 
-const KNOWN_REGIONS: readonly string[] = (['aws', 'aws-cn', 'aws-us-gov', 'aws-eusc'] as const).flatMap((p) => regionsOfPartition(p));
-
-/** Levenshtein distance (insertions, deletions, substitutions), for "did you mean". */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
